@@ -1,0 +1,42 @@
+"""rnnbench: how does a recurrent model's accuracy fall as the dependency length grows, and why?
+
+Public API: `Task`, `register_task`, `register_model`, `register_cell`, `sweep`.
+Nothing here imports Keras or TensorFlow; the models import them when they are built.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rnnbench.registry import register_cell, register_model, register_task
+from rnnbench.tasks.base import Task
+
+__version__ = "0.1.0"
+__all__ = ["Task", "register_cell", "register_model", "register_task", "sweep", "__version__"]
+
+
+def sweep(
+    tasks: list[str] | str | None = None,
+    models: list[str] | str | None = None,
+    lengths: list[int] | dict[str, list[int]] | None = None,
+    seeds: int | list[int] | None = None,
+    out: str | None = None,
+    spec: str | None = None,
+    progress: bool = False,
+    **options: Any,
+) -> Any:
+    """Run a study and return its rows as a pandas DataFrame with exactly the CSV's columns.
+
+    Arguments mirror `rnnbench sweep`: tasks, models, lengths, seeds, and the other spec keys
+    (max_sequences, units, forget_bias, ...) as keyword options. `spec` names a TOML study file
+    that these override. With `out`, rows are appended to that CSV as each cell finishes and cells
+    already there are not run again.
+    """
+    from rnnbench.runner import print_progress, run_sweep
+    from rnnbench.study import StudySpec
+
+    study = StudySpec.from_toml(spec) if spec else StudySpec()
+    study = study.with_overrides(
+        tasks=tasks, models=models, lengths=lengths, seeds=seeds, **options
+    )
+    return run_sweep(study.cells(), out=out, progress=print_progress if progress else None)

@@ -1,0 +1,147 @@
+"""The `rnnbench` command: list, sweep.
+
+Heavy libraries are imported inside the commands that need them, so `rnnbench --help` and
+`rnnbench list` answer at once. Bad input is one line on stderr and exit code 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import click
+
+DEFAULT_OUT = Path("results") / "sweep.csv"
+DEFAULT_SPEC = Path("tasks") / "teaching.toml"
+
+
+@contextmanager
+def user_errors() -> Iterator[None]:
+    """Turn the errors a user can cause into one line and exit code 2."""
+    from rnnbench.csvlog import OutputError
+    from rnnbench.registry import RegistryError
+    from rnnbench.study import SpecError
+
+    try:
+        yield
+    except (SpecError, RegistryError, OutputError, ValueError) as exc:
+        click.echo(f"Error: {exc}", err=True)
+        sys.exit(2)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="rnnbench", message="rnnbench %(version)s")
+def main() -> None:
+    """How does a recurrent model's accuracy fall as the dependency length grows?
+
+    rnnbench trains every (task, model, length, seed) cell of a study on synthetic sequence tasks
+    and tabulates held-out accuracy against dependency length: the classic lesson (a tanh RNN
+    forgets, an LSTM remembers) as a measurement. Start with `rnnbench list`, then
+    `rnnbench sweep`.
+    """
+
+
+@main.command("list")
+def list_command() -> None:
+    """List the registered tasks and models, and where each came from."""
+    from rnnbench.registry import models, tasks
+
+    with user_errors():
+        for title, registry in (("Tasks", tasks), ("Models", models)):
+            entries = registry.items()
+            click.echo(f"{title}:")
+            width = max((len(e.name) for e in entries), default=0)
+            for e in entries:
+                click.echo(f"  {e.name:<{width}}  {e.description}  [{e.source}]")
+
+
+def _comma_ints(ctx: click.Context, param: click.Parameter, value: str | None) -> list[int] | None:
+    if value is None:
+        return None
+    try:
+        numbers = [int(v) for v in value.split(",") if v.strip()]
+    except ValueError:
+        raise click.BadParameter(f"{value!r}: expected a comma list of integers, e.g. 5,10,20")
+    if not numbers:
+        raise click.BadParameter(f"{value!r}: expected a comma list of integers, e.g. 5,10,20")
+    return numbers
+
+
+def _comma_floats(ctx: click.Context, param: click.Parameter, value: str | None):
+    if value is None:
+        return None
+    try:
+        return [float(v) for v in value.split(",") if v.strip()]
+    except ValueError:
+        raise click.BadParameter(f"{value!r}: expected a comma list of numbers, e.g. 1,4")
+
+
+def sweep_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    options = [
+        click.option("--task", "tasks", multiple=True, help="Task to run (repeatable). "
+                     "Default: the spec's tasks, or every built-in task."),
+        click.option("--model", "models", multiple=True, help="Model to run (repeatable). "
+                     "Default: numpy-rnn, keras-simplernn, keras-lstm."),
+        click.option("--lengths", callback=_comma_ints, metavar="N,N,...",
+                     help="Dependency lengths, e.g. 5,10,20 (sequence length for adding, "
+                     "lag for delayed-recall)."),
+        click.option("--seeds", type=click.IntRange(min=1), help="Number of seeds per cell "
+                     "(seeds 0..N-1). Default 3."),
+        click.option("--max-sequences", type=click.IntRange(min=1), help="Training budget per "
+                     "cell, in sequences; a cell stops earlier once solved."),
+        click.option("--units", type=click.IntRange(min=1), help="Recurrent width of every "
+                     "model. Default 32."),
+        click.option("--forget-bias", callback=_comma_floats, metavar="B,B,...",
+                     help="Initial forget-gate bias of LSTM models; several values run each. "
+                     "Default 1 (Keras's)."),
+        click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+                     help=f"Results CSV; rows are appended as cells finish and cells already "
+                     f"there are skipped. Default {DEFAULT_OUT}."),
+        click.option("--quiet", "-q", is_flag=True, help="No per-cell progress lines."),
+    ]
+    for option in reversed(options):
+        f = option(f)
+    return f
+
+
+@main.command()
+@click.argument("spec", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@sweep_options
+def sweep(spec: Path | None, tasks, models, lengths, seeds, max_sequences, units, forget_bias,
+          out: Path | None, quiet: bool) -> None:
+    """Train every (task, model, length, seed) cell and print accuracy against length.
+
+    SPEC is a TOML study file such as tasks/smoke.toml; options override its fields. With no
+    SPEC the default classroom study runs (tasks/teaching.toml, a few minutes on 2 cores) and
+    writes results/sweep.csv. Rerunning the same command resumes: cells already in the CSV
+    are not run again.
+    """
+    from rnnbench.report import format_table
+    from rnnbench.runner import print_progress, run_sweep
+    from rnnbench.study import StudySpec
+
+    with user_errors():
+        study = StudySpec.from_toml(spec if spec is not None else DEFAULT_SPEC)
+        study = study.with_overrides(
+            tasks=tasks, models=models, lengths=lengths, seeds=seeds,
+            max_sequences=max_sequences, units=units, forget_bias=forget_bias,
+        )
+        cells = study.cells()
+        out = out if out is not None else DEFAULT_OUT
+        if not quiet:
+            click.echo(f"rnnbench: study {study.name!r}, {len(cells)} cells -> {out}", err=True)
+        try:
+            df = run_sweep(cells, out=out, progress=None if quiet else print_progress)
+        except KeyboardInterrupt:
+            click.echo(f"\nInterrupted: finished cells are in {out}; run the same command "
+                       "again to resume.", err=True)
+            sys.exit(130)
+    click.echo(format_table(df))
+    click.echo(f"\n{len(df)} rows in {out}")
+
+
+if __name__ == "__main__":
+    main()

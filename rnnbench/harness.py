@@ -1,0 +1,131 @@
+"""The one train/evaluate loop: `run_cell(SweepCell) -> CellResult`.
+
+A cell trains one model on freshly generated data (tasks are infinite) in chunks, scores it after
+each chunk on a held-out set drawn from a separate seed stream, and stops when held-out accuracy
+reaches the solve threshold or the budget of training sequences is spent. A NaN loss ends the cell
+as diverged and an exception ends it as error; neither escapes, so one bad cell never stops a sweep.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+import numpy as np
+
+from rnnbench.models.base import (
+    DEFAULT_BATCH_SIZE,
+    DEFAULT_LEARNING_RATE,
+    DEFAULT_UNITS,
+    accepted_hparams,
+)
+from rnnbench.registry import models, tasks
+
+DEFAULT_MAX_SEQUENCES = 64_000
+DEFAULT_CHUNK_SIZE = 2048  # sequences per training chunk; held-out accuracy is measured after each
+DEFAULT_EVAL_SIZE = 1000
+DEFAULT_SOLVE_THRESHOLD = 0.95
+
+# Independent random streams of one cell, all derived from its seed (see `_rng`).
+TRAIN_STREAM, EVAL_STREAM = 0, 1
+
+
+@dataclass(frozen=True)
+class SweepCell:
+    """Everything that defines one training run; all of it lands in the result row."""
+
+    task: str
+    model: str
+    length: int
+    seed: int
+    units: int = DEFAULT_UNITS
+    max_sequences: int = DEFAULT_MAX_SEQUENCES
+    batch_size: int = DEFAULT_BATCH_SIZE
+    learning_rate: float = DEFAULT_LEARNING_RATE
+    forget_bias: float | None = None  # None for models that take no forget gate bias
+    chunk_size: int = DEFAULT_CHUNK_SIZE
+    eval_size: int = DEFAULT_EVAL_SIZE
+    solve_threshold: float = DEFAULT_SOLVE_THRESHOLD
+
+    def hparams(self) -> dict[str, Any]:
+        """The hyper-parameters offered to the model factory (it takes the ones it names)."""
+        offered: dict[str, Any] = {
+            "learning_rate": self.learning_rate,
+            "batch_size": self.batch_size,
+        }
+        if self.forget_bias is not None:
+            offered["forget_bias"] = self.forget_bias
+        return offered
+
+
+@dataclass
+class CellResult:
+    accuracy: float = math.nan  # held-out accuracy at the end of the cell
+    best_accuracy: float = math.nan
+    sequences_seen: int = 0
+    sequences_to_solve: int | None = None  # None when the threshold was never reached
+    final_loss: float = math.nan
+    wall_seconds: float = 0.0
+    num_params: int | None = None
+    chance_accuracy: float = math.nan
+    status: str = "ok"  # ok / diverged / error
+    error: str = ""
+
+
+CELL_COLUMNS = [f.name for f in fields(SweepCell)]
+RESULT_COLUMNS = [f.name for f in fields(CellResult)]
+COLUMNS = CELL_COLUMNS + RESULT_COLUMNS
+
+
+def _rng(seed: int, stream: int) -> np.random.Generator:
+    return np.random.default_rng([seed, stream])
+
+
+def run_cell(cell: SweepCell) -> CellResult:
+    """Train and evaluate one cell; never raises for a model's or task's failure."""
+    result = CellResult()
+    started = time.perf_counter()
+    try:
+        _train(cell, result)
+    except Exception as exc:  # noqa: BLE001 - recorded in the row; the sweep goes on
+        result.status = "error"
+        message = " ".join(str(exc).split())
+        result.error = f"{type(exc).__name__}: {message}"[:500]
+    result.wall_seconds = round(time.perf_counter() - started, 3)
+    return result
+
+
+def _train(cell: SweepCell, result: CellResult) -> None:
+    task = tasks.get(cell.task)()
+    task.check_length(cell.length)
+    result.chance_accuracy = float(task.chance_accuracy(cell.length))
+    x_eval, y_eval = task.generate(cell.eval_size, cell.length, _rng(cell.seed, EVAL_STREAM))
+    train_rng = _rng(cell.seed, TRAIN_STREAM)
+
+    factory = models.get(cell.model)
+    model = factory(task, cell.units, cell.seed, **accepted_hparams(factory, cell.hparams()))
+    result.num_params = int(model.num_params)
+
+    while result.sequences_seen < cell.max_sequences:
+        n = min(cell.chunk_size, cell.max_sequences - result.sequences_seen)
+        x, y = task.generate(n, cell.length, train_rng)
+        loss = float(model.train(x, y))
+        result.sequences_seen += n
+        result.final_loss = loss
+        if not math.isfinite(loss):
+            result.status = "diverged"
+            result.error = f"training loss became {loss} after {result.sequences_seen} sequences"
+            return
+        accuracy = float(task.accuracy(y_eval, model.predict(x_eval)))
+        result.accuracy = accuracy
+        result.best_accuracy = max(accuracy, np.nan_to_num(result.best_accuracy, nan=-1.0))
+        if accuracy >= cell.solve_threshold:
+            result.sequences_to_solve = result.sequences_seen
+            return
+
+
+def result_row(cell: SweepCell, result: CellResult) -> dict[str, Any]:
+    """The CSV row of a cell: its whole config, then what it measured."""
+    return {**asdict(cell), **asdict(result)}

@@ -1,0 +1,1 @@
+"""Model builders. The built-ins register through `rnnbench.models.builtin`."""

@@ -1,0 +1,43 @@
+"""The model contract and the defaults every built-in model shares, so comparisons are fair.
+
+A model builder is a factory `(task, units, seed, **hparams) -> model`, registered with
+`@rnnbench.register_model(name)`. The model it returns has:
+  train(x, y) -> float   one pass over the chunk in mini-batches; the mean training loss
+  predict(x) -> array    regression (n,), classification (n, classes) scores
+  num_params: int        trainable parameter count, recorded in every result row
+The harness owns the loop; a model never decides when to stop.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+
+# One width, optimizer and batch for every built-in model (see the issue's measurements).
+DEFAULT_UNITS = 32
+DEFAULT_LEARNING_RATE = 3e-3
+DEFAULT_CLIPNORM = 1.0  # per-variable gradient norm clip, as Keras's `clipnorm`
+DEFAULT_BATCH_SIZE = 64
+ADAM_BETA_1 = 0.9
+ADAM_BETA_2 = 0.999
+ADAM_EPSILON = 1e-7  # Keras's default, so the NumPy Adam matches keras.optimizers.Adam
+
+
+@runtime_checkable
+class Model(Protocol):
+    num_params: int
+
+    def train(self, x: np.ndarray, y: np.ndarray) -> float: ...
+
+    def predict(self, x: np.ndarray) -> np.ndarray: ...
+
+
+def accepted_hparams(factory: Callable[..., Any], hparams: dict[str, Any]) -> dict[str, Any]:
+    """The subset of `hparams` that `factory` takes by name (all of them if it takes **kwargs)."""
+    params = inspect.signature(factory).parameters
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+        return dict(hparams)
+    return {k: v for k, v in hparams.items() if k in params}

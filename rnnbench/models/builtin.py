@@ -1,0 +1,19 @@
+"""Entry-point module of the built-in models: importing it registers them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rnnbench.models import keras_models
+from rnnbench.models.numpy_rnn import NumpyRNN
+from rnnbench.registry import register_model
+
+
+@register_model("numpy-rnn")
+def numpy_rnn(task: Any, units: int, seed: int, **hparams: Any) -> NumpyRNN:
+    """the lesson's tanh RNN loop in NumPy, hand-written BPTT and Adam"""
+    return NumpyRNN(task.input_dim, units, task.output_dim, task.kind, seed, **hparams)
+
+
+register_model("keras-simplernn")(keras_models.simple_rnn)
+register_model("keras-lstm")(keras_models.lstm)

@@ -1,0 +1,133 @@
+"""Keras model builders: SimpleRNN, LSTM, and any registered Keras RNN cell, each + a Dense read-out.
+
+Keras and TensorFlow are imported inside the functions, so `rnnbench --help` stays instant.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from rnnbench.models.base import DEFAULT_BATCH_SIZE, DEFAULT_CLIPNORM, DEFAULT_LEARNING_RATE
+
+DEFAULT_FORGET_BIAS = 1.0  # Keras's own `unit_forget_bias=True`
+
+
+def import_keras() -> Any:
+    """Import Keras with TensorFlow's start-up chatter silenced (a user's setting wins)."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import keras
+
+    # Each new model retraces its predict function once; TensorFlow warns about it every time.
+    logging.getLogger("tensorflow").setLevel(logging.ERROR)
+    return keras
+
+
+class KerasModel:
+    """A compiled `keras.Model` (recurrent layer -> Dense) behind the rnnbench Model contract."""
+
+    def __init__(self, model: Any, kind: str, batch_size: int) -> None:
+        self.model = model
+        self.kind = kind
+        self.batch_size = batch_size
+        self.num_params = int(model.count_params())
+
+    def train(self, x: np.ndarray, y: np.ndarray) -> float:
+        history = self.model.fit(
+            x, y, batch_size=self.batch_size, epochs=1, shuffle=False, verbose=0
+        )
+        return float(history.history["loss"][-1])  # Keras reports the epoch's mean loss
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        # predict_on_batch skips fit/predict's per-call set-up, which costs more than the work here.
+        out = np.asarray(self.model.predict_on_batch(np.asarray(x, np.float32)))
+        return out[:, 0] if self.kind == "regression" else out
+
+
+def build_keras_model(
+    task: Any,
+    recurrent_layer: Any,
+    seed: int,
+    learning_rate: float = DEFAULT_LEARNING_RATE,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    clipnorm: float = DEFAULT_CLIPNORM,
+) -> KerasModel:
+    """Wrap `recurrent_layer` (returning the last state) with the task's read-out and loss."""
+    keras = import_keras()
+
+    inputs = keras.Input((None, task.input_dim))
+    state = recurrent_layer(inputs)
+    outputs = keras.layers.Dense(
+        task.output_dim, kernel_initializer=keras.initializers.GlorotUniform(seed=seed + 1)
+    )(state)
+    model = keras.Model(inputs, outputs)
+    if task.kind == "regression":
+        loss = keras.losses.MeanSquaredError()
+    else:
+        loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate, clipnorm=clipnorm), loss=loss)
+    return KerasModel(model, task.kind, batch_size)
+
+
+def simple_rnn(task: Any, units: int, seed: int, **hparams: Any) -> KerasModel:
+    """keras.layers.SimpleRNN (tanh) + Dense read-out"""
+    keras = import_keras()
+
+    keras.utils.set_random_seed(seed)
+    layer = keras.layers.SimpleRNN(
+        units,
+        kernel_initializer=keras.initializers.GlorotUniform(seed=seed),
+        recurrent_initializer=keras.initializers.Orthogonal(seed=seed),
+    )
+    return build_keras_model(task, layer, seed, **hparams)
+
+
+def lstm(
+    task: Any, units: int, seed: int, forget_bias: float = DEFAULT_FORGET_BIAS, **hparams: Any
+) -> KerasModel:
+    """keras.layers.LSTM + Dense read-out; forget_bias sets the forget gate's initial bias"""
+    keras = import_keras()
+
+    keras.utils.set_random_seed(seed)
+    layer = keras.layers.LSTM(
+        units,
+        kernel_initializer=keras.initializers.GlorotUniform(seed=seed),
+        recurrent_initializer=keras.initializers.Orthogonal(seed=seed),
+        unit_forget_bias=False,
+        bias_initializer=lstm_bias_initializer(units, forget_bias),
+    )
+    return build_keras_model(task, layer, seed, **hparams)
+
+
+def lstm_bias_initializer(units: int, forget_bias: float) -> Callable[..., Any]:
+    """Zero biases but the forget gate's, in Keras's gate order [input, forget, cell, output]."""
+    keras = import_keras()
+
+    def init(shape: Any, dtype: Any = None, **_: Any) -> Any:
+        bias = np.zeros(shape, np.float32)
+        bias[units : 2 * units] = forget_bias
+        return keras.ops.convert_to_tensor(bias, dtype=dtype or "float32")
+
+    return init
+
+
+def cell_model_factory(cell_cls: type) -> Callable[..., KerasModel]:
+    """A model builder for any Keras RNN cell class whose constructor takes `units`."""
+
+    def factory(task: Any, units: int, seed: int, **hparams: Any) -> KerasModel:
+        keras = import_keras()
+
+        keras.utils.set_random_seed(seed)
+        return build_keras_model(task, keras.layers.RNN(cell_cls(units)), seed, **hparams)
+
+    doc = (cell_cls.__doc__ or "").strip()
+    factory.description = f"keras.layers.RNN({cell_cls.__name__}) + Dense read-out" + (
+        f": {doc.splitlines()[0]}" if doc else ""
+    )
+    factory.__module__ = cell_cls.__module__  # so the registry attributes it to the plugin
+    factory.__qualname__ = f"cell_model[{cell_cls.__name__}]"
+    return factory

@@ -1,0 +1,200 @@
+"""Registries of tasks and models, and plugin loading from the `rnnbench.plugins` entry points.
+
+A plugin is an installed package whose entry point in the group `rnnbench.plugins` names a module;
+importing that module registers things with the same decorators the built-ins use. The built-ins
+load through the same function, so a third-party task is a first-class citizen.
+
+Loading happens once, lazily, on the first `get` / `names` / `items` call. Set the environment
+variable RNNBENCH_NO_PLUGINS=1 to load only the built-ins (tests use it to see only what they
+register themselves).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.metadata
+import os
+import warnings
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+ENTRY_POINT_GROUP = "rnnbench.plugins"
+NO_PLUGINS_ENV = "RNNBENCH_NO_PLUGINS"
+BUILTIN_SOURCE = "built-in"
+
+# The built-ins are described as entry points too, and go through `_load_entry_point` like any
+# plugin; they are listed here rather than in setup.cfg so a source checkout works uninstalled.
+BUILTIN_ENTRY_POINTS = (
+    importlib.metadata.EntryPoint("tasks", "rnnbench.tasks.builtin", ENTRY_POINT_GROUP),
+    importlib.metadata.EntryPoint("models", "rnnbench.models.builtin", ENTRY_POINT_GROUP),
+)
+
+
+class RegistryError(ValueError):
+    """A name that is unknown or registered twice; the message lists what is allowed."""
+
+
+@dataclass(frozen=True)
+class Entry:
+    name: str
+    obj: Any
+    source: str  # "built-in", a distribution name, or the module that registered it
+
+    @property
+    def description(self) -> str:
+        text = getattr(self.obj, "description", None) or (self.obj.__doc__ or "")
+        return text.strip().splitlines()[0] if text.strip() else ""
+
+
+# The source that registrations are attributed to while a plugin module is being imported.
+_current_source: list[str] = []
+
+
+@contextlib.contextmanager
+def _attributed_to(source: str) -> Iterator[None]:
+    _current_source.append(source)
+    try:
+        yield
+    finally:
+        _current_source.pop()
+
+
+class Registry:
+    """Names -> objects of one kind, with where each name came from."""
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+        self._entries: dict[str, Entry] = {}
+
+    def register(self, name: str, obj: Any = None) -> Any:
+        """Register `obj` under `name`; without `obj`, return a decorator that does it."""
+        if obj is None:
+            return lambda o: self.register(name, o)
+        if not isinstance(name, str) or not name or name != name.strip():
+            raise RegistryError(f"{self.kind} name must be a non-empty string, got {name!r}")
+        source = _current_source[-1] if _current_source else _source_of_module(obj)
+        if name in self._entries:
+            first = self._entries[name].source
+            raise RegistryError(
+                f"{self.kind} {name!r} is registered twice: by {first} and by {source}"
+            )
+        self._entries[name] = Entry(name, obj, source)
+        return obj
+
+    def unregister(self, name: str) -> None:
+        """Remove a name (tests use it to clean up after themselves)."""
+        self._entries.pop(name, None)
+
+    def get(self, name: str) -> Any:
+        return self.entry(name).obj
+
+    def entry(self, name: str) -> Entry:
+        load_plugins()
+        try:
+            return self._entries[name]
+        except KeyError:
+            known = ", ".join(sorted(self._entries)) or "(none)"
+            raise RegistryError(f"unknown {self.kind} {name!r}; known: {known}") from None
+
+    def names(self) -> list[str]:
+        load_plugins()
+        return sorted(self._entries)
+
+    def items(self) -> list[Entry]:
+        load_plugins()
+        return [self._entries[n] for n in sorted(self._entries)]
+
+    def __contains__(self, name: object) -> bool:
+        load_plugins()
+        return name in self._entries
+
+
+def _source_of_module(obj: Any) -> str:
+    """Who registered `obj` outside plugin loading: the built-ins, or the module that did it."""
+    module = getattr(obj, "__module__", None) or "?"
+    return BUILTIN_SOURCE if module.split(".")[0] == "rnnbench" else module
+
+
+tasks = Registry("task")
+models = Registry("model")
+
+_loaded = False
+
+
+def _source_of(ep: importlib.metadata.EntryPoint) -> str:
+    dist = getattr(ep, "dist", None)
+    return dist.name if dist is not None else ep.name
+
+
+def _load_entry_point(ep: importlib.metadata.EntryPoint, source: str) -> None:
+    with _attributed_to(source):
+        ep.load()
+
+
+def _installed_entry_points() -> list[importlib.metadata.EntryPoint]:
+    return list(importlib.metadata.entry_points(group=ENTRY_POINT_GROUP))
+
+
+def load_plugins(force: bool = False) -> list[str]:
+    """Import the built-ins and every installed plugin once; return the names that failed.
+
+    A plugin that raises on import is reported as a warning naming it, and the others still load.
+    A name registered twice is not a plugin failure but an error: it raises RegistryError.
+    """
+    global _loaded
+    if _loaded and not force:
+        return []
+    _loaded = True
+    failed: list[str] = []
+    for ep in BUILTIN_ENTRY_POINTS:
+        _load_entry_point(ep, BUILTIN_SOURCE)
+    if os.environ.get(NO_PLUGINS_ENV, "") not in ("", "0"):
+        return failed
+    for ep in _installed_entry_points():
+        source = _source_of(ep)
+        try:
+            _load_entry_point(ep, source)
+        except RegistryError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - a broken plugin must not take the others down
+            failed.append(ep.name)
+            first_line = (str(exc).strip().splitlines() or [""])[0]
+            warnings.warn(
+                f"rnnbench plugin {ep.name!r} ({ep.value}, from {source}) failed to load: "
+                f"{type(exc).__name__}: {first_line}",
+                RuntimeWarning,
+                stacklevel=2,
+            )
+    return failed
+
+
+def register_task(name: str) -> Callable[[type], type]:
+    """Class decorator: register a `rnnbench.Task` subclass under `name`."""
+
+    def decorate(cls: type) -> type:
+        from rnnbench.tasks.base import Task
+
+        if not (isinstance(cls, type) and issubclass(cls, Task)):
+            raise RegistryError(f"register_task({name!r}) needs a subclass of rnnbench.Task")
+        cls.name = name
+        return tasks.register(name, cls)
+
+    return decorate
+
+
+def register_model(name: str) -> Callable[[Callable], Callable]:
+    """Decorator: register a factory `(task, units, seed, **hparams) -> model` under `name`."""
+    return lambda factory: models.register(name, factory)
+
+
+def register_cell(name: str) -> Callable[[type], type]:
+    """Class decorator: a Keras RNN cell class becomes a full model builder named `name`."""
+
+    def decorate(cell_cls: type) -> type:
+        from rnnbench.models.keras_models import cell_model_factory
+
+        models.register(name, cell_model_factory(cell_cls))
+        return cell_cls
+
+    return decorate

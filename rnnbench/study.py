@@ -1,0 +1,258 @@
+"""A study spec -> the list of frozen SweepCells it asks for.
+
+(Named study.py rather than sweep.py so that the module never shadows the `rnnbench.sweep()`
+function of the package.)
+
+A study is data (a TOML file in tasks/ or keyword arguments), never code:
+
+    name = "teaching"
+    models = ["numpy-rnn", "keras-simplernn", "keras-lstm"]
+    seeds = 3                 # a count (seeds 0..2) or an explicit list
+    max_sequences = 64000     # or a table per task: {adding = 128000, delayed-recall = 64000}
+    forget_bias = [1.0, 4.0]  # LSTM-type models run once per value; others ignore it
+    [lengths]                 # or one list for every task: lengths = [5, 10, 20]
+    adding = [10, 25, 50]
+    delayed-recall = [5, 10, 20, 50]
+
+`tasks` defaults to the keys of a `lengths` table, or to every registered built-in task.
+"""
+
+from __future__ import annotations
+
+import inspect
+import itertools
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+from rnnbench.harness import (
+    DEFAULT_CHUNK_SIZE,
+    DEFAULT_EVAL_SIZE,
+    DEFAULT_MAX_SEQUENCES,
+    DEFAULT_SOLVE_THRESHOLD,
+    SweepCell,
+)
+from rnnbench.models.base import DEFAULT_BATCH_SIZE, DEFAULT_LEARNING_RATE, DEFAULT_UNITS
+from rnnbench.models.keras_models import DEFAULT_FORGET_BIAS
+from rnnbench.registry import BUILTIN_SOURCE, models, tasks
+
+DEFAULT_MODELS = ("numpy-rnn", "keras-simplernn", "keras-lstm")
+DEFAULT_SEEDS = 3
+
+
+class SpecError(ValueError):
+    """A study spec or option that cannot be run; the message names the key and what is allowed."""
+
+
+PerTask = list[int] | dict[str, list[int]]
+
+
+@dataclass(frozen=True)
+class StudySpec:
+    name: str = "sweep"
+    tasks: tuple[str, ...] = ()  # empty: the keys of `lengths`, else every built-in task
+    models: tuple[str, ...] = DEFAULT_MODELS
+    lengths: Any = field(default_factory=lambda: [5, 10, 20])  # list, or {task: list}
+    seeds: Any = DEFAULT_SEEDS  # a count, or a list of seeds
+    max_sequences: Any = DEFAULT_MAX_SEQUENCES  # an int, or {task: int}
+    units: int = DEFAULT_UNITS
+    batch_size: int = DEFAULT_BATCH_SIZE
+    learning_rate: float = DEFAULT_LEARNING_RATE
+    forget_bias: tuple[float, ...] = ()  # empty: the model's default
+    chunk_size: int = DEFAULT_CHUNK_SIZE
+    eval_size: int = DEFAULT_EVAL_SIZE
+    solve_threshold: float = DEFAULT_SOLVE_THRESHOLD
+
+    # -- reading ---------------------------------------------------------------------------------
+
+    @classmethod
+    def from_mapping(cls, data: Mapping[str, Any], where: str = "spec") -> StudySpec:
+        allowed = [f.name for f in fields(cls)]
+        unknown = sorted(set(data) - set(allowed))
+        if unknown:
+            raise SpecError(
+                f"{where}: unknown key {unknown[0]!r}; allowed keys: {', '.join(allowed)}"
+            )
+        values: dict[str, Any] = {}
+        for key, value in data.items():
+            values[key] = _coerce(key, value, where)
+        return cls(**values)
+
+    @classmethod
+    def from_toml(cls, path: str | Path) -> StudySpec:
+        path = Path(path)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise SpecError(f"cannot read spec file {str(path)!r}: {exc.strerror}") from None
+        try:
+            data = _toml_loads(text)
+        except ValueError as exc:
+            raise SpecError(f"{path}: not valid TOML: {exc}") from None
+        spec = cls.from_mapping(data, where=str(path))
+        return spec if "name" in data else replace(spec, name=path.stem)
+
+    def with_overrides(self, **overrides: Any) -> StudySpec:
+        """This spec with the options a user gave (None means not given)."""
+        allowed = [f.name for f in fields(self)]
+        unknown = sorted(set(overrides) - set(allowed))
+        if unknown:
+            raise SpecError(f"unknown option {unknown[0]!r}; allowed: {', '.join(allowed)}")
+        given = {k: v for k, v in overrides.items() if v is not None and v != ()}
+        return replace(self, **{k: _coerce(k, v, "option") for k, v in given.items()})
+
+    # -- expanding -------------------------------------------------------------------------------
+
+    def task_names(self) -> list[str]:
+        if self.tasks:
+            return list(self.tasks)
+        if isinstance(self.lengths, dict):
+            return list(self.lengths)
+        return [e.name for e in tasks.items() if e.source == BUILTIN_SOURCE]
+
+    def lengths_for(self, task: str) -> list[int]:
+        if isinstance(self.lengths, dict):
+            if task not in self.lengths:
+                raise SpecError(
+                    f"lengths: no entry for task {task!r}; the table has "
+                    f"{', '.join(self.lengths) or '(none)'}"
+                )
+            return list(self.lengths[task])
+        return list(self.lengths)
+
+    def max_sequences_for(self, task: str) -> int:
+        if isinstance(self.max_sequences, dict):
+            if task not in self.max_sequences:
+                raise SpecError(
+                    f"max_sequences: no entry for task {task!r}; the table has "
+                    f"{', '.join(self.max_sequences)}"
+                )
+            return int(self.max_sequences[task])
+        return int(self.max_sequences)
+
+    def seed_list(self) -> list[int]:
+        return list(range(self.seeds)) if isinstance(self.seeds, int) else list(self.seeds)
+
+    def cells(self) -> list[SweepCell]:
+        """Validate every name and length, then list the cells: task, length, model, seed."""
+        task_names = self.task_names()
+        for name in task_names:
+            tasks.entry(name)  # raises with the known names
+        for name in self.models:
+            models.entry(name)
+        out: list[SweepCell] = []
+        for task_name in task_names:
+            task = tasks.get(task_name)()
+            for length in self.lengths_for(task_name):
+                task.check_length(length)
+            budget = self.max_sequences_for(task_name)
+            for length, model, seed in itertools.product(
+                self.lengths_for(task_name), self.models, self.seed_list()
+            ):
+                for forget_bias in self._forget_biases(model):
+                    out.append(
+                        SweepCell(
+                            task=task_name,
+                            model=model,
+                            length=int(length),
+                            seed=int(seed),
+                            units=self.units,
+                            max_sequences=budget,
+                            batch_size=self.batch_size,
+                            learning_rate=self.learning_rate,
+                            forget_bias=forget_bias,
+                            chunk_size=self.chunk_size,
+                            eval_size=self.eval_size,
+                            solve_threshold=self.solve_threshold,
+                        )
+                    )
+        return out
+
+    def _forget_biases(self, model: str) -> list[float | None]:
+        if not takes_forget_bias(models.get(model)):
+            return [None]
+        return list(self.forget_bias) or [DEFAULT_FORGET_BIAS]
+
+
+def takes_forget_bias(factory: Callable[..., Any]) -> bool:
+    return "forget_bias" in inspect.signature(factory).parameters
+
+
+def _toml_loads(text: str) -> dict[str, Any]:
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10
+        import tomli as tomllib
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ValueError(str(exc)) from None
+
+
+# -- checking one key ---------------------------------------------------------------------------
+
+
+def _coerce(key: str, value: Any, where: str) -> Any:
+    def bad(allowed: str) -> SpecError:
+        return SpecError(f"{where}: {key} = {value!r} is not allowed; expected {allowed}")
+
+    def positive_int(v: Any) -> int:
+        if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+            raise bad("a positive integer")
+        return v
+
+    def number(v: Any, low: float = 0.0, high: float = float("inf")) -> float:
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not low < v <= high:
+            raise bad(f"a number in ({low:g}, {high:g}]")
+        return float(v)
+
+    def names(v: Any) -> tuple[str, ...]:
+        v = [v] if isinstance(v, str) else v
+        if not isinstance(v, (list, tuple)) or not all(isinstance(s, str) and s for s in v):
+            raise bad("a list of names")
+        return tuple(v)
+
+    def int_list(v: Any) -> list[int]:
+        if not isinstance(v, (list, tuple)) or not v:
+            raise bad("a non-empty list of integers")
+        if any(isinstance(i, bool) or not isinstance(i, int) for i in v):
+            raise bad("a non-empty list of integers")
+        return list(v)
+
+    def per_task(v: Any, one: Callable[[Any], Any]) -> Any:
+        if isinstance(v, Mapping):
+            if not v:
+                raise bad("a non-empty table of task = value")
+            return {str(k): one(x) for k, x in v.items()}
+        return one(v)
+
+    if key == "name":
+        if not isinstance(value, str) or not value:
+            raise bad("a non-empty string")
+        return value
+    if key in ("tasks", "models"):
+        return names(value)
+    if key == "lengths":
+        return per_task(value, int_list)
+    if key == "seeds":
+        if isinstance(value, (list, tuple)):
+            seeds = int_list(value)
+            if any(s < 0 for s in seeds):
+                raise bad("a count, or a list of non-negative integers")
+            return seeds
+        return positive_int(value)
+    if key == "max_sequences":
+        return per_task(value, positive_int)
+    if key in ("units", "batch_size", "chunk_size", "eval_size"):
+        return positive_int(value)
+    if key == "learning_rate":
+        return number(value, 0.0, 10.0)
+    if key == "solve_threshold":
+        return number(value, 0.0, 1.0)
+    if key == "forget_bias":
+        values = value if isinstance(value, (list, tuple)) else [value]
+        if not values or any(isinstance(v, bool) or not isinstance(v, (int, float)) for v in values):
+            raise bad("a number or a list of numbers")
+        return tuple(float(v) for v in values)
+    raise bad("a known key")  # unreachable: from_mapping checks the keys first

@@ -1,0 +1,30 @@
+"""Shared test set-up: only built-ins and what a test registers itself; small, quiet TensorFlow."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+# Set before rnnbench loads anything: installed third-party plugins stay out of the tests.
+os.environ["RNNBENCH_NO_PLUGINS"] = "1"
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+REPO = Path(__file__).resolve().parent.parent
+SMOKE_SPEC = REPO / "tasks" / "smoke.toml"
+
+
+@pytest.fixture
+def registered():
+    """Register things for one test and remove them afterwards: `registered(registry, name)`."""
+    from rnnbench import registry
+
+    names: list[tuple[registry.Registry, str]] = []
+
+    def remember(reg: registry.Registry, name: str) -> None:
+        names.append((reg, name))
+
+    yield remember
+    for reg, name in names:
+        reg.unregister(name)
