@@ -223,18 +223,40 @@ def diagnose(
     return rows
 
 
+def write_csv(rows: Sequence[dict[str, Any]], path: Any) -> None:
+    """The rows as a CSV with COLUMNS (missing values empty), replacing any file at `path`."""
+    import csv
+    from pathlib import Path
+
+    from rnnbench.csvlog import OutputError, cell_text
+
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "w", encoding="utf-8", newline="") as f:
+            writer = csv.writer(f, lineterminator="\n")
+            writer.writerow(COLUMNS)
+            writer.writerows([cell_text(r.get(c)) for c in COLUMNS] for r in rows)
+    except OSError as exc:
+        raise OutputError(f"cannot write {str(path)!r}: {exc.strerror or exc}") from None
+
+
 def summary_lines(rows: Sequence[dict[str, Any]]) -> list[str]:
-    """One line per (model, phase): the norm at the last and first step, and their ratio."""
+    """One line per (model, phase): the norm at the last and first step, their ratio, and after
+    training the held-out accuracy reached."""
     lines = []
     keys = dict.fromkeys((r["model"], r["phase"]) for r in rows)
     width = max(len(m) for m, _ in keys)
     for model, phase in keys:
-        norms = [r["norm"] for r in rows if r["model"] == model and r["phase"] == phase]
-        ratio = norms[0] / norms[-1] if norms[-1] > 0 else math.nan
-        lines.append(
-            f"{model:<{width}}  {phase:<7}  |dL/dh_T| {norms[-1]:.3g}  |dL/dh_1| {norms[0]:.3g}  "
-            f"first/last {ratio:.3g}"
-        )
+        mine = [r for r in rows if r["model"] == model and r["phase"] == phase]
+        first, last = mine[0]["norm"], mine[-1]["norm"]
+        ratio = first / last if last > 0 else math.nan
+        line = (f"{model:<{width}}  {phase:<7}  |dL/dh_T| {last:.3g}  |dL/dh_1| {first:.3g}  "
+                f"first/last {ratio:.3g}")
+        if phase == "trained":
+            line += f"  (accuracy {mine[0]['accuracy']:.2f} after {mine[0]['sequences_seen']:,} "
+            line += "sequences)"
+        lines.append(line)
     return lines
 
 
