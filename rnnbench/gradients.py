@@ -244,15 +244,18 @@ def write_csv(rows: Sequence[dict[str, Any]], path: Any) -> None:
 def summary_lines(rows: Sequence[dict[str, Any]]) -> list[str]:
     """One line per (model, phase): the norm at the last and first step, their ratio, and after
     training the held-out accuracy reached."""
+    from rnnbench.report import model_label
+
     lines = []
     keys = dict.fromkeys((r["model"], r["phase"]) for r in rows)
-    width = max(len(m) for m, _ in keys)
+    labels = {r["model"]: model_label(r["model"], r["forget_bias"]) for r in rows}
+    width = max(len(label) for label in labels.values())
     for model, phase in keys:
         mine = [r for r in rows if r["model"] == model and r["phase"] == phase]
         first, last = mine[0]["norm"], mine[-1]["norm"]
         ratio = first / last if last > 0 else math.nan
-        line = (f"{model:<{width}}  {phase:<7}  |dL/dh_T| {last:.3g}  |dL/dh_1| {first:.3g}  "
-                f"first/last {ratio:.3g}")
+        line = (f"{labels[model]:<{width}}  {phase:<7}  |dL/dh_T| {last:.3g}  "
+                f"|dL/dh_1| {first:.3g}  first/last {ratio:.3g}")
         if phase == "trained":
             line += f"  (accuracy {mine[0]['accuracy']:.2f} after {mine[0]['sequences_seen']:,} "
             line += "sequences)"
@@ -267,15 +270,17 @@ def plot_gradients(rows: Sequence[dict[str, Any]], path: Any, title: str = "") -
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from rnnbench.report import model_label
+
     fig, ax = plt.subplots(figsize=(6, 3.6), dpi=80)
     models = list(dict.fromkeys(r["model"] for r in rows))
     for i, model in enumerate(models):
         for phase, style in zip(PHASES, ("--", "-"), strict=True):
-            points = [(r["steps_back"], r["norm"]) for r in rows
-                      if r["model"] == model and r["phase"] == phase]
-            if points:
-                back, norm = zip(*sorted(points), strict=True)
-                ax.plot(back, norm, style, color=f"C{i}", label=f"{model} ({phase})")
+            mine = [r for r in rows if r["model"] == model and r["phase"] == phase]
+            if mine:
+                back, norm = zip(*sorted((r["steps_back"], r["norm"]) for r in mine), strict=True)
+                label = f"{model_label(model, mine[0]['forget_bias'])} ({phase})"
+                ax.plot(back, norm, style, color=f"C{i}", label=label)
     ax.set_yscale("log")
     ax.set_xlabel("steps back from the last step")
     ax.set_ylabel("|dLoss/dh_t|, batch mean")
