@@ -64,7 +64,9 @@ def _comma_ints(ctx: click.Context, param: click.Parameter, value: str | None) -
     try:
         numbers = [int(v) for v in value.split(",") if v.strip()]
     except ValueError:
-        raise click.BadParameter(f"{value!r}: expected a comma list of integers, e.g. 5,10,20")
+        raise click.BadParameter(
+            f"{value!r}: expected a comma list of integers, e.g. 5,10,20"
+        ) from None
     if not numbers:
         raise click.BadParameter(f"{value!r}: expected a comma list of integers, e.g. 5,10,20")
     return numbers
@@ -76,7 +78,7 @@ def _comma_floats(ctx: click.Context, param: click.Parameter, value: str | None)
     try:
         return [float(v) for v in value.split(",") if v.strip()]
     except ValueError:
-        raise click.BadParameter(f"{value!r}: expected a comma list of numbers, e.g. 1,4")
+        raise click.BadParameter(f"{value!r}: expected a comma list of numbers, e.g. 1,4") from None
 
 
 def sweep_options(f: Callable[..., Any]) -> Callable[..., Any]:

@@ -252,7 +252,9 @@ def _coerce(key: str, value: Any, where: str) -> Any:
         return number(value, 0.0, 1.0)
     if key == "forget_bias":
         values = value if isinstance(value, (list, tuple)) else [value]
-        if not values or any(isinstance(v, bool) or not isinstance(v, (int, float)) for v in values):
+        if not values or any(
+            isinstance(v, bool) or not isinstance(v, (int, float)) for v in values
+        ):
             raise bad("a number or a list of numbers")
         return tuple(float(v) for v in values)
     raise bad("a known key")  # unreachable: from_mapping checks the keys first
