@@ -30,6 +30,7 @@ DEFAULT_GRADIENT_BATCH = 256  # sequences whose gradient norms `rnnbench gradien
 COLUMNS = ["step", "steps_back", "norm", "model", "phase", "task", "length", "seed", "units",
            "forget_bias", "sequences_seen", "accuracy"]
 PHASES = ("init", "trained")
+TWINS = (("numpy-rnn", "keras-simplernn"), ("numpy-lstm", "keras-lstm"))  # same weight layout
 
 
 class NoGradientHookError(ValueError):
@@ -135,9 +136,8 @@ def set_weights(model: Any, weights: list[np.ndarray], name: str = "") -> None:
         shapes = [np.shape(w) for w in weights]
         if [np.shape(w) for w in ours] != shapes:
             raise ValueError(
-                f"cannot copy weights of shapes {shapes} into model {name!r}, whose weights have "
-                f"shapes {[np.shape(w) for w in ours]}: --same-weights needs twins "
-                "(numpy-rnn/keras-simplernn, numpy-lstm/keras-lstm)"
+                f"weights of shapes {shapes} do not fit {name}'s "
+                f"{[np.shape(w) for w in ours]}"
             )
         model.model.set_weights(weights)
     else:
@@ -200,7 +200,13 @@ def diagnose(
     if same_weights:
         weights = get_weights(built[0], models[0])
         for name, model in zip(models[1:], built[1:], strict=True):
-            set_weights(model, weights, name)
+            try:
+                set_weights(model, weights, name)
+            except ValueError as exc:
+                raise ValueError(
+                    f"same weights: cannot copy {models[0]}'s weights into {name} ({exc}); "
+                    f"twins are {', '.join('/'.join(pair) for pair in TWINS)}"
+                ) from None
 
     inits = [gradient_norms(m, x, y, c.model) for c, m in zip(cells, built, strict=True)]
     rows: list[dict[str, Any]] = []

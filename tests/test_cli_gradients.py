@@ -78,6 +78,14 @@ def test_unknown_names_list_the_known_ones_with_exit_code_2():
     assert bad_length.exit_code == 2 and "allowed: integers >= 2" in bad_length.output
 
 
+def test_same_weights_between_models_that_are_not_twins_is_exit_code_2():
+    result = CliRunner().invoke(main, ["gradients", "--task", "adding", "--model", "numpy-rnn",
+                                       "--model", "numpy-lstm", "--same-weights", *SMALL])
+    assert result.exit_code == 2
+    assert "cannot copy numpy-rnn's weights into numpy-lstm" in result.output
+    assert "twins are numpy-rnn/keras-simplernn, numpy-lstm/keras-lstm" in result.output
+
+
 def test_help_does_not_import_tensorflow_or_matplotlib():
     code = (
         "import sys; from click.testing import CliRunner; from rnnbench.cli import main; "

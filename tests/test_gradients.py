@@ -77,3 +77,36 @@ def test_the_sweep_row_records_the_first_to_last_ratio_at_initialisation():
     assert result.status == "ok"
     assert result.grad_ratio_init == pytest.approx(norms[0] / norms[-1], rel=1e-6)
     assert 0 < result.grad_ratio_init < 10
+
+
+def test_a_registered_keras_cell_is_diagnosed_by_autodiff(registered):
+    """A plugin cell gets gradients with no work of its own: its RNN layer is run by the tape."""
+    import keras
+
+    from rnnbench import register_cell
+
+    @register_cell("tanh-cell-test")
+    class TanhCell(keras.layers.Layer):
+        """h_t = tanh(x_t W + h_tm1 U)"""
+
+        def __init__(self, units, **kwargs):
+            super().__init__(**kwargs)
+            self.units = self.state_size = self.output_size = units
+
+        def build(self, input_shape):
+            self.W = self.add_weight(shape=(input_shape[-1], self.units))
+            self.U = self.add_weight(shape=(self.units, self.units), initializer="orthogonal")
+
+        def call(self, inputs, states):
+            h = keras.ops.tanh(inputs @ self.W + states[0] @ self.U)
+            return h, [h]
+
+    registered(models, "tanh-cell-test")
+    task = tasks.get("delayed-recall")()
+    x, y = task.generate(8, 6, np.random.default_rng(0))
+    plugin = models.get("tanh-cell-test")(task, 4, 0)
+    twin = models.get("numpy-rnn")(task, 4, 0)
+    W, U, V, c = plugin.model.get_weights()  # the cell's two, then the Dense read-out's
+    twin.set_keras_weights([W, U, np.zeros(4, np.float32), V, c])  # the same RNN, bias 0
+    np.testing.assert_allclose(gradient_norms(plugin, x, y), gradient_norms(twin, x, y),
+                               rtol=1e-4)
