@@ -4,7 +4,8 @@ For a model and a batch of sequences, `gradient_norms` gives, for every step t =
 dLoss/dh_t (the loss's gradient with respect to the hidden state h_t, through every later step),
 averaged over the batch. Each sequence's own loss is used (the batch-mean loss's gradient times B),
 so the numbers do not depend on the batch size. A tanh RNN's norms fall geometrically with the
-steps back from the end: the vanishing gradient. An LSTM's fall far more slowly.
+steps back from the end: the vanishing gradient. An LSTM's fall by about its forget gate per step,
+so with the gate open (a large forget bias) they hardly fall at all.
 
 Where the gradients come from (the "gradient hook"):
   - a model with a method `state_gradients(x, y) -> dLoss/dh_t as (T, B, H)`: the NumPy models'

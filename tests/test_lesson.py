@@ -43,6 +43,10 @@ def test_every_command_in_the_lesson_runs_and_makes_its_figures(tmp_path, monkey
     for command in lesson_commands():
         result = CliRunner().invoke(main, shlex.split(command)[1:])
         assert result.exit_code == 0, f"{command}\n{result.output}"
+        if "--same-weights" in command:  # the page says twins agree: their init lines are equal
+            init = [line.split("init", 1)[1] for line in result.output.splitlines()
+                    if re.match(r"\S.* +init +\|dL/dh_T\|", line)]
+            assert len(init) == 2 and init[0] == init[1], result.output
     for figure in lesson_figures():  # written by a command on the page, where the page shows it
         made = tmp_path / "docs" / figure
         assert made.exists(), f"no command in the lesson writes docs/{figure}"

@@ -27,7 +27,7 @@ from rnnbench.models.numpy_common import NumpyRecurrentModel, glorot_uniform, or
 
 
 def sigmoid(z: np.ndarray) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-z))
+    return 0.5 * (1.0 + np.tanh(0.5 * z))  # = 1 / (1 + exp(-z)), without overflow for large -z
 
 
 class LSTMStates(NamedTuple):
