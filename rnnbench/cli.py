@@ -15,7 +15,6 @@ from typing import Any
 import click
 
 DEFAULT_OUT = Path("results") / "sweep.csv"
-DEFAULT_SPEC = Path("tasks") / "teaching.toml"
 
 
 @contextmanager
@@ -64,7 +63,9 @@ def _comma_ints(ctx: click.Context, param: click.Parameter, value: str | None) -
     try:
         numbers = [int(v) for v in value.split(",") if v.strip()]
     except ValueError:
-        raise click.BadParameter(f"{value!r}: expected a comma list of integers, e.g. 5,10,20")
+        raise click.BadParameter(
+            f"{value!r}: expected a comma list of integers, e.g. 5,10,20"
+        ) from None
     if not numbers:
         raise click.BadParameter(f"{value!r}: expected a comma list of integers, e.g. 5,10,20")
     return numbers
@@ -76,7 +77,7 @@ def _comma_floats(ctx: click.Context, param: click.Parameter, value: str | None)
     try:
         return [float(v) for v in value.split(",") if v.strip()]
     except ValueError:
-        raise click.BadParameter(f"{value!r}: expected a comma list of numbers, e.g. 1,4")
+        raise click.BadParameter(f"{value!r}: expected a comma list of numbers, e.g. 1,4") from None
 
 
 def sweep_options(f: Callable[..., Any]) -> Callable[..., Any]:
@@ -119,18 +120,20 @@ def sweep(spec: Path | None, tasks, models, lengths, seeds, max_sequences, units
     writes results/sweep.csv. Rerunning the same command resumes: cells already in the CSV
     are not run again.
     """
+    from rnnbench.csvlog import ResultsCSV
     from rnnbench.report import format_table
     from rnnbench.runner import print_progress, run_sweep
     from rnnbench.study import StudySpec
 
     with user_errors():
-        study = StudySpec.from_toml(spec if spec is not None else DEFAULT_SPEC)
+        study = StudySpec.from_toml(spec) if spec is not None else StudySpec.teaching()
         study = study.with_overrides(
             tasks=tasks, models=models, lengths=lengths, seeds=seeds,
             max_sequences=max_sequences, units=units, forget_bias=forget_bias,
         )
         cells = study.cells()
         out = out if out is not None else DEFAULT_OUT
+        ResultsCSV(out).prepare()  # a bad --out fails before any work, not after
         if not quiet:
             click.echo(f"rnnbench: study {study.name!r}, {len(cells)} cells -> {out}", err=True)
         try:

@@ -63,9 +63,12 @@ class ResultsCSV:
         header = self._header()
         if header is not None and header != COLUMNS:
             missing = [c for c in COLUMNS if c not in header]
+            shown = ", ".join(missing[:4])
+            if len(missing) > 4:
+                shown += f" and {len(missing) - 4} more"
+            why = f"missing columns {shown}" if missing else "its columns are in another order"
             raise OutputError(
-                f"{str(self.path)!r} is not a results CSV of this rnnbench "
-                f"(missing columns: {', '.join(missing) or 'none'}; order differs); "
+                f"{str(self.path)!r} is not a results CSV of this rnnbench ({why}); "
                 "choose another --out or start over with --fresh"
             )
         self._drop_torn_last_row()
