@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import math
+import numbers
 import os
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -26,8 +27,10 @@ def cell_text(value: Any) -> str:
     """How a value is written to the CSV: empty for missing, round-trip exact for floats."""
     if value is None:
         return ""
-    if isinstance(value, float):
-        return "" if math.isnan(value) else repr(value)
+    if isinstance(value, float):  # also numpy floats, whose repr is "np.float64(...)"
+        return "" if math.isnan(value) else repr(float(value))
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
+        return str(int(value))
     return str(value)
 
 

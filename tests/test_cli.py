@@ -185,3 +185,14 @@ def test_bad_lengths_option_is_a_usage_error(tmp_path):
     result = run("sweep", SMOKE_SPEC, "--lengths", "5,x", "--out", tmp_path / "x.csv")
     assert result.exit_code == 2 and "comma list of integers" in result.output
     assert "Traceback" not in result.output
+
+
+def test_csv_values_are_plain_numbers_whatever_their_numpy_type():
+    import numpy as np
+
+    from rnnbench.csvlog import cell_text
+
+    assert cell_text(np.float64(0.125)) == "0.125"
+    assert cell_text(np.float32(0.5)) == "0.5"
+    assert cell_text(np.int64(7)) == "7"
+    assert cell_text(float("nan")) == "" and cell_text(None) == ""
