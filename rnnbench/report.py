@@ -39,8 +39,8 @@ INDEX = ["task", "model"]
 TABLES = {
     "accuracy": (
         "Accuracy against dependency length",
-        "held-out accuracy at the end of each cell, mean ± sd over seeds; solved k/n: seeds that "
-        "reached the solve threshold",
+        "columns: dependency length; cells: held-out accuracy at the end of training, mean ± sd "
+        "over seeds, and solved k/n: seeds that reached the solve threshold",
     ),
     "critical_length": (
         "Critical length",
@@ -48,7 +48,8 @@ TABLES = {
     ),
     "sample_efficiency": (
         "Sample efficiency",
-        "median training sequences to solve, over the seeds that solved (k/n); none: no seed did",
+        "columns: dependency length; cells: median training sequences to solve, over the seeds "
+        "that solved (k/n); none: no seed did",
     ),
     "cost": (
         "Cost",
@@ -161,7 +162,7 @@ def prepare(df: Any) -> Rows:
     from rnnbench.harness import CELL_COLUMNS
 
     check_columns(df)
-    notes: list[str] = []
+    notes: list[str] = [] if len(df) else ["no result rows yet (a sweep that has just started?)."]
     df = df.reset_index(drop=True)
     config = [c for c in CELL_COLUMNS if c in df.columns]
     keys = df[config].map(_text) if len(df) else df[config]
@@ -237,7 +238,7 @@ def _missing_cells(df: Any) -> list[str]:
                 because = f", {_count(errors, 'error row')} among them" if errors else ""
                 notes.append(
                     f"incomplete grid: {task} / {label}: {missing} of {expected} cells missing "
-                    f"({n_lengths} lengths x {n_seeds} seeds{because})."
+                    f"({_count(n_lengths, 'length')} x {_count(n_seeds, 'seed')}{because})."
                 )
     return notes
 
@@ -286,7 +287,7 @@ def _by_length(summary: Any, cell: Any, rows: Rows) -> Any:
     if summary.empty:
         return pd.DataFrame(index=pd.MultiIndex.from_arrays([[], []], names=INDEX))
     text = summary.apply(cell, axis=1)
-    table = text.unstack("length")
+    table = text.unstack("length").reindex(columns=sorted(rows.df["length"].unique()))
     task_lengths = rows.df.groupby("task")["length"].unique()
     for task in table.index.get_level_values("task").unique():
         in_grid = [n for n in table.columns if n in set(task_lengths[task])]
