@@ -44,7 +44,7 @@ TABLES = {
     ),
     "critical_length": (
         "Critical length",
-        "the longest length at which at least half the seeds solved the task (none: never)",
+        "the longest length at which at least half the seeds solved the task; none: never",
     ),
     "sample_efficiency": (
         "Sample efficiency",
@@ -210,15 +210,15 @@ def prepare(df: Any) -> Rows:
     errors = int(statuses.get("error", 0))
     if errors:
         notes.append(
-            f"{_count(errors, 'row')} with status error (no measurement) are left out and "
-            "counted as missing cells."
+            f"rows with status error ({errors}): no measurement, so left out and counted as "
+            "missing cells."
         )
     others = {s: int(n) for s, n in statuses.items() if s not in ("ok", "error")}
     if others:
         listed = ", ".join(f"{n} {s}" for s, n in sorted(others.items()))
         notes.append(
-            f"rows that stopped early ({listed}) count as unsolved seeds; the last accuracy "
-            "they recorded, if any, is in the mean."
+            f"rows that stopped early ({listed}): unsolved seeds; the last accuracy they "
+            "recorded, if any, is in the mean."
         )
     notes.extend(_missing_cells(df))
     return Rows(df=df, notes=notes)
@@ -423,7 +423,7 @@ def format_report(report: Report) -> str:
     parts = [f"rnnbench report: {report.study} ({_count(len(report.rows.df), 'row')})"]
     for name, table in report.tables.items():
         title, caption = TABLES[name]
-        parts.append(f"\n{title}: {caption}\n{_to_string(table)}")
+        parts.append(f"\n{title}\n({caption})\n{_to_string(table)}")
     if report.notes:
         parts.append("\n" + format_notes(report.notes))
     return "\n".join(parts)

@@ -134,8 +134,8 @@ def test_cost(built):
 def test_notes_say_how_rows_counted(built):
     notes = "\n".join(built.notes)
     assert "1 row repeated the config of a later row" in notes and "last row" in notes
-    assert "1 row with status error (no measurement) are left out" in notes
-    assert "(1 diverged) count as unsolved seeds" in notes
+    assert "rows with status error (1): no measurement, so left out" in notes
+    assert "stopped early (1 diverged): unsolved seeds" in notes
     assert "incomplete grid: my-copy / my-cell: 1 of 2 cells missing" in notes
     assert "adding /" not in notes  # the adding grid is complete
 
