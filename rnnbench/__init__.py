@@ -29,13 +29,14 @@ def sweep(
 
     Arguments mirror `rnnbench sweep`: tasks, models, lengths, seeds, and the other spec keys
     (max_sequences, units, forget_bias, ...) as keyword options. `spec` names a TOML study file
-    that these override. With `out`, rows are appended to that CSV as each cell finishes and cells
+    that these override; without it they override the teaching study, as on the command line.
+    With `out`, rows are appended to that CSV as each cell finishes and cells
     already there are not run again.
     """
     from rnnbench.runner import print_progress, run_sweep
     from rnnbench.study import StudySpec
 
-    study = StudySpec.from_toml(spec) if spec else StudySpec()
+    study = StudySpec.from_toml(spec) if spec else StudySpec.teaching()
     study = study.with_overrides(
         tasks=tasks, models=models, lengths=lengths, seeds=seeds, **options
     )

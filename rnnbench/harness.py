@@ -156,7 +156,7 @@ def train_model(cell: SweepCell, task: Any, model: Any, result: CellResult) -> A
             return model
         accuracy = float(task.accuracy(y_eval, model.predict(x_eval)))
         result.accuracy = accuracy
-        result.best_accuracy = max(accuracy, np.nan_to_num(result.best_accuracy, nan=-1.0))
+        result.best_accuracy = max(accuracy, float(np.nan_to_num(result.best_accuracy, nan=-1.0)))
         if accuracy >= cell.solve_threshold:
             result.sequences_to_solve = result.sequences_seen
             return model

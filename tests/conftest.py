@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import pytest
 
@@ -11,8 +10,6 @@ import pytest
 os.environ["RNNBENCH_NO_PLUGINS"] = "1"
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-REPO = Path(__file__).resolve().parent.parent
-SMOKE_SPEC = REPO / "tasks" / "smoke.toml"
 
 
 @pytest.fixture
