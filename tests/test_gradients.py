@@ -110,3 +110,22 @@ def test_a_registered_keras_cell_is_diagnosed_by_autodiff(registered):
     twin.set_keras_weights([W, U, np.zeros(4, np.float32), V, c])  # the same RNN, bias 0
     np.testing.assert_allclose(gradient_norms(plugin, x, y), gradient_norms(twin, x, y),
                                rtol=1e-4)
+
+
+def test_the_report_sets_the_gradient_signal_beside_accuracy():
+    import pandas as pd
+
+    from rnnbench.report import build_report
+
+    rows = [
+        {"task": "delayed-recall", "model": m, "length": n, "seed": s, "accuracy": 0.5,
+         "sequences_to_solve": None, "grad_ratio_init": r}
+        for m, n, s, r in [("numpy-rnn", 5, 0, 0.4), ("numpy-rnn", 5, 1, 0.6),
+                           ("numpy-rnn", 50, 0, 1e-3), ("numpy-rnn", 50, 1, 3e-3),
+                           ("opaque", 5, 0, math.nan), ("opaque", 50, 0, math.nan)]
+    ]
+    table = build_report(pd.DataFrame(rows)).tables["gradient_signal"]
+    assert table.loc[("delayed-recall", "numpy-rnn")].tolist() == ["0.5", "0.002"]
+    assert table.loc[("delayed-recall", "opaque")].tolist() == ["n/a", "n/a"]
+    older = pd.DataFrame(rows).drop(columns="grad_ratio_init")  # a CSV from before the column
+    assert "gradient_signal" not in build_report(older).tables
