@@ -93,12 +93,19 @@ def keras_state_gradients(keras_model: Any, x: np.ndarray, y: np.ndarray) -> np.
 
     layers = list(keras_model.layers)
     rnn_at = [i for i, layer in enumerate(layers) if isinstance(layer, keras.layers.RNN)]
-    if len(rnn_at) != 1 or layers[rnn_at[0]].return_sequences or layers[rnn_at[0]].go_backwards:
+    before = layers[: rnn_at[0]] if len(rnn_at) == 1 else []
+    if (
+        len(rnn_at) != 1
+        or layers[rnn_at[0]].return_sequences
+        or layers[rnn_at[0]].go_backwards
+        or not all(isinstance(layer, keras.layers.InputLayer) for layer in before)
+    ):
         raise NoGradientHookError(
-            "this Keras model cannot be diagnosed: it needs exactly one forward recurrent layer "
-            "returning its last state"
+            "this Keras model cannot be diagnosed: it needs its inputs to go straight into one "
+            "forward recurrent layer that returns its last state"
         )
     rnn, head = layers[rnn_at[0]], layers[rnn_at[0] + 1 :]
+    loss_fn = keras.losses.get(keras_model.loss)  # the compiled loss (an object or its name)
     x = tf.convert_to_tensor(np.asarray(x, np.float32))  # (B, T, D)
     B, T = int(x.shape[0]), int(x.shape[1])
     states = rnn.get_initial_state(B)  # a list: [h_0] or [h_0, c_0]
@@ -112,7 +119,7 @@ def keras_state_gradients(keras_model: Any, x: np.ndarray, y: np.ndarray) -> np.
         out = h[-1]
         for layer in head:
             out = layer(out)  # (B, O) logits
-        loss = keras_model.loss(y, out)  # the compiled loss, mean over the batch
+        loss = tf.reduce_mean(loss_fn(y, out))  # mean over the batch (a function gives (B,))
     dh = tape.gradient(loss, h, unconnected_gradients=tf.UnconnectedGradients.ZERO)
     return np.stack([np.asarray(g) for g in dh])  # (T, B, H)
 
@@ -179,6 +186,7 @@ def diagnose(
     from rnnbench.registry import models as model_registry
     from rnnbench.study import takes_forget_bias
 
+    models = list(dict.fromkeys(models))  # a model named twice is measured once
     if not models:
         raise ValueError("give at least one model")
     base = SweepCell(task=task, model=models[0], length=length, seed=seed)
