@@ -101,7 +101,10 @@ def run_cell_in_worker(cell: SweepCell) -> CellResult:
 
 
 def _worker_main(conn: Any, modules: list[str], threads: int) -> None:
-    """A local worker: receive (index, cell), send back (index, result); None means stop."""
+    """A local worker: receive (index, cell), send ("start", index) then ("done", result).
+
+    None means stop; so does a parent that went away (EOF), e.g. killed by SIGKILL.
+    """
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     limit_threads(threads)
     try:
@@ -116,7 +119,11 @@ def _worker_main(conn: Any, modules: list[str], threads: int) -> None:
         if message is None:
             return
         index, cell = message
-        conn.send((index, run_cell_in_worker(cell)))
+        try:
+            conn.send(("start", index))  # the time limit counts from here, not from spawning
+            conn.send(("done", run_cell_in_worker(cell)))
+        except OSError:  # the parent is gone
+            return
 
 
 def plugin_modules(cells: Sequence[SweepCell]) -> list[str]:
@@ -249,11 +256,15 @@ def run_local(
             for worker in busy:
                 if worker.conn in ready:
                     try:
-                        _, result = worker.conn.recv()
+                        kind, payload = worker.conn.recv()
                     except (EOFError, OSError):  # the worker is dying: handled as a death below
                         worker.process.join(timeout=5)
                     else:
-                        finish(worker, result)
+                        if kind == "start":
+                            index, cell, _ = worker.job
+                            worker.job = (index, cell, time.monotonic())
+                            continue
+                        finish(worker, payload)
                         if worker.cells_done >= cells_per_worker:
                             retire(worker, kill=False)  # a fresh process for the next cell
                         continue
