@@ -321,7 +321,7 @@ def run_dask(
         raise ValueError(f"retries = {retries!r}; expected 0 or more")
     modules = plugin_modules(cells)
     try:
-        client = Client(scheduler, timeout="10s")
+        client = Client(scheduler, timeout="10s", set_as_default=False)
     except (OSError, TimeoutError) as exc:
         raise ValueError(f"cannot reach the Dask scheduler at {scheduler!r}: {exc}") from None
     futures: dict[Any, SweepCell] = {}
@@ -329,12 +329,16 @@ def run_dask(
         for cell in cells:
             future = client.submit(run_cell_on_dask, cell, modules, retries=retries, pure=False)
             futures[future] = cell
-        for future in as_completed(list(futures)):
+        # This client's own loop: another Client in the process (a user's) must not matter.
+        finished = as_completed(
+            list(futures), with_results=True, raise_errors=False, loop=client.loop
+        )
+        for future, outcome in finished:
             cell = futures.pop(future)
             if future.status == "finished":
-                result = future.result()
+                result = outcome
             else:
-                exc = future.exception()
+                exc = outcome[1] if isinstance(outcome, tuple) else outcome
                 message = " ".join(str(exc).split())
                 result = CellResult(
                     status="crashed", error=f"dask: {type(exc).__name__}: {message}"[:500]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -28,3 +29,16 @@ def registered():
     yield remember
     for reg, name in names:
         reg.unregister(name)
+
+
+@pytest.fixture
+def worker_models():
+    """Register the misbehaving models of tests/worker_models.py; the workers import it too."""
+    import worker_models as module
+
+    yield module
+    from rnnbench.registry import models
+
+    for name in module.NAMES:
+        models.unregister(name)
+    sys.modules.pop("worker_models", None)

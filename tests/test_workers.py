@@ -39,19 +39,6 @@ def sorted_rows(path) -> pd.DataFrame:
     return df.sort_values(CELL_COLUMNS).reset_index(drop=True)
 
 
-@pytest.fixture
-def worker_models():
-    """Register the misbehaving models of tests/worker_models.py; the workers import it too."""
-    import worker_models as module
-
-    yield module
-    from rnnbench.registry import models
-
-    for name in module.NAMES:
-        models.unregister(name)
-    sys.modules.pop("worker_models", None)
-
-
 def test_rows_are_the_same_with_one_or_two_workers(tmp_path):
     cells = numpy_cells()
     run_sweep(cells, out=tmp_path / "serial.csv", workers=1)
