@@ -151,6 +151,8 @@ def sweep(spec: Path | None, tasks, models, lengths, seeds, max_sequences, units
             max_sequences=max_sequences, units=units, forget_bias=forget_bias,
         )
         cells = study.cells()
+        if scheduler is not None and cell_timeout is not None:
+            raise ValueError("--cell-timeout works with local workers only, not with --scheduler")
         out = out if out is not None else DEFAULT_OUT
         workers = workers if workers is not None else default_workers()
         log = ResultsCSV(out)
@@ -170,6 +172,8 @@ def sweep(spec: Path | None, tasks, models, lengths, seeds, max_sequences, units
             click.echo(f"rnnbench: study {study.name!r}, {len(cells)} cells{already} -> {out}; "
                        f"running {len(cells) - skipped} on {where}", err=True)
         progress = None if quiet else progress_for()
+        if progress is not None:
+            progress.start(len(cells) - skipped)
         try:
             df = run_sweep(cells, out=out, progress=progress, workers=workers,
                            cell_timeout=cell_timeout, scheduler=scheduler,

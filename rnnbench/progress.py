@@ -37,6 +37,10 @@ class LineLog:
         line = f"[{done}/{total} {self.timing(done, total)}] {describe(cell, result)}"
         print(line, file=self.stream, flush=True)
 
+    def start(self, total: int) -> None:
+        """Called once before the first cell runs; restarts the clock."""
+        self.started = time.monotonic()
+
     def close(self) -> None:
         pass
 
@@ -59,6 +63,12 @@ class ProgressBar(LineLog):
             line = line[: max(len(head), width - 2)] + "…"
         self._write(f"\r\x1b[K{line}")
         self.drawn = True
+
+    def start(self, total: int) -> None:
+        super().start(total)
+        if total:
+            self._write(f"\r\x1b[K|{'-' * 20}| 0/{total} 00:00 (first results come when cells end)")
+            self.drawn = True
 
     def close(self) -> None:
         if getattr(self, "drawn", False):
