@@ -18,12 +18,13 @@ workers too: each worker imports the modules that registered the cells' tasks an
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import os
 import signal
 import sys
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -126,6 +127,19 @@ def _worker_main(conn: Any, modules: list[str], threads: int) -> None:
             return
 
 
+@contextlib.contextmanager
+def _sigint_ignored() -> Iterator[None]:
+    try:
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    except ValueError:  # not the main thread: leave signals alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 def plugin_modules(cells: Sequence[SweepCell]) -> list[str]:
     """Modules (other than rnnbench's own) that registered the tasks and models of `cells`."""
     from rnnbench.registry import models, tasks
@@ -206,7 +220,8 @@ def run_local(
             name="rnnbench-worker",
             daemon=True,
         )
-        process.start()
+        with _sigint_ignored():  # inherited through exec: Ctrl-C during start-up is ours too
+            process.start()
         child_conn.close()
         return _Worker(process, parent_conn)
 
