@@ -33,15 +33,16 @@ def sweep(
 
     Arguments mirror `rnnbench sweep`: tasks, models, lengths, seeds, and the other spec keys
     (max_sequences, units, forget_bias, ...) as keyword options. `spec` names a TOML study file
-    that these override. With `out`, rows are appended to that CSV as each cell finishes and cells
-    already there are not run again (`retry_failed=True` reruns those whose status is not ok).
-    `workers` > 1 runs cells in that many spawned processes, `scheduler` ("tcp://host:port")
-    on a Dask cluster; the default runs them in this process.
+    that these override; without it they override the teaching study, as on the command line.
+    With `out`, rows are appended to that CSV as each cell finishes and cells already there are
+    not run again (`retry_failed=True` reruns those whose status is not ok). `workers` > 1 runs
+    cells in that many spawned processes, `scheduler` ("tcp://host:port") on a Dask cluster;
+    the default runs them in this process.
     """
     from rnnbench.runner import print_progress, run_sweep
     from rnnbench.study import StudySpec
 
-    study = StudySpec.from_toml(spec) if spec else StudySpec()
+    study = StudySpec.from_toml(spec) if spec else StudySpec.teaching()
     study = study.with_overrides(
         tasks=tasks, models=models, lengths=lengths, seeds=seeds, **options
     )

@@ -1,4 +1,4 @@
-"""The `rnnbench` command: list, sweep.
+"""The `rnnbench` command: list, sweep, report.
 
 Heavy libraries are imported inside the commands that need them, so `rnnbench --help` and
 `rnnbench list` answer at once. Bad input is one line on stderr and exit code 2, never a traceback.
@@ -15,7 +15,6 @@ from typing import Any
 import click
 
 DEFAULT_OUT = Path("results") / "sweep.csv"
-DEFAULT_SPEC = Path("tasks") / "teaching.toml"
 
 
 @contextmanager
@@ -103,6 +102,7 @@ def sweep_options(f: Callable[..., Any]) -> Callable[..., Any]:
                      help=f"Results CSV; rows are appended as cells finish and cells already "
                      f"there are skipped. Default {DEFAULT_OUT}."),
         click.option("--workers", "-j", type=click.IntRange(min=1), default=None,
+                     envvar="RNNBENCH_WORKERS", show_envvar=True,
                      help="Worker processes running cells side by side. Default: the number of "
                      "cores. 1 runs the cells in this process (easiest to debug)."),
         click.option("--fresh", is_flag=True, help="Start over: move the existing results CSV "
@@ -145,7 +145,7 @@ def sweep(spec: Path | None, tasks, models, lengths, seeds, max_sequences, units
     from rnnbench.study import StudySpec
 
     with user_errors():
-        study = StudySpec.from_toml(spec if spec is not None else DEFAULT_SPEC)
+        study = StudySpec.from_toml(spec) if spec is not None else StudySpec.teaching()
         study = study.with_overrides(
             tasks=tasks, models=models, lengths=lengths, seeds=seeds,
             max_sequences=max_sequences, units=units, forget_bias=forget_bias,
@@ -201,6 +201,57 @@ def resume_command(argv: list[str] | None = None) -> str:
         argv = sys.argv[1:]
     args = list(argv)
     return shlex.join(["rnnbench", *[a for a in args if a != "--fresh"]])
+
+
+@main.command()
+@click.argument("results", type=click.Path(path_type=Path))
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Folder to write each table to, as CSV and Markdown (<study>_<table>.csv/.md); "
+              "figures and the HTML page go there too. Created if needed.")
+@click.option("--plot", is_flag=True, help="Write one PNG per task: accuracy against length, "
+              "a line per model, a band over seeds, chance dashed (<study>_<task>.png; "
+              "needs matplotlib). Default folder: the CSV's.")
+@click.option("--html", "html", is_flag=True, help="Write one self-contained HTML page with the "
+              "tables and figures (<study>.html; needs matplotlib). Default folder: the CSV's.")
+def report(results: Path, out_dir: Path | None, plot: bool, html: bool) -> None:
+    """Tables (and figures) of a results CSV: accuracy against dependency length.
+
+    RESULTS is a CSV written by `rnnbench sweep`, complete or not, or several merged. Prints
+    accuracy (mean ± sd over seeds, solved k/n), critical length, sample efficiency and cost per
+    (task, model), with notes on duplicates, error rows and missing cells. The study is named
+    after the CSV's file name. Never imports TensorFlow.
+    """
+    from rnnbench import report as rep
+
+    with user_errors():
+        study = results.stem
+        built = rep.build_report(rep.read_results(results), study=study)
+        click.echo(rep.format_report(built))
+        folder = out_dir if out_dir is not None else results.parent
+        written: list[Path] = []
+        if out_dir is not None or plot or html:
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise rep.ReportError(f"cannot create {str(folder)!r}: {exc.strerror}") from None
+        try:
+            if out_dir is not None:
+                written += rep.write_tables(built, folder)
+            if plot or html:
+                from rnnbench import plots
+
+                figures = plots.task_figures(built)
+                if plot:
+                    written += plots.write_figures(built, figures, folder)
+                if html:
+                    from rnnbench.webpage import write_html
+
+                    written.append(write_html(built, figures, folder))
+        except OSError as exc:
+            raise rep.ReportError(f"cannot write to {str(folder)!r}: {exc.strerror or exc}") \
+                from None
+        for path in written:
+            click.echo(f"wrote {path}", err=True)
 
 
 if __name__ == "__main__":

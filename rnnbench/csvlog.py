@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import math
+import numbers
 import os
 import time
 from collections.abc import Iterable, Mapping
@@ -27,8 +28,10 @@ def cell_text(value: Any) -> str:
     """How a value is written to the CSV: empty for missing, round-trip exact for floats."""
     if value is None:
         return ""
-    if isinstance(value, float):
-        return "" if math.isnan(value) else repr(value)
+    if isinstance(value, float):  # also numpy floats, whose repr is "np.float64(...)"
+        return "" if math.isnan(value) else repr(float(value))
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
+        return str(int(value))
     return str(value)
 
 
@@ -64,9 +67,12 @@ class ResultsCSV:
         header = self._header()
         if header is not None and header != COLUMNS:
             missing = [c for c in COLUMNS if c not in header]
+            shown = ", ".join(missing[:4])
+            if len(missing) > 4:
+                shown += f" and {len(missing) - 4} more"
+            why = f"missing columns {shown}" if missing else "its columns are in another order"
             raise OutputError(
-                f"{str(self.path)!r} is not a results CSV of this rnnbench "
-                f"(missing columns: {', '.join(missing) or 'none'}; order differs); "
+                f"{str(self.path)!r} is not a results CSV of this rnnbench ({why}); "
                 "choose another --out or start over with --fresh"
             )
         self._drop_torn_last_row()

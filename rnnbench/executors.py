@@ -320,6 +320,7 @@ def run_dask(
     on_result: OnResult,
     scheduler: str,
     retries: int = DEFAULT_DASK_RETRIES,
+    connect_timeout: float = 10.0,
 ) -> None:
     """Send the cells to the Dask cluster at `scheduler`; results come back as they finish.
 
@@ -336,7 +337,7 @@ def run_dask(
         raise ValueError(f"retries = {retries!r}; expected 0 or more")
     modules = plugin_modules(cells)
     try:
-        client = Client(scheduler, timeout="10s", set_as_default=False)
+        client = Client(scheduler, timeout=connect_timeout, set_as_default=False)
     except (OSError, TimeoutError) as exc:
         raise ValueError(f"cannot reach the Dask scheduler at {scheduler!r}: {exc}") from None
     futures: dict[Any, SweepCell] = {}

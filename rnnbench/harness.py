@@ -120,7 +120,7 @@ def _train(cell: SweepCell, result: CellResult) -> None:
             return
         accuracy = float(task.accuracy(y_eval, model.predict(x_eval)))
         result.accuracy = accuracy
-        result.best_accuracy = max(accuracy, np.nan_to_num(result.best_accuracy, nan=-1.0))
+        result.best_accuracy = max(accuracy, float(np.nan_to_num(result.best_accuracy, nan=-1.0)))
         if accuracy >= cell.solve_threshold:
             result.sequences_to_solve = result.sequences_seen
             return

@@ -1,39 +1,460 @@
-"""Pandas tables of a results CSV: accuracy against dependency length."""
+"""Pandas tables of a results CSV: accuracy against dependency length, and what it cost.
+
+A results CSV has one row per cell (task, model, length, seed and the rest of its config, then what
+it measured). `build_report` turns it into the tables people read:
+
+- accuracy: rows (task, model), columns length, cells `mean ± sd (solved k/n)` over seeds;
+- critical length: per (task, model), the longest length at which at least half the seeds solved;
+- sample efficiency: median sequences-to-solve over the seeds that solved, per length;
+- cost: parameter count, cells, median and total wall seconds per (task, model).
+
+How rows count (the notes of a report say so whenever it matters):
+
+- status `error`: the cell produced no measurement; the row is left out and the cell counts as
+  missing. Any other status that is not `ok` (`diverged`, `timeout`, ...): the seed ran and did not
+  solve; it counts in n as unsolved, and the last held-out accuracy it recorded (if any) enters the
+  mean. A row is solved when its status is ok and it recorded `sequences_to_solve`.
+- The same config twice (CSVs merged, a cell rerun): the last row is kept.
+- A grid with holes (an interrupted sweep): the notes count the missing cells per (task, model),
+  against every length and seed that appears for that task.
+- Models with several settings in one CSV (e.g. two `units` from merged sweeps) get one row each:
+  the setting is part of the model label, as the forget-gate bias always is.
+
+Only the columns in REQUIRED_COLUMNS must be present; the others are used when they are there, and
+unknown columns, tasks, models and statuses are carried along. Pandas is imported inside the
+functions, so importing this module is instant.
+"""
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
+REQUIRED_COLUMNS = ("task", "model", "length", "seed", "accuracy", "sequences_to_solve")
+INDEX = ["task", "model"]
 
-def model_label(model: str, forget_bias: Any) -> str:
-    """A model's name, with its forget-gate bias when the row has one (LSTM variants differ)."""
+# Titles and one-line captions of the tables, in the order they are printed.
+TABLES = {
+    "accuracy": (
+        "Accuracy against dependency length",
+        "columns: dependency length; cells: held-out accuracy at the end of training, mean ± sd "
+        "over seeds, and solved k/n: seeds that reached the solve threshold",
+    ),
+    "critical_length": (
+        "Critical length",
+        "the longest length at which at least half the seeds solved the task; none: never",
+    ),
+    "sample_efficiency": (
+        "Sample efficiency",
+        "columns: dependency length; cells: median training sequences to solve, over the seeds "
+        "that solved (k/n); none: no seed did",
+    ),
+    "cost": (
+        "Cost",
+        "trainable parameters, cells run, median and total wall seconds per cell",
+    ),
+}
+
+
+class ReportError(ValueError):
+    """The CSV cannot be reported on; the message names the file and the reason."""
+
+
+def model_label(model: str, forget_bias: Any, settings: dict[str, Any] | None = None) -> str:
+    """A model's name with its forget-gate bias (LSTM variants differ) and any other settings."""
+    parts = []
     try:
         fb = float(forget_bias)
     except (TypeError, ValueError):
-        return model
-    return model if fb != fb else f"{model} (fb={fb:g})"  # fb != fb: NaN, no forget gate
+        fb = math.nan
+    if fb == fb:  # fb != fb: NaN, no forget gate
+        parts.append(f"fb={fb:g}")
+    for name, value in (settings or {}).items():
+        parts.append(f"{name}={_short(value)}")
+    return f"{model} ({', '.join(parts)})" if parts else model
 
 
-def accuracy_table(df: Any) -> Any:
-    """Rows (task, model), columns dependency length, cells 'mean accuracy (solved k/n)'."""
+def _short(value: Any) -> str:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return str(value)
+    return f"{number:g}" if number == number else ""
+
+
+def _seconds(s: float) -> str:
+    return f"{s:.2f}" if s < 10 else f"{s:.1f}" if s < 100 else f"{s:,.0f}"
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading and cleaning rows
+
+
+def read_results(path: str | Path) -> Any:
+    """Read a results CSV as text columns; a one-line ReportError if it is not one."""
     import pandas as pd
 
+    path = Path(path)
+    if not path.exists():
+        raise ReportError(f"{str(path)!r}: no such file")
+    if not path.is_file():
+        raise ReportError(f"{str(path)!r} is not a file (give the results CSV of a sweep)")
+    try:
+        df = pd.read_csv(path, dtype=str, keep_default_na=False)
+    except pd.errors.EmptyDataError:
+        raise ReportError(f"{str(path)!r} is empty: no header, no rows") from None
+    except (pd.errors.ParserError, UnicodeDecodeError, OSError) as exc:
+        reason = " ".join(str(exc).split())
+        raise ReportError(f"{str(path)!r} is not a readable CSV: {reason}") from None
+    check_columns(df, str(path))
+    return df
+
+
+def check_columns(df: Any, source: str = "the results") -> None:
+    missing = [c for c in REQUIRED_COLUMNS if c not in df.columns]
+    if missing:
+        raise ReportError(
+            f"{source} is not an rnnbench results CSV: missing columns {', '.join(missing)} "
+            f"(needs {', '.join(REQUIRED_COLUMNS)})"
+        )
+
+
+def _text(value: Any) -> str:
+    """A cell as the text the CSV holds, so rows read back from a CSV and fresh ones compare."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    return str(value).strip()
+
+
+def _numbers(df: Any, column: str, whole: bool = False, required: bool = False) -> Any:
+    """A column as numbers; text that is not a number is an error, empty is NaN."""
+    import pandas as pd
+
+    text = df[column].map(_text)
+    values = pd.to_numeric(text.where(text != ""), errors="coerce")
+    bad = text[(text != "") & values.isna()]
+    if len(bad) or (required and values.isna().any()):
+        example = bad.iloc[0] if len(bad) else "(empty)"
+        raise ReportError(f"column {column!r} must hold numbers; found {example!r}")
+    if whole:
+        if (values.dropna() % 1 != 0).any():
+            raise ReportError(f"column {column!r} must hold whole numbers")
+        return values.astype("Int64") if values.isna().any() else values.astype("int64")
+    return values.astype("float64")
+
+
+@dataclass
+class Rows:
+    """Rows ready for the tables, with what was done to them said in `notes`."""
+
+    df: Any  # one row per kept config: label, counted (not error), solved, numbers as numbers
+    notes: list[str] = field(default_factory=list)
+
+
+def prepare(df: Any) -> Rows:
+    """Deduplicate configs, label model variants, apply the status policy, find grid holes."""
+    from rnnbench.harness import CELL_COLUMNS
+
+    check_columns(df)
+    notes: list[str] = [] if len(df) else ["no result rows yet (a sweep that has just started?)."]
+    df = df.reset_index(drop=True)
+    config = [c for c in CELL_COLUMNS if c in df.columns]
+    keys = df[config].map(_text) if len(df) else df[config]
+    duplicated = keys.duplicated(keep="last")
+    if duplicated.any():
+        notes.append(
+            f"{_count(int(duplicated.sum()), 'row')} repeated the config of a later row "
+            "(merged CSVs or a rerun cell); the last row of each config is kept."
+        )
+        df, keys = df[~duplicated].reset_index(drop=True), keys[~duplicated].reset_index(drop=True)
+
     df = df.assign(
-        model=[model_label(m, fb) for m, fb in zip(df["model"], df["forget_bias"], strict=True)],
-        solved=df["sequences_to_solve"].notna(),
+        task=df["task"].map(_text),
+        model=df["model"].map(_text),
+        length=_numbers(df, "length", whole=True, required=True),
+        seed=_numbers(df, "seed", whole=True, required=True),
+        accuracy=_numbers(df, "accuracy"),
+        sequences_to_solve=_numbers(df, "sequences_to_solve"),
+        status=df["status"].map(_text).replace("", "ok") if "status" in df.columns else "ok",
     )
-    grouped = df.groupby(["task", "model", "length"], sort=True)
-    summary = grouped.agg(mean=("accuracy", "mean"), solved=("solved", "sum"), n=("seed", "size"))
-    text = summary.apply(
-        lambda r: f"{r['mean']:.2f} ({int(r['solved'])}/{int(r['n'])})", axis=1
-    ).rename("accuracy")
-    table = text.unstack("length")
+    for column in ("num_params", "wall_seconds", "chance_accuracy", "solve_threshold"):
+        if column in df.columns:
+            df[column] = _numbers(df, column)
+
+    # Settings other than the grid's own that vary between rows of one (task, model, length,
+    # seed) mark different model variants: they go into the label, so they are not pooled.
+    grid = ["task", "model", "length", "seed"]
+    settings = [c for c in config if c not in grid and c != "forget_bias"]
+    by_cell = [df[g] for g in grid]
+    varying = [c for c in settings if len(df) and (keys[c].groupby(by_cell).nunique() > 1).any()]
+    forget_bias = df["forget_bias"] if "forget_bias" in df.columns else [None] * len(df)
+    df["label"] = [
+        model_label(m, fb, {c: keys.at[i, c] for c in varying})
+        for i, (m, fb) in enumerate(zip(df["model"], forget_bias, strict=True))
+    ]
+    if varying:
+        notes.append(
+            f"rows of one model differ in {', '.join(varying)}; each setting is its own row "
+            "in the tables."
+        )
+
+    df["counted"] = df["status"] != "error"
+    df["solved"] = (df["status"] == "ok") & df["sequences_to_solve"].notna()
+    statuses = df["status"].value_counts()
+    errors = int(statuses.get("error", 0))
+    if errors:
+        notes.append(
+            f"rows with status error ({errors}): no measurement, so left out and counted as "
+            "missing cells."
+        )
+    others = {s: int(n) for s, n in statuses.items() if s not in ("ok", "error")}
+    if others:
+        listed = ", ".join(f"{n} {s}" for s, n in sorted(others.items()))
+        notes.append(
+            f"rows that stopped early ({listed}): unsolved seeds; the last accuracy they "
+            "recorded, if any, is in the mean."
+        )
+    notes.extend(_missing_cells(df))
+    return Rows(df=df, notes=notes)
+
+
+def _missing_cells(df: Any) -> list[str]:
+    """One note per (task, model) whose cells do not cover every length x seed of its task."""
+    notes = []
+    for task, rows in df.groupby("task", sort=True):
+        n_lengths, n_seeds = rows["length"].nunique(), rows["seed"].nunique()
+        expected = n_lengths * n_seeds
+        for label, own in rows.groupby("label", sort=True):
+            present = own[own["counted"]][["length", "seed"]].drop_duplicates()
+            missing = expected - len(present)
+            if missing > 0:
+                errors = int((~own["counted"]).sum())
+                because = f", {_count(errors, 'error row')} among them" if errors else ""
+                notes.append(
+                    f"incomplete grid: {task} / {label}: {missing} of {expected} cells missing "
+                    f"({_count(n_lengths, 'length')} x {_count(n_seeds, 'seed')}{because})."
+                )
+    return notes
+
+
+# ---------------------------------------------------------------------------------------------
+# Tables
+
+
+def summary_table(rows: Rows) -> Any:
+    """Numbers behind the tables, one row per (task, model, length): n, solved, accuracy stats."""
+    import pandas as pd
+
+    counted = rows.df[rows.df["counted"]]
+    columns = ["n", "solved", "mean", "sd", "min", "max", "median_sequences_to_solve", "chance"]
+    if counted.empty:
+        index = pd.MultiIndex.from_arrays([[], [], []], names=["task", "model", "length"])
+        return pd.DataFrame(columns=columns, index=index)
+    counted = counted.assign(
+        solved_sequences=counted["sequences_to_solve"].where(counted["solved"]),
+        chance=counted.get("chance_accuracy", math.nan),
+    )
+    grouped = counted.groupby(["task", "label", "length"], sort=True)
+    summary = grouped.agg(
+        n=("seed", "size"),
+        solved=("solved", "sum"),
+        mean=("accuracy", "mean"),
+        sd=("accuracy", "std"),
+        min=("accuracy", "min"),
+        max=("accuracy", "max"),
+        median_sequences_to_solve=("solved_sequences", "median"),
+        chance=("chance", "median"),
+    )
+    summary.index = summary.index.rename(["task", "model", "length"])
+    summary["solved"] = summary["solved"].astype(int)
+    return summary[columns]
+
+
+def _by_length(summary: Any, cell: Any, rows: Rows) -> Any:
+    """Rows (task, model), columns length, cells `cell(summary row)`.
+
+    A length of the task's grid where this model has no measured cell says 'missing'; a length
+    the task never ran (tasks in one CSV may use different lengths) stays empty.
+    """
+    import pandas as pd
+
+    if summary.empty:
+        return pd.DataFrame(index=pd.MultiIndex.from_arrays([[], []], names=INDEX))
+    text = summary.apply(cell, axis=1)
+    table = text.unstack("length").reindex(columns=sorted(rows.df["length"].unique()))
+    task_lengths = rows.df.groupby("task")["length"].unique()
+    for task in table.index.get_level_values("task").unique():
+        in_grid = [n for n in table.columns if n in set(task_lengths[task])]
+        hole = table.loc[task, in_grid].isna()
+        table.loc[task, in_grid] = table.loc[task, in_grid].mask(hole, "missing").to_numpy()
     table.columns = pd.Index([int(c) for c in table.columns], name="length")
     return table.fillna("")
 
 
-def format_table(df: Any) -> str:
+def _accuracy_cell(r: Any) -> str:
+    solved = f"(solved {int(r['solved'])}/{int(r['n'])})"
+    if r["mean"] != r["mean"]:
+        return f"n/a {solved}"
+    if r["sd"] != r["sd"]:  # one accuracy: no spread to show
+        return f"{r['mean']:.2f} {solved}"
+    return f"{r['mean']:.2f} ± {r['sd']:.2f} {solved}"
+
+
+def _efficiency_cell(r: Any) -> str:
+    counts = f"({int(r['solved'])}/{int(r['n'])})"
+    median = r["median_sequences_to_solve"]
+    if median != median:
+        return f"none {counts}"
+    shown = f"{median:,.0f}" if median % 1 == 0 else f"{median:,.1f}"
+    return f"{shown} {counts}"
+
+
+def critical_length_table(summary: Any) -> Any:
+    """Per (task, model): the longest length at which at least half the seeds (k >= n/2) solved."""
     import pandas as pd
 
-    with pd.option_context("display.width", 200, "display.max_columns", 50):
-        return accuracy_table(df).to_string()
+    records = []
+    for (task, label), rows in summary.groupby(level=["task", "model"], sort=True):
+        lengths = rows.index.get_level_values("length")
+        passed = [int(n) for n, ok in zip(lengths, 2 * rows["solved"] >= rows["n"], strict=True)
+                  if ok]
+        records.append({
+            "task": task,
+            "model": label,
+            "critical length": str(max(passed)) if passed else "none",
+            "lengths solved by half the seeds": ", ".join(map(str, passed)) or "none",
+            "lengths tested": ", ".join(str(int(n)) for n in lengths),
+        })
+    columns = ["critical length", "lengths solved by half the seeds", "lengths tested"]
+    if not records:
+        return pd.DataFrame(columns=columns, index=pd.MultiIndex.from_arrays([[], []], names=INDEX))
+    return pd.DataFrame.from_records(records).set_index(INDEX)[columns]
+
+
+def cost_table(rows: Rows) -> Any:
+    """Per (task, model): parameter count, cells run, median and total wall seconds per cell."""
+    import pandas as pd
+
+    df = rows.df
+    records = []
+    for (task, label), own in df.groupby(["task", "label"], sort=True):
+        record: dict[str, Any] = {"task": task, "model": label, "cells": len(own)}
+        if "num_params" in df.columns:
+            params = sorted({int(p) for p in own["num_params"].dropna()})
+            record["parameters"] = (
+                "n/a" if not params else f"{params[0]:,}" if len(params) == 1
+                else f"{params[0]:,}-{params[-1]:,}"
+            )
+        if "wall_seconds" in df.columns:
+            wall = own["wall_seconds"].dropna()
+            record["median s/cell"] = _seconds(wall.median()) if len(wall) else "n/a"
+            record["total s"] = _seconds(wall.sum()) if len(wall) else "n/a"
+        records.append(record)
+    columns = [c for c in ("parameters", "cells", "median s/cell", "total s")
+               if c == "cells" or any(c in r for r in records)]
+    if not records:
+        return pd.DataFrame(columns=columns, index=pd.MultiIndex.from_arrays([[], []], names=INDEX))
+    return pd.DataFrame.from_records(records).set_index(INDEX)[columns]
+
+
+@dataclass
+class Report:
+    study: str
+    rows: Rows
+    summary: Any  # numbers, one row per (task, model, length)
+    tables: dict[str, Any]  # name -> table of text, keys as in TABLES
+
+    @property
+    def notes(self) -> list[str]:
+        return self.rows.notes
+
+
+def build_report(df: Any, study: str = "results") -> Report:
+    """All the tables of a results DataFrame (text columns as read, or numbers as a sweep has)."""
+    rows = prepare(df)
+    summary = summary_table(rows)
+    tables = {
+        "accuracy": _by_length(summary, _accuracy_cell, rows),
+        "critical_length": critical_length_table(summary),
+        "sample_efficiency": _by_length(summary, _efficiency_cell, rows),
+        "cost": cost_table(rows),
+    }
+    return Report(study=study, rows=rows, summary=summary, tables=tables)
+
+
+def accuracy_table(df: Any) -> Any:
+    """Rows (task, model), columns dependency length, cells 'mean ± sd (solved k/n)'."""
+    return build_report(df).tables["accuracy"]
+
+
+# ---------------------------------------------------------------------------------------------
+# Text: the terminal, Markdown, files
+
+
+def _to_string(table: Any) -> str:
+    import pandas as pd
+
+    if table.empty:
+        return "(no rows)"
+    with pd.option_context("display.width", 250, "display.max_columns", 100,
+                           "display.max_colwidth", 80):
+        return table.to_string()
+
+
+def format_notes(notes: list[str]) -> str:
+    return "\n".join(f"Note: {n}" for n in notes)
+
+
+def format_table(df: Any) -> str:
+    """The main table (accuracy against length) with its notes: what `rnnbench sweep` prints."""
+    report = build_report(df)
+    text = _to_string(report.tables["accuracy"])
+    return f"{text}\n{format_notes(report.notes)}" if report.notes else text
+
+
+def format_report(report: Report) -> str:
+    """Every table with its title and caption, then the notes."""
+    parts = [f"rnnbench report: {report.study} ({_count(len(report.rows.df), 'row')})"]
+    for name, table in report.tables.items():
+        title, caption = TABLES[name]
+        parts.append(f"\n{title}\n({caption})\n{_to_string(table)}")
+    if report.notes:
+        parts.append("\n" + format_notes(report.notes))
+    return "\n".join(parts)
+
+
+def to_markdown(table: Any) -> str:
+    """A GitHub-flavoured Markdown table, index columns first (no `tabulate` needed)."""
+    flat = table.reset_index()
+    header = [str(c) for c in flat.columns]
+
+    def cell(value: Any) -> str:
+        return str(value).replace("|", "\\|").replace("\n", " ")
+
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in flat.itertuples(False)]
+    return "\n".join(lines) + "\n"
+
+
+def write_tables(report: Report, out_dir: str | Path) -> list[Path]:
+    """Each table as `<study>_<table>.csv` and `.md`, and the numbers as `<study>_summary.csv`."""
+    out_dir = Path(out_dir)
+    written = []
+    for name, table in report.tables.items():
+        title, caption = TABLES[name]
+        csv_path = out_dir / f"{report.study}_{name}.csv"
+        table.to_csv(csv_path)
+        md_path = out_dir / f"{report.study}_{name}.md"
+        md_path.write_text(f"**{title}** ({report.study}): {caption}\n\n{to_markdown(table)}",
+                           encoding="utf-8")
+        written += [csv_path, md_path]
+    summary_path = out_dir / f"{report.study}_summary.csv"
+    report.summary.to_csv(summary_path)
+    written.append(summary_path)
+    return written

@@ -41,6 +41,19 @@ DEFAULT_MODELS = ("numpy-rnn", "keras-simplernn", "keras-lstm")
 DEFAULT_SEEDS = 3
 
 
+# The classroom study that `rnnbench sweep` runs with no spec; tasks/teaching.toml says the same
+# (with the reasons) and a test keeps them equal. In code so that an installed package has it.
+TEACHING: dict[str, Any] = {
+    "name": "teaching",
+    "models": ["numpy-rnn", "keras-simplernn", "keras-lstm"],
+    "seeds": 3,
+    "units": 32,
+    "forget_bias": [1.0, 4.0],
+    "lengths": {"adding": [5, 25], "delayed-recall": [5, 20, 50, 100]},
+    "max_sequences": {"adding": 32000, "delayed-recall": 64000},
+}
+
+
 class SpecError(ValueError):
     """A study spec or option that cannot be run; the message names the key and what is allowed."""
 
@@ -80,6 +93,10 @@ class StudySpec:
         return cls(**values)
 
     @classmethod
+    def teaching(cls) -> StudySpec:
+        return cls.from_mapping(TEACHING, where="the built-in teaching study")
+
+    @classmethod
     def from_toml(cls, path: str | Path) -> StudySpec:
         path = Path(path)
         try:
@@ -116,19 +133,14 @@ class StudySpec:
             if task not in self.lengths:
                 raise SpecError(
                     f"lengths: no entry for task {task!r}; the table has "
-                    f"{', '.join(self.lengths) or '(none)'}"
+                    f"{', '.join(self.lengths) or '(none)'} (give --lengths)"
                 )
             return list(self.lengths[task])
         return list(self.lengths)
 
     def max_sequences_for(self, task: str) -> int:
-        if isinstance(self.max_sequences, dict):
-            if task not in self.max_sequences:
-                raise SpecError(
-                    f"max_sequences: no entry for task {task!r}; the table has "
-                    f"{', '.join(self.max_sequences)}"
-                )
-            return int(self.max_sequences[task])
+        if isinstance(self.max_sequences, dict):  # a task missing from the table gets the default
+            return int(self.max_sequences.get(task, DEFAULT_MAX_SEQUENCES))
         return int(self.max_sequences)
 
     def seed_list(self) -> list[int]:
@@ -252,7 +264,8 @@ def _coerce(key: str, value: Any, where: str) -> Any:
         return number(value, 0.0, 1.0)
     if key == "forget_bias":
         values = value if isinstance(value, (list, tuple)) else [value]
-        if not values or any(isinstance(v, bool) or not isinstance(v, (int, float)) for v in values):
+        numeric = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
+        if not values or not numeric:
             raise bad("a number or a list of numbers")
         return tuple(float(v) for v in values)
     raise bad("a known key")  # unreachable: from_mapping checks the keys first

@@ -11,6 +11,9 @@ import pytest
 # Set before rnnbench loads anything: installed third-party plugins stay out of the tests.
 os.environ["RNNBENCH_NO_PLUGINS"] = "1"
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# `rnnbench sweep` runs cells in this process unless a test asks for workers (-j / workers=):
+# starting TensorFlow in two fresh processes costs more than a smoke study's cells.
+os.environ.setdefault("RNNBENCH_WORKERS", "1")
 
 REPO = Path(__file__).resolve().parent.parent
 SMOKE_SPEC = REPO / "tasks" / "smoke.toml"

@@ -81,7 +81,8 @@ def test_a_cell_that_keeps_killing_its_worker_is_recorded_as_crashed(tmp_path, c
     assert (df.drop(index=worker_models.BAD_SEED)["status"] == "ok").all()
 
 
-def test_unreachable_scheduler_is_one_clear_error(tmp_path):
-    with pytest.raises(ValueError, match="cannot reach the Dask scheduler"):
-        run_sweep(numpy_cells(seeds=1), out=tmp_path / "r.csv",
-                  scheduler="tcp://127.0.0.1:9")
+def test_unreachable_scheduler_is_one_clear_error():
+    from rnnbench.executors import run_dask
+
+    with pytest.raises(ValueError, match="cannot reach the Dask scheduler at 'tcp://127.0.0.1:9'"):
+        run_dask(numpy_cells(seeds=1), print, "tcp://127.0.0.1:9", connect_timeout=1)

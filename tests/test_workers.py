@@ -185,3 +185,24 @@ def test_ctrl_c_stops_promptly_and_says_how_to_resume(tmp_path):
     assert "Interrupted:" in stderr and "To resume, run: rnnbench sweep" in stderr
     assert "--out" in stderr and "Traceback" not in stderr
     assert 2 <= len(pd.read_csv(out)) < 24
+
+
+def test_keras_cells_run_in_spawned_workers(tmp_path):
+    cells = [c for c in StudySpec.from_toml(SMOKE_SPEC).cells()
+             if c.task == "adding" and c.length == 4]
+    assert {c.model for c in cells} == {"numpy-rnn", "keras-simplernn", "keras-lstm"}
+    df = run_sweep(cells, out=tmp_path / "r.csv", workers=2)
+    assert (df["status"] == "ok").all(), df["error"].tolist()
+    assert df["num_params"].notna().all()
+
+
+def test_the_cli_defaults_to_one_worker_per_core(tmp_path, monkeypatch):
+    from rnnbench.executors import default_workers
+
+    monkeypatch.delenv("RNNBENCH_WORKERS")
+    args = ["sweep", str(SMOKE_SPEC), "--model", "numpy-rnn", "--task", "adding", "--lengths",
+            "4", "--out", str(tmp_path / "r.csv")]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    n = default_workers()
+    assert ("this process" if n == 1 else f"on {n} worker processes") in result.output

@@ -1,4 +1,4 @@
-"""Keras model builders: SimpleRNN, LSTM, and any registered Keras RNN cell, each + a Dense read-out.
+"""Keras model builders: SimpleRNN, LSTM and any registered Keras RNN cell, with a Dense read-out.
 
 Keras and TensorFlow are imported inside the functions, so `rnnbench --help` stays instant.
 """

@@ -111,7 +111,7 @@ class NumpyRNN:
     # -- Keras weight layout --------------------------------------------------------------------
 
     def get_keras_weights(self) -> list[np.ndarray]:
-        """[kernel, recurrent_kernel, bias] of the recurrent layer, then the Dense [kernel, bias]."""
+        """[kernel, recurrent_kernel, bias] of the recurrent layer, then Dense [kernel, bias]."""
         p = self.params
         return [p["W_x"].copy(), p["W_h"].copy(), p["b"].copy(), p["V"].copy(), p["c"].copy()]
 

@@ -11,7 +11,8 @@ from typing import ClassVar, Literal
 import numpy as np
 
 KINDS = ("regression", "classification")
-REGRESSION_TOLERANCE = 0.04  # Hochreiter & Schmidhuber (1997): a sequence is right if |error| < 0.04
+# Hochreiter & Schmidhuber (1997): a sequence counts as right if |error| < 0.04.
+REGRESSION_TOLERANCE = 0.04
 
 
 class Task:

@@ -1,0 +1,95 @@
+"""Figures of a report: accuracy against dependency length, one figure per task.
+
+One line per model (mean over seeds) with a band from the worst to the best seed, the task's
+chance level dashed, the solve threshold dotted, and a log-scale length axis labelled at the
+lengths that ran. Drawn with matplotlib's object API on the Agg canvas (no pyplot, no display,
+no global backend state), imported inside the functions.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from pathlib import Path
+from typing import Any
+
+from rnnbench.report import Report, ReportError
+
+
+def _matplotlib() -> Any:
+    try:
+        from matplotlib.figure import Figure
+    except ImportError:
+        raise ReportError(
+            "figures need matplotlib: pip install 'rnnbench[plot]' (or matplotlib)"
+        ) from None
+    return Figure
+
+
+def figure_png(report: Report, task: str) -> bytes:
+    """The PNG of one task's figure."""
+    from matplotlib.ticker import FixedLocator, NullLocator
+
+    Figure = _matplotlib()
+    summary = report.summary.xs(task, level="task")
+    fig = Figure(figsize=(7.5, 4.8), dpi=110, layout="constrained")
+    ax = fig.add_subplot()
+    lengths = sorted({int(n) for n in summary.index.get_level_values("length")})
+
+    for label, rows in summary.groupby(level="model", sort=True):
+        x = [int(n) for n in rows.index.get_level_values("length")]
+        (line,) = ax.plot(x, rows["mean"], marker="o", linewidth=2, label=label)
+        ax.fill_between(x, rows["min"], rows["max"], color=line.get_color(), alpha=0.18,
+                        linewidth=0)
+
+    chance = summary.groupby(level="length")["chance"].median().dropna()
+    if len(chance):
+        if chance.nunique() == 1:
+            ax.axhline(chance.iloc[0], color="0.35", linestyle="--", linewidth=1.2,
+                       label=f"chance ({chance.iloc[0]:.2f})")
+        else:
+            ax.plot(chance.index, chance.to_numpy(), color="0.35", linestyle="--",
+                    linewidth=1.2, label="chance")
+    df = report.rows.df
+    if "solve_threshold" in df.columns:
+        thresholds = df.loc[df["task"] == task, "solve_threshold"].dropna().unique()
+        if len(thresholds) == 1:
+            ax.axhline(thresholds[0], color="0.35", linestyle=":", linewidth=1.2,
+                       label=f"solve threshold ({thresholds[0]:g})")
+
+    ax.set_xscale("log")
+    ax.xaxis.set_major_locator(FixedLocator(lengths))
+    ax.xaxis.set_major_formatter(lambda v, _pos: f"{v:g}")
+    ax.xaxis.set_minor_locator(NullLocator())
+    if len(lengths) == 1:
+        ax.set_xlim(lengths[0] / 1.5, lengths[0] * 1.5)
+    ax.set_ylim(-0.02, 1.02)
+    ax.set_xlabel("dependency length (log scale)")
+    ax.set_ylabel("held-out accuracy")
+    ax.set_title(f"{report.study}: {task}\nline: mean over seeds, band: worst to best seed",
+                 fontsize=11)
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=9, loc="best", framealpha=0.9)
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png")
+    return buffer.getvalue()
+
+
+def task_figures(report: Report) -> dict[str, bytes]:
+    """Task name -> PNG bytes, for every task with at least one measured cell."""
+    _matplotlib()
+    tasks = report.summary.index.get_level_values("task").unique()
+    return {task: figure_png(report, task) for task in sorted(tasks)}
+
+
+def figure_name(study: str, task: str) -> str:
+    return f"{study}_{re.sub(r'[^A-Za-z0-9_.-]+', '-', task)}.png"
+
+
+def write_figures(report: Report, figures: dict[str, bytes], out_dir: str | Path) -> list[Path]:
+    written = []
+    for task, png in figures.items():
+        path = Path(out_dir) / figure_name(report.study, task)
+        path.write_bytes(png)
+        written.append(path)
+    return written
