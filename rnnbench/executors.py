@@ -225,19 +225,19 @@ def run_local(
         child_conn.close()
         return _Worker(process, parent_conn)
 
+    retiring: list[_Worker] = []  # asked to stop; joined at the end, so nobody waits on them
+
     def retire(worker: _Worker, kill: bool) -> None:
         pool.remove(worker)
-        if kill:
-            worker.process.kill()
-        else:
+        if not kill:
             try:
                 worker.conn.send(None)
+                retiring.append(worker)
+                return
             except OSError:
-                worker.process.kill()
-        worker.process.join(timeout=None if kill else 10)
-        if worker.process.is_alive():
-            worker.process.kill()
-            worker.process.join()
+                pass
+        worker.process.kill()
+        worker.process.join()
         worker.conn.close()
 
     def finish(worker: _Worker, result: CellResult) -> None:
@@ -250,6 +250,10 @@ def run_local(
 
     try:
         while pending or any(w.job for w in pool):
+            for worker in [w for w in retiring if not w.process.is_alive()]:  # reap
+                worker.process.join()
+                worker.conn.close()
+                retiring.remove(worker)
             # Hand a cell to every idle worker, starting workers as needed.
             while pending and len([w for w in pool if w.job]) < workers:
                 idle = next((w for w in pool if w.job is None), None)
@@ -303,6 +307,12 @@ def run_local(
     finally:
         for worker in list(pool):
             retire(worker, kill=worker.job is not None)
+        for worker in retiring:
+            worker.process.join(timeout=10)
+            if worker.process.is_alive():
+                worker.process.kill()
+                worker.process.join()
+            worker.conn.close()
 
 
 # -- Dask -----------------------------------------------------------------------------------------
