@@ -102,16 +102,22 @@ def run_cell_in_worker(cell: SweepCell) -> CellResult:
 
 
 def _worker_main(conn: Any, modules: list[str], threads: int) -> None:
-    """A local worker: receive (index, cell), send ("start", index) then ("done", result).
-
-    None means stop; so does a parent that went away (EOF), e.g. killed by SIGKILL.
+    """A local worker: send ("ready", names it knows); for each (index, cell) received, send
+    ("start", index) then ("done", result). None means stop; so does a parent that went away
+    (EOF), e.g. killed by SIGKILL.
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     limit_threads(threads)
     try:
         import_plugin_modules(modules)
-    except Exception as exc:  # noqa: BLE001 - the cells will fail with an unknown-name error
+    except Exception as exc:  # noqa: BLE001 - the names it registers are reported missing
         print(f"rnnbench worker: cannot import plugin module: {exc}", file=sys.stderr)
+    from rnnbench.registry import models, tasks
+
+    try:
+        conn.send(("ready", (tasks.names(), models.names())))
+    except OSError:
+        return
     while True:
         try:
             message = conn.recv()
@@ -151,6 +157,21 @@ def plugin_modules(cells: Sequence[SweepCell]) -> list[str]:
             if module and module.split(".")[0] != "rnnbench" and module != "__main__":
                 found.add(module)
     return sorted(found)
+
+
+def check_worker_names(cells: Sequence[SweepCell], known: tuple[list[str], list[str]]) -> None:
+    """Raise ValueError if a worker does not know a task or model that the cells name."""
+    for kind, names, have in (
+        ("task", {c.task for c in cells}, set(known[0])),
+        ("model", {c.model for c in cells}, set(known[1])),
+    ):
+        missing = sorted(names - have)
+        if missing:
+            raise ValueError(
+                f"{kind} {missing[0]!r} is registered in this process only (inside a function "
+                "or a notebook?), so worker processes do not know it; run this sweep with "
+                "--workers 1 (workers=1), or register it in a module the workers can import"
+            )
 
 
 # -- serial ---------------------------------------------------------------------------------------
@@ -225,6 +246,7 @@ def run_local(
         child_conn.close()
         return _Worker(process, parent_conn)
 
+    checked: list[bool] = []  # the first worker's names were compared with the cells'
     retiring: list[_Worker] = []  # asked to stop; joined at the end, so nobody waits on them
 
     def retire(worker: _Worker, kill: bool) -> None:
@@ -279,6 +301,11 @@ def run_local(
                     except (EOFError, OSError):  # the worker is dying: handled as a death below
                         worker.process.join(timeout=5)
                     else:
+                        if kind == "ready":
+                            if not checked:
+                                check_worker_names(cells, payload)
+                                checked.append(True)
+                            continue
                         if kind == "start":
                             index, cell, _ = worker.job
                             worker.job = (index, cell, time.monotonic())

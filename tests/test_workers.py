@@ -206,3 +206,17 @@ def test_the_cli_defaults_to_one_worker_per_core(tmp_path, monkeypatch):
     assert result.exit_code == 0, result.output
     n = default_workers()
     assert ("this process" if n == 1 else f"on {n} worker processes") in result.output
+
+
+def test_a_model_defined_inside_a_function_asks_for_one_worker(tmp_path, registered):
+    from rnnbench.registry import models, register_model
+
+    @register_model("test-local")
+    def local_factory(task, units, seed, **hparams):
+        return models.get("numpy-rnn")(task, units, seed, **hparams)
+
+    registered(models, "test-local")
+    expected = r"'test-local' is registered in this process only.*--workers 1"
+    with pytest.raises(ValueError, match=expected):
+        run_sweep([cell("test-local", 0)], out=tmp_path / "r.csv", workers=2)
+    assert run_sweep([cell("test-local", 0)], workers=1)["status"].tolist() == ["ok"]
