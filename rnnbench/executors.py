@@ -361,8 +361,10 @@ def run_dask(
 ) -> None:
     """Send the cells to the Dask cluster at `scheduler`; results come back as they finish.
 
-    A cell whose worker dies is rescheduled by Dask (up to its allowed failures, then `retries`
-    more attempts); one that still fails is recorded as "crashed" with Dask's error.
+    A cell whose worker dies is rerun elsewhere by Dask's scheduler, up to its
+    `distributed.scheduler.allowed-failures` deaths (3 by default), then fails with KilledWorker.
+    `retries` bounds the reruns of a task that raises (a cell never does; a plugin that cannot be
+    imported on a worker does). A cell that still fails is recorded as "crashed" with the error.
     """
     try:
         from distributed import Client, as_completed
