@@ -25,7 +25,7 @@ import signal
 import sys
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from rnnbench.harness import CellResult, SweepCell, run_cell
@@ -33,7 +33,8 @@ from rnnbench.harness import CellResult, SweepCell, run_cell
 OnResult = Callable[[SweepCell, CellResult], None]
 
 DEFAULT_CELLS_PER_WORKER = 25  # a worker process is replaced after this many cells
-DEFAULT_DASK_RETRIES = 2  # extra attempts Dask makes for a cell whose worker died
+DEFAULT_DASK_RETRIES = 2  # reruns Dask allows a cell task that raised (see run_dask)
+STARTUP_ALLOWANCE = 120.0  # seconds a new worker may take to start, on top of --cell-timeout
 THREADS_PER_WORKER = 1
 _THREAD_ENV = (
     "OMP_NUM_THREADS",
@@ -191,8 +192,15 @@ class _Worker:
     process: Any
     conn: Any
     cells_done: int = 0
-    job: tuple[int, SweepCell, float] | None = None  # (index, cell, start time) while busy
-    stopping: bool = field(default=False)
+    cell: SweepCell | None = None  # the cell it runs, while busy
+    sent_at: float = 0.0  # when the cell was handed over
+    started_at: float | None = None  # when the worker said it began the cell
+
+    def deadline(self, cell_timeout: float) -> float:
+        """When the cell counts as timed out; a worker still starting up gets extra time."""
+        if self.started_at is not None:
+            return self.started_at + cell_timeout
+        return self.sent_at + cell_timeout + STARTUP_ALLOWANCE
 
 
 def _death_cause(exitcode: int | None) -> str:
@@ -263,32 +271,31 @@ def run_local(
         worker.conn.close()
 
     def finish(worker: _Worker, result: CellResult) -> None:
-        if worker.job is None:
+        cell, worker.cell, worker.started_at = worker.cell, None, None
+        if cell is None:
             raise RuntimeError("internal error: a result from a worker that had no cell")
-        _, cell, _ = worker.job
-        worker.job = None
         worker.cells_done += 1
         on_result(cell, result)
 
     try:
-        while pending or any(w.job for w in pool):
+        while pending or any(w.cell for w in pool):
             for worker in [w for w in retiring if not w.process.is_alive()]:  # reap
                 worker.process.join()
                 worker.conn.close()
                 retiring.remove(worker)
             # Hand a cell to every idle worker, starting workers as needed.
-            while pending and len([w for w in pool if w.job]) < workers:
-                idle = next((w for w in pool if w.job is None), None)
+            while pending and len([w for w in pool if w.cell]) < workers:
+                idle = next((w for w in pool if w.cell is None), None)
                 if idle is None:
                     idle = start()
                     pool.append(idle)
-                index, cell = pending.pop()
-                idle.job = (index, cell, time.monotonic())
-                idle.conn.send((index, cell))
-            busy = [w for w in pool if w.job]
+                index, idle.cell = pending.pop()
+                idle.sent_at = time.monotonic()
+                idle.conn.send((index, idle.cell))
+            busy = [w for w in pool if w.cell]
             timeout = None
             if cell_timeout is not None:
-                next_deadline = min(w.job[2] for w in busy) + cell_timeout
+                next_deadline = min(w.deadline(cell_timeout) for w in busy)
                 timeout = max(0.0, next_deadline - time.monotonic())
             ready = wait(
                 [w.conn for w in busy] + [w.process.sentinel for w in busy], timeout=timeout
@@ -307,8 +314,7 @@ def run_local(
                                 checked.append(True)
                             continue
                         if kind == "start":
-                            index, cell, _ = worker.job
-                            worker.job = (index, cell, time.monotonic())
+                            worker.started_at = time.monotonic()
                             continue
                         finish(worker, payload)
                         if worker.cells_done >= cells_per_worker:
@@ -319,21 +325,25 @@ def run_local(
                     cause = _death_cause(worker.process.exitcode)
                     retire(worker, kill=True)
                     finish(worker, CellResult(status="crashed", error=cause))
-                elif cell_timeout is not None and now - worker.job[2] >= cell_timeout:
-                    elapsed = now - worker.job[2]
+                elif cell_timeout is not None and now >= worker.deadline(cell_timeout):
+                    if worker.started_at is not None:
+                        elapsed = now - worker.started_at
+                        why = f"still running after {cell_timeout:g}s (--cell-timeout)"
+                    else:
+                        elapsed = now - worker.sent_at
+                        why = f"a new worker did not start the cell within {elapsed:.0f}s"
                     retire(worker, kill=True)
                     finish(
                         worker,
                         CellResult(
                             status="timeout",
-                            error=f"still running after {cell_timeout:g}s (--cell-timeout); "
-                            "the worker was killed",
+                            error=f"{why}; the worker was killed",
                             wall_seconds=round(elapsed, 3),
                         ),
                     )
     finally:
         for worker in list(pool):
-            retire(worker, kill=worker.job is not None)
+            retire(worker, kill=worker.cell is not None)
         for worker in retiring:
             worker.process.join(timeout=10)
             if worker.process.is_alive():
