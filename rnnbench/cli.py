@@ -1,4 +1,4 @@
-"""The `rnnbench` command: list, sweep, report.
+"""The `rnnbench` command: list, sweep, report, gradients.
 
 Heavy libraries are imported inside the commands that need them, so `rnnbench --help` and
 `rnnbench list` answer at once. Bad input is one line on stderr and exit code 2, never a traceback.
@@ -252,6 +252,65 @@ def report(results: Path, out_dir: Path | None, plot: bool, html: bool) -> None:
                 from None
         for path in written:
             click.echo(f"wrote {path}", err=True)
+
+
+@main.command()
+@click.option("--task", required=True, help="Task to measure on, e.g. adding.")
+@click.option("--model", "models", multiple=True, required=True,
+              help="Model to measure (repeatable: several share one CSV and plot).")
+@click.option("--length", type=click.IntRange(min=1), required=True,
+              help="Dependency length (sequence length for adding, lag for delayed-recall).")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of models and data.")
+@click.option("--units", type=click.IntRange(min=1), help="Recurrent width. Default 32.")
+@click.option("--max-sequences", type=click.IntRange(min=1), help="Training budget, as in a "
+              "sweep cell (training stops earlier once solved). Default: the sweep's, 64000.")
+@click.option("--batch", type=click.IntRange(min=1), default=256, show_default=True,
+              help="Sequences the gradient norms are averaged over.")
+@click.option("--forget-bias", type=float, help="Initial forget-gate bias of LSTM models. "
+              "Default 1 (Keras's).")
+@click.option("--same-weights", is_flag=True, help="Start every model from the first model's "
+              "initial weights (twins: numpy-rnn/keras-simplernn, numpy-lstm/keras-lstm).")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the norms to this CSV (step, steps_back, norm, model, phase, ...).")
+@click.option("--plot", type=click.Path(dir_okay=False, path_type=Path),
+              help="Draw log-scale norm against steps back from the end to this PNG.")
+def gradients(task, models, length, seed, units, max_sequences, batch, forget_bias,
+              same_weights, out, plot) -> None:
+    """Measure how much of the error signal at the last step reaches each earlier step.
+
+    For each model, at initialisation and after training on the task (the sweep's training loop
+    and budget), prints and saves the norm of dLoss/dh_t for every step t, averaged over a batch.
+    A tanh RNN's norms shrink step by step going back in time: the vanishing gradient.
+    """
+    from rnnbench.gradients import diagnose, summary_lines, write_csv
+
+    with user_errors():
+        if plot is not None:
+            _require_matplotlib()
+        click.echo(f"rnnbench: gradients of {', '.join(models)} on {task} length {length}, "
+                   "at init and after training", err=True)
+        rows = diagnose(task, models, length, seed=seed, units=units,
+                        max_sequences=max_sequences, batch=batch, same_weights=same_weights,
+                        forget_bias=forget_bias)
+        for line in summary_lines(rows):
+            click.echo(line)
+        if out is not None:
+            write_csv(rows, out)
+            click.echo(f"{len(rows)} rows in {out}")
+        if plot is not None:
+            from rnnbench.gradients import plot_gradients
+
+            plot_gradients(rows, plot, title=f"{task}, length {length}, seed {seed}")
+            click.echo(f"plot in {plot}")
+
+
+def _require_matplotlib() -> None:
+    """--plot needs matplotlib: say so in one line (exit 2) before any training."""
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        click.echo("Error: --plot needs matplotlib: pip install 'rnnbench[plot]'", err=True)
+        sys.exit(2)
 
 
 if __name__ == "__main__":

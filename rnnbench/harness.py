@@ -4,6 +4,10 @@ A cell trains one model on freshly generated data (tasks are infinite) in chunks
 each chunk on a held-out set drawn from a separate seed stream, and stops when held-out accuracy
 reaches the solve threshold or the budget of training sequences is spent. A NaN loss ends the cell
 as diverged and an exception ends it as error; neither escapes, so one bad cell never stops a sweep.
+
+Before training, each cell also measures how fast the error signal decays through time in the
+untrained model (`grad_ratio_init`, see rnnbench.gradients), on a small batch of its own stream.
+`rnnbench gradients` reuses `make_task`, `make_model` and `train_model`: one training loop.
 """
 
 from __future__ import annotations
@@ -28,8 +32,10 @@ DEFAULT_CHUNK_SIZE = 2048  # sequences per training chunk; held-out accuracy is 
 DEFAULT_EVAL_SIZE = 1000
 DEFAULT_SOLVE_THRESHOLD = 0.95
 
+GRAD_RATIO_BATCH = 32  # sequences in the batch that measures grad_ratio_init
+
 # Independent random streams of one cell, all derived from its seed (see `_rng`).
-TRAIN_STREAM, EVAL_STREAM = 0, 1
+TRAIN_STREAM, EVAL_STREAM, GRADIENT_STREAM = 0, 1, 2
 
 
 @dataclass(frozen=True)
@@ -70,6 +76,9 @@ class CellResult:
     wall_seconds: float = 0.0
     num_params: int | None = None
     chance_accuracy: float = math.nan
+    # |dLoss/dh_1| / |dLoss/dh_T| at initialisation, batch-averaged: how much of the last step's
+    # error signal reaches the first step (NaN for a model without a gradient hook)
+    grad_ratio_init: float = math.nan
     status: str = "ok"  # ok / diverged / error
     error: str = ""
 
@@ -97,15 +106,42 @@ def run_cell(cell: SweepCell) -> CellResult:
     return result
 
 
-def _train(cell: SweepCell, result: CellResult) -> None:
+def make_task(cell: SweepCell) -> Any:
+    """The cell's task, with its length checked."""
     task = tasks.get(cell.task)()
     task.check_length(cell.length)
+    return task
+
+
+def make_model(cell: SweepCell, task: Any) -> Any:
+    """The cell's untrained model, built by its factory from the cell's hyper-parameters."""
+    factory = models.get(cell.model)
+    return factory(task, cell.units, cell.seed, **accepted_hparams(factory, cell.hparams()))
+
+
+def gradient_batch(cell: SweepCell, task: Any, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """`n` sequences for gradient measurements, from the cell's own stream (not train or eval)."""
+    return task.generate(n, cell.length, _rng(cell.seed, GRADIENT_STREAM))
+
+
+def _train(cell: SweepCell, result: CellResult) -> None:
+    from rnnbench.gradients import first_to_last_ratio
+
+    task = make_task(cell)
     result.chance_accuracy = float(task.chance_accuracy(cell.length))
+    model = make_model(cell, task)
+    x_grad, y_grad = gradient_batch(cell, task, GRAD_RATIO_BATCH)
+    result.grad_ratio_init = first_to_last_ratio(model, x_grad, y_grad)
+    train_model(cell, task, model, result)
+
+
+def train_model(cell: SweepCell, task: Any, model: Any, result: CellResult) -> Any:
+    """The training loop: train `model` in chunks until solved or out of budget; return it.
+
+    Fills `result` (accuracy, sequences, loss, status) as it goes.
+    """
     x_eval, y_eval = task.generate(cell.eval_size, cell.length, _rng(cell.seed, EVAL_STREAM))
     train_rng = _rng(cell.seed, TRAIN_STREAM)
-
-    factory = models.get(cell.model)
-    model = factory(task, cell.units, cell.seed, **accepted_hparams(factory, cell.hparams()))
     result.num_params = int(model.num_params)
 
     while result.sequences_seen < cell.max_sequences:
@@ -117,13 +153,14 @@ def _train(cell: SweepCell, result: CellResult) -> None:
         if not math.isfinite(loss):
             result.status = "diverged"
             result.error = f"training loss became {loss} after {result.sequences_seen} sequences"
-            return
+            return model
         accuracy = float(task.accuracy(y_eval, model.predict(x_eval)))
         result.accuracy = accuracy
         result.best_accuracy = max(accuracy, float(np.nan_to_num(result.best_accuracy, nan=-1.0)))
         if accuracy >= cell.solve_threshold:
             result.sequences_to_solve = result.sequences_seen
-            return
+            return model
+    return model
 
 
 def result_row(cell: SweepCell, result: CellResult) -> dict[str, Any]:

@@ -42,6 +42,12 @@ TABLES = {
         "columns: dependency length; cells: held-out accuracy at the end of training, mean ± sd "
         "over seeds, and solved k/n: seeds that reached the solve threshold",
     ),
+    "gradient_signal": (
+        "Gradient signal at initialisation",
+        "columns: dependency length; cells: |dLoss/dh_1| / |dLoss/dh_T| of the untrained model, "
+        "median over seeds: how much of the last step's error signal reaches the first step "
+        "(rnnbench gradients shows every step); n/a: the model exposes no gradients",
+    ),
     "critical_length": (
         "Critical length",
         "the longest length at which at least half the seeds solved the task; none: never",
@@ -183,7 +189,8 @@ def prepare(df: Any) -> Rows:
         sequences_to_solve=_numbers(df, "sequences_to_solve"),
         status=df["status"].map(_text).replace("", "ok") if "status" in df.columns else "ok",
     )
-    for column in ("num_params", "wall_seconds", "chance_accuracy", "solve_threshold"):
+    for column in ("num_params", "wall_seconds", "chance_accuracy", "solve_threshold",
+                   "grad_ratio_init"):
         if column in df.columns:
             df[column] = _numbers(df, column)
 
@@ -252,13 +259,15 @@ def summary_table(rows: Rows) -> Any:
     import pandas as pd
 
     counted = rows.df[rows.df["counted"]]
-    columns = ["n", "solved", "mean", "sd", "min", "max", "median_sequences_to_solve", "chance"]
+    columns = ["n", "solved", "mean", "sd", "min", "max", "median_sequences_to_solve", "chance",
+               "median_grad_ratio_init"]
     if counted.empty:
         index = pd.MultiIndex.from_arrays([[], [], []], names=["task", "model", "length"])
         return pd.DataFrame(columns=columns, index=index)
     counted = counted.assign(
         solved_sequences=counted["sequences_to_solve"].where(counted["solved"]),
         chance=counted.get("chance_accuracy", math.nan),
+        grad_ratio=counted.get("grad_ratio_init", math.nan),
     )
     grouped = counted.groupby(["task", "label", "length"], sort=True)
     summary = grouped.agg(
@@ -270,6 +279,7 @@ def summary_table(rows: Rows) -> Any:
         max=("accuracy", "max"),
         median_sequences_to_solve=("solved_sequences", "median"),
         chance=("chance", "median"),
+        median_grad_ratio_init=("grad_ratio", "median"),
     )
     summary.index = summary.index.rename(["task", "model", "length"])
     summary["solved"] = summary["solved"].astype(int)
@@ -313,6 +323,11 @@ def _efficiency_cell(r: Any) -> str:
         return f"none {counts}"
     shown = f"{median:,.0f}" if median % 1 == 0 else f"{median:,.1f}"
     return f"{shown} {counts}"
+
+
+def _ratio_cell(r: Any) -> str:
+    ratio = r["median_grad_ratio_init"]
+    return "n/a" if ratio != ratio else f"{ratio:.2g}"
 
 
 def critical_length_table(summary: Any) -> Any:
@@ -379,8 +394,10 @@ def build_report(df: Any, study: str = "results") -> Report:
     """All the tables of a results DataFrame (text columns as read, or numbers as a sweep has)."""
     rows = prepare(df)
     summary = summary_table(rows)
-    tables = {
-        "accuracy": _by_length(summary, _accuracy_cell, rows),
+    tables = {"accuracy": _by_length(summary, _accuracy_cell, rows)}
+    if summary["median_grad_ratio_init"].notna().any():  # CSVs before the column have none
+        tables["gradient_signal"] = _by_length(summary, _ratio_cell, rows)
+    tables |= {
         "critical_length": critical_length_table(summary),
         "sample_efficiency": _by_length(summary, _efficiency_cell, rows),
         "cost": cost_table(rows),

@@ -5,6 +5,8 @@ A model builder is a factory `(task, units, seed, **hparams) -> model`, register
   train(x, y) -> float   one pass over the chunk in mini-batches; the mean training loss
   predict(x) -> array    regression (n,), classification (n, classes) scores
   num_params: int        trainable parameter count, recorded in every result row
+and optionally the gradient hook of `rnnbench gradients` (Keras models need none: autodiff does it):
+  state_gradients(x, y) -> dLoss/dh_t as (T, B, H), for the batch-mean loss
 The harness owns the loop; a model never decides when to stop.
 """
 

@@ -1,4 +1,5 @@
-"""Pieces every NumPy model shares: Keras-like initialisers, the read-out loss, and Adam.
+"""Pieces every NumPy model shares: Keras-like initialisers, the read-out loss, Adam, and the
+train / predict / Keras-weights plumbing around a model's own forward and backward passes.
 
 They mirror Keras's defaults (glorot_uniform kernels, orthogonal recurrent kernels, zero biases,
 Adam with per-variable `clipnorm`) so a NumPy model and its Keras twin train on the same footing.
@@ -6,12 +7,16 @@ Adam with per-variable `clipnorm`) so a NumPy model and its Keras twin train on 
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
+from rnnbench.models._blas import single_threaded_blas
 from rnnbench.models.base import (
     ADAM_BETA_1,
     ADAM_BETA_2,
     ADAM_EPSILON,
+    DEFAULT_BATCH_SIZE,
     DEFAULT_CLIPNORM,
     DEFAULT_LEARNING_RATE,
 )
@@ -80,3 +85,98 @@ class Adam:
             m += (1 - ADAM_BETA_1) * (g - m)
             v += (1 - ADAM_BETA_2) * (g * g - v)
             p -= (alpha * m / (np.sqrt(v) + ADAM_EPSILON)).astype(p.dtype)
+
+
+class NumpyRecurrentModel:
+    """A NumPy recurrent layer + linear read-out, trained by its own BPTT and `Adam`.
+
+    A subclass fills `self.params` (its names listed in Keras's weight order in
+    `keras_weight_names`) and writes the math:
+      forward(x) -> (states, logits)                           states: whatever backward needs
+      backward(x, states, dlogits) -> (grads, dh_all)         dh_all: dLoss/dh_t as (T, B, H)
+    Everything else (the loss, the mini-batch loop, predict, the Keras weight layout, the gradient
+    hook `state_gradients`) lives here once. Arrays follow the params' dtype (float32 by default;
+    tests cast the params to float64 for finite differences).
+    """
+
+    keras_weight_names: tuple[str, ...] = ()
+
+    def __init__(
+        self,
+        params: dict[str, np.ndarray],
+        kind: str,
+        learning_rate: float = DEFAULT_LEARNING_RATE,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        clipnorm: float | None = DEFAULT_CLIPNORM,
+    ) -> None:
+        self.params = params
+        self.kind = kind
+        self.batch_size = batch_size
+        self.optimizer = Adam(self.params, learning_rate, clipnorm)
+
+    @property
+    def num_params(self) -> int:
+        return int(sum(p.size for p in self.params.values()))
+
+    @property
+    def dtype(self) -> Any:
+        return next(iter(self.params.values())).dtype
+
+    def forward(self, x: np.ndarray) -> tuple[Any, np.ndarray]:
+        raise NotImplementedError
+
+    def backward(
+        self, x: np.ndarray, states: Any, dlogits: np.ndarray
+    ) -> tuple[dict[str, np.ndarray], np.ndarray]:
+        raise NotImplementedError
+
+    def loss_and_grads(self, x: np.ndarray, y: np.ndarray):
+        """(loss, parameter gradients, dLoss/dh_t (T, B, H)) for one batch."""
+        states, logits = self.forward(x)
+        loss, dlogits = readout_loss(self.kind, logits, y)
+        grads, dh_all = self.backward(x, states, dlogits)
+        return loss, grads, dh_all
+
+    def state_gradients(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """The gradient hook of `rnnbench.gradients`: dLoss/dh_t (T, B, H), batch-mean loss."""
+        with single_threaded_blas():
+            return self.loss_and_grads(np.asarray(x, self.dtype), y)[2]
+
+    # -- the Model contract ---------------------------------------------------------------------
+
+    def train(self, x: np.ndarray, y: np.ndarray) -> float:
+        losses = []
+        with single_threaded_blas():
+            for start in range(0, len(x), self.batch_size):
+                xb, yb = x[start : start + self.batch_size], y[start : start + self.batch_size]
+                loss, grads, _ = self.loss_and_grads(xb, yb)
+                self.optimizer.step(self.params, grads)
+                losses.append(loss * len(xb))
+        return float(np.sum(losses) / len(x))
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        with single_threaded_blas():
+            _, logits = self.forward(np.asarray(x, self.dtype))
+        return logits[:, 0] if self.kind == "regression" else logits
+
+    # -- Keras weight layout --------------------------------------------------------------------
+
+    def get_keras_weights(self) -> list[np.ndarray]:
+        """The recurrent layer's [kernel, recurrent_kernel, bias], then the Dense [kernel, bias]."""
+        return [self.params[name].copy() for name in self.keras_weight_names]
+
+    def set_keras_weights(self, weights: list[np.ndarray]) -> None:
+        """Copy in weights in `keras.Model.get_weights()` order (recurrent layer, then Dense)."""
+        weights = list(weights)
+        if len(weights) != len(self.keras_weight_names):
+            raise ValueError(
+                f"{type(self).__name__} takes {len(self.keras_weight_names)} weights "
+                f"({', '.join(self.keras_weight_names)}), got {len(weights)}"
+            )
+        for name, w in zip(self.keras_weight_names, weights, strict=True):
+            if self.params[name].shape != np.shape(w):
+                raise ValueError(
+                    f"weight {name} has shape {np.shape(w)}; expected {self.params[name].shape}"
+                )
+        for name, w in zip(self.keras_weight_names, weights, strict=True):
+            self.params[name][...] = w

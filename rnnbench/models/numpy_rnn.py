@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from rnnbench.models._blas import single_threaded_blas
 from rnnbench.models.base import DEFAULT_BATCH_SIZE, DEFAULT_CLIPNORM, DEFAULT_LEARNING_RATE
-from rnnbench.models.numpy_common import Adam, glorot_uniform, orthogonal, readout_loss
+from rnnbench.models.numpy_common import NumpyRecurrentModel, glorot_uniform, orthogonal
 
 
-class NumpyRNN:
+class NumpyRNN(NumpyRecurrentModel):
     """A batched float32 tanh RNN with a linear read-out of the last state."""
+
+    keras_weight_names = ("W_x", "W_h", "b", "V", "c")  # SimpleRNN's 3, then Dense's 2
 
     def __init__(
         self,
@@ -31,20 +32,14 @@ class NumpyRNN:
         clipnorm: float | None = DEFAULT_CLIPNORM,
     ) -> None:
         rng = np.random.default_rng(seed)
-        self.kind = kind
-        self.batch_size = batch_size
-        self.params = {
+        params = {
             "W_x": glorot_uniform(rng, input_dim, units),  # (D, H) kernel
             "W_h": orthogonal(rng, units, units),  # (H, H) recurrent_kernel
             "b": np.zeros(units, np.float32),  # (H,)
             "V": glorot_uniform(rng, units, output_dim),  # (H, O) read-out kernel
             "c": np.zeros(output_dim, np.float32),  # (O,)
         }
-        self.optimizer = Adam(self.params, learning_rate, clipnorm)
-
-    @property
-    def num_params(self) -> int:
-        return int(sum(p.size for p in self.params.values()))
+        super().__init__(params, kind, learning_rate, batch_size, clipnorm)
 
     # -- forward and backward, side by side ---------------------------------------------------
 
@@ -83,42 +78,3 @@ class NumpyRNN:
             "c": dlogits.sum(axis=0),  # (O,)
         }
         return grads, dh_all
-
-    def loss_and_grads(self, x: np.ndarray, y: np.ndarray):
-        """(loss, parameter gradients, dLoss/dh_t (T, B, H)) for one batch."""
-        h, logits = self.forward(x)
-        loss, dlogits = readout_loss(self.kind, logits, y)
-        grads, dh_all = self.backward(x, h, dlogits)
-        return loss, grads, dh_all
-
-    # -- the Model contract ---------------------------------------------------------------------
-
-    def train(self, x: np.ndarray, y: np.ndarray) -> float:
-        losses = []
-        with single_threaded_blas():
-            for start in range(0, len(x), self.batch_size):
-                xb, yb = x[start : start + self.batch_size], y[start : start + self.batch_size]
-                loss, grads, _ = self.loss_and_grads(xb, yb)
-                self.optimizer.step(self.params, grads)
-                losses.append(loss * len(xb))
-        return float(np.sum(losses) / len(x))
-
-    def predict(self, x: np.ndarray) -> np.ndarray:
-        with single_threaded_blas():
-            _, logits = self.forward(np.asarray(x, np.float32))
-        return logits[:, 0] if self.kind == "regression" else logits
-
-    # -- Keras weight layout --------------------------------------------------------------------
-
-    def get_keras_weights(self) -> list[np.ndarray]:
-        """[kernel, recurrent_kernel, bias] of the recurrent layer, then Dense [kernel, bias]."""
-        p = self.params
-        return [p["W_x"].copy(), p["W_h"].copy(), p["b"].copy(), p["V"].copy(), p["c"].copy()]
-
-    def set_keras_weights(self, weights: list[np.ndarray]) -> None:
-        for name, w in zip(("W_x", "W_h", "b", "V", "c"), weights, strict=True):
-            if self.params[name].shape != np.shape(w):
-                raise ValueError(
-                    f"weight {name} has shape {np.shape(w)}; expected {self.params[name].shape}"
-                )
-            self.params[name][...] = w

@@ -1,0 +1,177 @@
+"""Milliseconds per training step of every built-in model, beside bare Keras and the GEMM bound.
+
+    python benchmarks/steps.py [--lengths 100,500] [--backends tensorflow,jax] [--quick]
+
+For each installed Keras backend (each in its own process, since Keras fixes its backend at
+import) and each built-in model, at batch 128 and 64 units:
+  step ms     one training step through the model's own `train` (steady state, after warm-up)
+  fit ms      the same Keras layer trained with a bare `model.fit` on the same arrays
+  cell s      a whole harness cell (build, chunks of generate / train / evaluate) for a fixed
+              budget, against `bare s`: the same model built and fitted once on pre-made arrays;
+              their ratio is the harness's overhead
+  bound ms    the step's multiply-add FLOPs divided by this machine's single-core matmul rate
+  data %      data generation as a share of the cell's time
+All numbers of one table come from one run, so their ratios hold on a noisy shared machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parent.parent
+BATCH, UNITS = 128, 64
+
+
+def matmul_gflops() -> float:
+    """Single-core float32 rate on products the size of an LSTM step's, in GFLOP/s."""
+    from threadpoolctl import threadpool_limits
+
+    rng = np.random.default_rng(0)
+    a = rng.random((BATCH, UNITS + UNITS), dtype=np.float32)
+    b = rng.random((UNITS + UNITS, 4 * UNITS), dtype=np.float32)
+    with threadpool_limits(1, "blas"):
+        for _ in range(200):
+            a @ b
+        n = 5000
+        start = time.perf_counter()
+        for _ in range(n):
+            a @ b
+        seconds = time.perf_counter() - start
+    return 2 * a.shape[0] * a.shape[1] * b.shape[1] * n / seconds / 1e9
+
+
+def step_flops(model: str, length: int, input_dim: int) -> float:
+    """Multiply-adds of forward + backward (about 3x forward) of one step over the sequence."""
+    gates = 4 if "lstm" in model else 1
+    forward = 2 * BATCH * (input_dim + UNITS) * gates * UNITS * length
+    return 3.0 * forward
+
+
+def best_ms_per_step(run, steps: int, repeats: int = 3) -> float:
+    """The fastest of a few repeats: the least disturbed by other work on a shared machine."""
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        run()
+        best = min(best, time.perf_counter() - start)
+    return best / steps * 1e3
+
+
+def time_model(name: str, length: int, backend: str) -> dict:
+    from rnnbench.harness import SweepCell, run_cell
+    from rnnbench.registry import models, tasks
+
+    task = tasks.get("delayed-recall")()
+    factory = models.get(name)
+    rng = np.random.default_rng(0)
+    steps = max(4, 4000 // length)
+    x, y = task.generate(BATCH * steps, length, rng)
+
+    model = factory(task, UNITS, 0, batch_size=BATCH)
+    model.train(x[: 2 * BATCH], y[: 2 * BATCH])  # warm-up: tracing, compilation, caches
+    step_ms = best_ms_per_step(lambda: model.train(x, y), steps)
+
+    row = {"backend": backend, "model": name, "length": length, "step_ms": step_ms}
+    keras_model = getattr(model, "model", None)
+    if keras_model is not None:
+        def bare_fit() -> None:
+            keras_model.fit(x, y, batch_size=BATCH, epochs=1, shuffle=False, verbose=0)
+
+        row["fit_ms"] = best_ms_per_step(bare_fit, steps)
+
+    # A whole cell through the harness against the bare equivalent, same budget and model.
+    budget = BATCH * steps * 2
+    cell = SweepCell("delayed-recall", name, length, 0, units=UNITS, max_sequences=budget,
+                     batch_size=BATCH, chunk_size=budget // 4, solve_threshold=1.01)
+    start = time.perf_counter()
+    result = run_cell(cell)
+    row["cell_s"] = time.perf_counter() - start
+    row["status"] = result.status
+    start = time.perf_counter()
+    xb, yb = task.generate(budget, length, np.random.default_rng(1))
+    row["data_s"] = time.perf_counter() - start
+    start = time.perf_counter()
+    bare = factory(task, UNITS, 0, batch_size=BATCH)
+    if keras_model is not None:
+        bare.model.fit(xb, yb, batch_size=BATCH, epochs=1, shuffle=False, verbose=0)
+    else:
+        bare.train(xb, yb)
+    row["bare_s"] = time.perf_counter() - start + row["data_s"]
+    row["bound_ms"] = step_flops(name, length + 2, task.input_dim) / (GFLOPS * 1e9) * 1e3
+    return row
+
+
+def worker(backend: str, lengths: list[int], names: list[str]) -> None:
+    os.environ["KERAS_BACKEND"] = backend
+    from rnnbench.registry import models
+
+    rows = []
+    for length in lengths:
+        for name in names:
+            if name not in models:
+                continue
+            rows.append(time_model(name, length, backend))
+            print(json.dumps(rows[-1]), file=sys.stderr, flush=True)
+    print(json.dumps(rows))
+
+
+GFLOPS = float(os.environ.get("RNNBENCH_GFLOPS", "0")) or None
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--lengths", default="100,500")
+    parser.add_argument("--backends", default="tensorflow,jax,torch")
+    parser.add_argument("--models", default="numpy-rnn,keras-simplernn,numpy-lstm,keras-lstm")
+    parser.add_argument("--worker", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    lengths = [int(v) for v in args.lengths.split(",")]
+    names = args.models.split(",")
+    if args.worker:
+        worker(args.worker, lengths, names)
+        return
+
+    import importlib.util
+
+    import pandas as pd
+
+    gflops = matmul_gflops()
+    print(f"single-core float32 matmul ({BATCH}x{2 * UNITS} @ {2 * UNITS}x{4 * UNITS}): "
+          f"{gflops:.1f} GFLOP/s")
+    rows = []
+    for backend in args.backends.split(","):
+        if importlib.util.find_spec(backend) is None:
+            print(f"backend {backend}: not installed, skipped")
+            continue
+        env = {**os.environ, "RNNBENCH_GFLOPS": str(gflops), "RNNBENCH_NO_PLUGINS": "1",
+               "TF_CPP_MIN_LOG_LEVEL": "2"}
+        numpy_names = [n for n in names if n.startswith("numpy")]
+        run_names = names if backend == "tensorflow" else [n for n in names if n not in numpy_names]
+        proc = subprocess.run(
+            [sys.executable, __file__, "--worker", backend, "--lengths", args.lengths,
+             "--models", ",".join(run_names)],
+            capture_output=True, text=True, env=env, cwd=REPO,
+        )
+        if proc.returncode != 0:
+            print(f"backend {backend}: failed\n{proc.stderr[-2000:]}")
+            continue
+        rows += json.loads(proc.stdout.strip().splitlines()[-1])
+    df = pd.DataFrame(rows)
+    df["overhead_%"] = (df["cell_s"] / df["bare_s"] - 1) * 100
+    df["data_%"] = df["data_s"] / df["cell_s"] * 100
+    columns = ["backend", "model", "length", "step_ms", "fit_ms", "bound_ms", "cell_s", "bare_s",
+               "overhead_%", "data_%"]
+    with pd.option_context("display.width", 200, "display.float_format", "{:.1f}".format):
+        print(df[[c for c in columns if c in df]].to_string(index=False))
+
+
+if __name__ == "__main__":
+    main()
