@@ -8,7 +8,7 @@ import signal
 import pandas as pd
 import pytest
 from conftest import REPO
-from test_workers import cell, numpy_cells, sorted_rows
+from test_workers import NUMPY_MODELS, cell, numpy_cells, sorted_rows
 
 from rnnbench.csvlog import ResultsCSV, config_key
 from rnnbench.runner import run_sweep
@@ -42,7 +42,7 @@ def cluster():
 
 def test_dask_rows_equal_the_local_run(tmp_path, cluster):
     local_cluster, _ = cluster
-    cells = numpy_cells()
+    cells = numpy_cells(models=NUMPY_MODELS)
     run_sweep(cells, out=tmp_path / "local.csv", workers=1)
     df = run_sweep(cells, out=tmp_path / "dask.csv", scheduler=local_cluster.scheduler_address)
     assert list(df["status"].unique()) == ["ok"]

@@ -24,8 +24,11 @@ from rnnbench.study import StudySpec
 CHILD_ENV = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), str(REPO / "tests")])}
 
 
-def numpy_cells(seeds: int = 2, **overrides) -> list[SweepCell]:
-    spec = StudySpec.from_toml(SMOKE_SPEC).with_overrides(models=["numpy-rnn"], seeds=seeds)
+NUMPY_MODELS = ["numpy-rnn", "numpy-lstm"]
+
+
+def numpy_cells(seeds: int = 2, models=("numpy-rnn",), **overrides) -> list[SweepCell]:
+    spec = StudySpec.from_toml(SMOKE_SPEC).with_overrides(models=list(models), seeds=seeds)
     return spec.with_overrides(**overrides).cells()
 
 
@@ -40,7 +43,7 @@ def sorted_rows(path) -> pd.DataFrame:
 
 
 def test_rows_are_the_same_with_one_or_two_workers(tmp_path):
-    cells = numpy_cells()
+    cells = numpy_cells(models=NUMPY_MODELS)
     run_sweep(cells, out=tmp_path / "serial.csv", workers=1)
     df = run_sweep(cells, out=tmp_path / "two.csv", workers=2)
     assert len(df) == len(cells) and (df["status"] == "ok").all()
