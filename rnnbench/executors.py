@@ -222,9 +222,12 @@ def run_local(
     workers: int,
     cell_timeout: float | None = None,
     cells_per_worker: int = DEFAULT_CELLS_PER_WORKER,
-    threads_per_worker: int = THREADS_PER_WORKER,
+    threads_per_worker: int | None = None,
 ) -> None:
     """Run the cells in `workers` spawned processes; see the module docstring for the guarantees.
+
+    Each worker gets `threads_per_worker` BLAS and TensorFlow threads; by default the cores
+    shared out, at least one: 1 with one worker per core, 2 for `--workers 1` on 2 cores.
 
     On KeyboardInterrupt the workers are killed at once and the interrupt is re-raised; the
     results already passed to `on_result` stay.
@@ -237,6 +240,8 @@ def run_local(
     if cell_timeout is not None and not cell_timeout > 0:
         raise ValueError(f"cell timeout = {cell_timeout!r}; expected a positive number of seconds")
     ctx = multiprocessing.get_context("spawn")
+    if threads_per_worker is None:
+        threads_per_worker = max(THREADS_PER_WORKER, default_workers() // workers)
     modules = plugin_modules(cells)
     pending = list(enumerate(cells))[::-1]  # popped from the end: cells run in the given order
     pool: list[_Worker] = []
