@@ -23,6 +23,10 @@ def sweep(
     out: str | None = None,
     spec: str | None = None,
     progress: bool = False,
+    workers: int = 1,
+    cell_timeout: float | None = None,
+    scheduler: str | None = None,
+    retry_failed: bool = False,
     **options: Any,
 ) -> Any:
     """Run a study and return its rows as a pandas DataFrame with exactly the CSV's columns.
@@ -30,8 +34,10 @@ def sweep(
     Arguments mirror `rnnbench sweep`: tasks, models, lengths, seeds, and the other spec keys
     (max_sequences, units, forget_bias, ...) as keyword options. `spec` names a TOML study file
     that these override; without it they override the teaching study, as on the command line.
-    With `out`, rows are appended to that CSV as each cell finishes and cells
-    already there are not run again.
+    With `out`, rows are appended to that CSV as each cell finishes and cells already there are
+    not run again (`retry_failed=True` reruns those whose status is not ok). `workers` > 1 runs
+    cells in that many spawned processes, `scheduler` ("tcp://host:port") on a Dask cluster;
+    the default runs them in this process.
     """
     from rnnbench.runner import print_progress, run_sweep
     from rnnbench.study import StudySpec
@@ -40,4 +46,12 @@ def sweep(
     study = study.with_overrides(
         tasks=tasks, models=models, lengths=lengths, seeds=seeds, **options
     )
-    return run_sweep(study.cells(), out=out, progress=print_progress if progress else None)
+    return run_sweep(
+        study.cells(),
+        out=out,
+        progress=print_progress if progress else None,
+        workers=workers,
+        cell_timeout=cell_timeout,
+        scheduler=scheduler,
+        retry_failed=retry_failed,
+    )

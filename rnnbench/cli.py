@@ -101,7 +101,21 @@ def sweep_options(f: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
                      help=f"Results CSV; rows are appended as cells finish and cells already "
                      f"there are skipped. Default {DEFAULT_OUT}."),
-        click.option("--quiet", "-q", is_flag=True, help="No per-cell progress lines."),
+        click.option("--workers", "-j", type=click.IntRange(min=1), default=None,
+                     envvar="RNNBENCH_WORKERS", show_envvar=True,
+                     help="Worker processes running cells side by side. Default: the number of "
+                     "cores. 1 runs the cells in this process (easiest to debug)."),
+        click.option("--fresh", is_flag=True, help="Start over: move the existing results CSV "
+                     "aside (renamed with a timestamp, never deleted) and run every cell."),
+        click.option("--retry-failed", is_flag=True, help="Also rerun the cells whose rows "
+                     "say error, diverged, crashed or timeout; their old rows are replaced."),
+        click.option("--cell-timeout", type=click.FloatRange(min=0, min_open=True),
+                     metavar="SECONDS", help="Kill a cell that runs longer and record it as "
+                     "timeout (runs cells in worker processes, even with --workers 1)."),
+        click.option("--scheduler", metavar="tcp://HOST:PORT", help="Run the cells on this Dask "
+                     "cluster instead of local processes (pip install 'rnnbench[dask]'; see "
+                     "docs/cluster.md). The CSV is still written here."),
+        click.option("--quiet", "-q", is_flag=True, help="No progress bar or per-cell lines."),
     ]
     for option in reversed(options):
         f = option(f)
@@ -112,17 +126,22 @@ def sweep_options(f: Callable[..., Any]) -> Callable[..., Any]:
 @click.argument("spec", required=False, type=click.Path(dir_okay=False, path_type=Path))
 @sweep_options
 def sweep(spec: Path | None, tasks, models, lengths, seeds, max_sequences, units, forget_bias,
-          out: Path | None, quiet: bool) -> None:
+          out: Path | None, workers: int | None, fresh: bool, retry_failed: bool,
+          cell_timeout: float | None, scheduler: str | None, quiet: bool) -> None:
     """Train every (task, model, length, seed) cell and print accuracy against length.
 
     SPEC is a TOML study file such as tasks/smoke.toml; options override its fields. With no
     SPEC the default classroom study runs (tasks/teaching.toml, a few minutes on 2 cores) and
-    writes results/sweep.csv. Rerunning the same command resumes: cells already in the CSV
-    are not run again.
+    writes results/sweep.csv. Each row is written the moment its cell finishes, so an
+    interrupted sweep loses nothing: rerunning the same command resumes, running only the
+    cells not yet in the CSV.
     """
-    from rnnbench.csvlog import ResultsCSV
+    from rnnbench.csvlog import ResultsCSV, config_key
+    from rnnbench.executors import default_workers
+    from rnnbench.harness import CellResult, result_row
+    from rnnbench.progress import progress_for
     from rnnbench.report import format_table
-    from rnnbench.runner import print_progress, run_sweep
+    from rnnbench.runner import run_sweep
     from rnnbench.study import StudySpec
 
     with user_errors():
@@ -132,18 +151,56 @@ def sweep(spec: Path | None, tasks, models, lengths, seeds, max_sequences, units
             max_sequences=max_sequences, units=units, forget_bias=forget_bias,
         )
         cells = study.cells()
+        if scheduler is not None and cell_timeout is not None:
+            raise ValueError("--cell-timeout works with local workers only, not with --scheduler")
         out = out if out is not None else DEFAULT_OUT
-        ResultsCSV(out).prepare()  # a bad --out fails before any work, not after
+        workers = workers if workers is not None else default_workers()
+        log = ResultsCSV(out)
+        if fresh:
+            moved = log.move_aside()
+            if moved is not None and not quiet:
+                click.echo(f"rnnbench: --fresh: moved the old results to {moved}", err=True)
+        log.prepare()
+        done = {config_key(r): r.get("status") for r in log.rows()}
+        keys = [config_key(result_row(c, CellResult())) for c in cells]
+        skipped = sum(k in done and (done[k] == "ok" or not retry_failed) for k in keys)
         if not quiet:
-            click.echo(f"rnnbench: study {study.name!r}, {len(cells)} cells -> {out}", err=True)
+            where = f"Dask scheduler {scheduler}" if scheduler else (
+                "this process" if workers == 1 and cell_timeout is None
+                else f"{workers} worker process{'es' if workers > 1 else ''}")
+            already = f", {skipped} already in the CSV" if skipped else ""
+            click.echo(f"rnnbench: study {study.name!r}, {len(cells)} cells{already} -> {out}; "
+                       f"running {len(cells) - skipped} on {where}", err=True)
+        progress = None if quiet else progress_for()
+        if progress is not None:
+            progress.start(len(cells) - skipped)
         try:
-            df = run_sweep(cells, out=out, progress=None if quiet else print_progress)
+            df = run_sweep(cells, out=out, progress=progress, workers=workers,
+                           cell_timeout=cell_timeout, scheduler=scheduler,
+                           retry_failed=retry_failed)
         except KeyboardInterrupt:
-            click.echo(f"\nInterrupted: finished cells are in {out}; run the same command "
-                       "again to resume.", err=True)
+            if progress is not None:
+                progress.close()
+            n = len(ResultsCSV(out).done() & set(keys))
+            click.echo(f"\nInterrupted: {n} of {len(cells)} cells are done and saved in {out}. "
+                       f"To resume, run: {resume_command()}", err=True)
             sys.exit(130)
+        if progress is not None:
+            progress.close()
     click.echo(format_table(df))
     click.echo(f"\n{len(df)} rows in {out}")
+
+
+def resume_command(argv: list[str] | None = None) -> str:
+    """The command line that resumes this sweep: the same one without --fresh."""
+    import shlex
+
+    if argv is None:
+        if Path(sys.argv[0]).name not in ("rnnbench", "cli.py", "__main__.py"):
+            return "the same command again, without --fresh"  # e.g. called from Python
+        argv = sys.argv[1:]
+    args = list(argv)
+    return shlex.join(["rnnbench", *[a for a in args if a != "--fresh"]])
 
 
 @main.command()

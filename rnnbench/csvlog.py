@@ -12,6 +12,7 @@ import io
 import math
 import numbers
 import os
+import time
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -112,3 +113,38 @@ class ResultsCSV:
             os.fsync(fd)
         finally:
             os.close(fd)
+
+    def drop(self, keys: Iterable[tuple[str, ...]]) -> int:
+        """Remove the rows of these cells (for --retry-failed); return how many went.
+
+        The file is rewritten next to itself and swapped in with one rename, so a kill leaves
+        either the old file or the new one, never a mix.
+        """
+        unwanted = set(keys)
+        rows = self.rows()
+        kept = [r for r in rows if config_key(r) not in unwanted]
+        if len(kept) == len(rows):
+            return 0
+        tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
+        with open(tmp, "w", encoding="utf-8", newline="") as f:
+            f.write(rows_to_csv_text(kept))
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, self.path)
+        return len(rows) - len(kept)
+
+    def move_aside(self) -> Path | None:
+        """Rename the file to NAME.YYYYmmdd-HHMMSS.csv (for --fresh); never deletes anything.
+
+        Returns the new path, or None when there was nothing to move.
+        """
+        if not self.path.exists():
+            return None
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        target = self.path.with_name(f"{self.path.stem}.{stamp}{self.path.suffix}")
+        n = 1
+        while target.exists():
+            n += 1
+            target = self.path.with_name(f"{self.path.stem}.{stamp}-{n}{self.path.suffix}")
+        os.rename(self.path, target)
+        return target

@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import os
+import sys
+from pathlib import Path
 
 import pytest
 
 # Set before rnnbench loads anything: installed third-party plugins stay out of the tests.
 os.environ["RNNBENCH_NO_PLUGINS"] = "1"
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# `rnnbench sweep` runs cells in this process unless a test asks for workers (-j / workers=):
+# starting TensorFlow in two fresh processes costs more than a smoke study's cells.
+os.environ.setdefault("RNNBENCH_WORKERS", "1")
 
+REPO = Path(__file__).resolve().parent.parent
+SMOKE_SPEC = REPO / "tasks" / "smoke.toml"
 
 
 @pytest.fixture
@@ -25,3 +32,16 @@ def registered():
     yield remember
     for reg, name in names:
         reg.unregister(name)
+
+
+@pytest.fixture
+def worker_models():
+    """Register the misbehaving models of tests/worker_models.py; the workers import it too."""
+    import worker_models as module
+
+    yield module
+    from rnnbench.registry import models
+
+    for name in module.NAMES:
+        models.unregister(name)
+    sys.modules.pop("worker_models", None)
