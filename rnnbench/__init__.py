@@ -46,6 +46,10 @@ def sweep(
     study = study.with_overrides(
         tasks=tasks, models=models, lengths=lengths, seeds=seeds, **options
     )
+    if study.backend:
+        from rnnbench.backends import select_backend
+
+        select_backend(study.backend)
     return run_sweep(
         study.cells(),
         out=out,

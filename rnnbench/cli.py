@@ -20,13 +20,14 @@ DEFAULT_OUT = Path("results") / "sweep.csv"
 @contextmanager
 def user_errors() -> Iterator[None]:
     """Turn the errors a user can cause into one line and exit code 2."""
+    from rnnbench.backends import BackendError
     from rnnbench.csvlog import OutputError
     from rnnbench.registry import RegistryError
     from rnnbench.study import SpecError
 
     try:
         yield
-    except (SpecError, RegistryError, OutputError, ValueError) as exc:
+    except (SpecError, RegistryError, OutputError, BackendError, ValueError) as exc:
         click.echo(f"Error: {exc}", err=True)
         sys.exit(2)
 
@@ -98,6 +99,10 @@ def sweep_options(f: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--forget-bias", callback=_comma_floats, metavar="B,B,...",
                      help="Initial forget-gate bias of LSTM models; several values run each. "
                      "Default 1 (Keras's)."),
+        click.option("--backend", type=click.Choice(["tensorflow", "jax", "torch"]),
+                     help="Keras backend of the Keras models (default tensorflow, or "
+                     "KERAS_BACKEND). jax and torch are extras: pip install 'rnnbench[jax]'; "
+                     "benchmarks/README.md says which is fastest per model."),
         click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
                      help=f"Results CSV; rows are appended as cells finish and cells already "
                      f"there are skipped. Default {DEFAULT_OUT}."),
@@ -125,9 +130,10 @@ def sweep_options(f: Callable[..., Any]) -> Callable[..., Any]:
 @main.command()
 @click.argument("spec", required=False, type=click.Path(dir_okay=False, path_type=Path))
 @sweep_options
-def sweep(spec: Path | None, tasks, models, lengths, seeds, max_sequences, units, forget_bias,
-          out: Path | None, workers: int | None, fresh: bool, retry_failed: bool,
-          cell_timeout: float | None, scheduler: str | None, quiet: bool) -> None:
+def sweep(spec: Path | None, tasks, models, lengths, seeds, max_sequences, units,
+          forget_bias, backend: str | None, out: Path | None, workers: int | None,
+          fresh: bool, retry_failed: bool, cell_timeout: float | None, scheduler: str | None,
+          quiet: bool) -> None:
     """Train every (task, model, length, seed) cell and print accuracy against length.
 
     SPEC is a TOML study file such as tasks/smoke.toml; options override its fields. With no
@@ -136,6 +142,7 @@ def sweep(spec: Path | None, tasks, models, lengths, seeds, max_sequences, units
     interrupted sweep loses nothing: rerunning the same command resumes, running only the
     cells not yet in the CSV.
     """
+    from rnnbench.backends import select_backend
     from rnnbench.csvlog import ResultsCSV, config_key
     from rnnbench.executors import default_workers
     from rnnbench.harness import CellResult, result_row
@@ -148,8 +155,10 @@ def sweep(spec: Path | None, tasks, models, lengths, seeds, max_sequences, units
         study = StudySpec.from_toml(spec) if spec is not None else StudySpec.teaching()
         study = study.with_overrides(
             tasks=tasks, models=models, lengths=lengths, seeds=seeds,
-            max_sequences=max_sequences, units=units, forget_bias=forget_bias,
+            max_sequences=max_sequences, units=units, forget_bias=forget_bias, backend=backend,
         )
+        if study.backend:
+            select_backend(study.backend)
         cells = study.cells()
         if scheduler is not None and cell_timeout is not None:
             raise ValueError("--cell-timeout works with local workers only, not with --scheduler")

@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from rnnbench.backends import DEFAULT_BACKEND, select_backend
 from rnnbench.models.base import (
     DEFAULT_BATCH_SIZE,
     DEFAULT_LEARNING_RATE,
@@ -54,6 +55,7 @@ class SweepCell:
     chunk_size: int = DEFAULT_CHUNK_SIZE
     eval_size: int = DEFAULT_EVAL_SIZE
     solve_threshold: float = DEFAULT_SOLVE_THRESHOLD
+    backend: str = DEFAULT_BACKEND  # the Keras backend (recorded for NumPy models too)
 
     def hparams(self) -> dict[str, Any]:
         """The hyper-parameters offered to the model factory (it takes the ones it names)."""
@@ -127,6 +129,7 @@ def gradient_batch(cell: SweepCell, task: Any, n: int) -> tuple[np.ndarray, np.n
 def _train(cell: SweepCell, result: CellResult) -> None:
     from rnnbench.gradients import first_to_last_ratio
 
+    select_backend(cell.backend)  # before any Keras import in this process; raises on a clash
     task = make_task(cell)
     result.chance_accuracy = float(task.chance_accuracy(cell.length))
     model = make_model(cell, task)

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from rnnbench.backends import BACKENDS, current_backend
 from rnnbench.harness import (
     DEFAULT_CHUNK_SIZE,
     DEFAULT_EVAL_SIZE,
@@ -76,6 +77,7 @@ class StudySpec:
     chunk_size: int = DEFAULT_CHUNK_SIZE
     eval_size: int = DEFAULT_EVAL_SIZE
     solve_threshold: float = DEFAULT_SOLVE_THRESHOLD
+    backend: str = ""  # empty: KERAS_BACKEND, else tensorflow
 
     # -- reading ---------------------------------------------------------------------------------
 
@@ -177,6 +179,7 @@ class StudySpec:
                             chunk_size=self.chunk_size,
                             eval_size=self.eval_size,
                             solve_threshold=self.solve_threshold,
+                            backend=self.backend or current_backend(),
                         )
                     )
         return out
@@ -262,6 +265,10 @@ def _coerce(key: str, value: Any, where: str) -> Any:
         return number(value, 0.0, 10.0)
     if key == "solve_threshold":
         return number(value, 0.0, 1.0)
+    if key == "backend":
+        if value not in BACKENDS:
+            raise bad(f"one of {', '.join(BACKENDS)}")
+        return value
     if key == "forget_bias":
         values = value if isinstance(value, (list, tuple)) else [value]
         numeric = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)

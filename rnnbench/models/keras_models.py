@@ -55,8 +55,13 @@ def build_keras_model(
     learning_rate: float = DEFAULT_LEARNING_RATE,
     batch_size: int = DEFAULT_BATCH_SIZE,
     clipnorm: float = DEFAULT_CLIPNORM,
+    jit_compile: bool | str = "auto",
 ) -> KerasModel:
-    """Wrap `recurrent_layer` (returning the last state) with the task's read-out and loss."""
+    """Wrap `recurrent_layer` (returning the last state) with the task's read-out and loss.
+
+    `jit_compile` goes to `Model.compile`: "auto" is Keras's choice (XLA on JAX, and on
+    TensorFlow only with a GPU).
+    """
     keras = import_keras()
 
     inputs = keras.Input((None, task.input_dim))
@@ -69,7 +74,11 @@ def build_keras_model(
         loss = keras.losses.MeanSquaredError()
     else:
         loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
-    model.compile(optimizer=keras.optimizers.Adam(learning_rate, clipnorm=clipnorm), loss=loss)
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate, clipnorm=clipnorm),
+        loss=loss,
+        jit_compile=jit_compile,
+    )
     return KerasModel(model, task.kind, batch_size)
 
 
@@ -100,6 +109,8 @@ def lstm(
         unit_forget_bias=False,
         bias_initializer=lstm_bias_initializer(units, forget_bias),
     )
+    # XLA pays for the LSTM on TensorFlow's CPU path (benchmarks/README.md), not for SimpleRNN.
+    hparams.setdefault("jit_compile", True if keras.backend.backend() == "tensorflow" else "auto")
     return build_keras_model(task, layer, seed, **hparams)
 
 

@@ -1,0 +1,62 @@
+"""Faster paths give the same answers: XLA-compiled Keras LSTM, and the backend switch."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from rnnbench.backends import BackendError, current_backend, select_backend
+from rnnbench.models import keras_models
+from rnnbench.tasks.delayed_recall import DelayedRecall
+
+
+def test_xla_lstm_trains_like_the_plain_one():
+    """Same seed, same data: the compiled and plain LSTM end within float noise of each other."""
+    task = DelayedRecall()
+    x, y = task.generate(2048, 5, np.random.default_rng(0))
+    x_eval, y_eval = task.generate(500, 5, np.random.default_rng(1))
+    results = {}
+    for jit in (False, True):
+        model = keras_models.lstm(task, 16, seed=0, forget_bias=1.0, jit_compile=jit)
+        loss = model.train(x, y)
+        results[jit] = (loss, model.predict(x_eval))
+    assert results[True][0] == pytest.approx(results[False][0], rel=1e-3)
+    np.testing.assert_allclose(results[True][1], results[False][1], atol=1e-3)
+    assert task.accuracy(y_eval, results[True][1]) == pytest.approx(
+        task.accuracy(y_eval, results[False][1]), abs=0.01
+    )
+
+
+def test_default_lstm_uses_xla_on_tensorflow():
+    task = DelayedRecall()
+    model = keras_models.lstm(task, 8, seed=0)
+    assert model.model.jit_compile is (current_backend() == "tensorflow")
+
+
+def test_backend_errors_are_one_line_and_name_the_allowed():
+    with pytest.raises(BackendError, match="unknown backend 'theano'; allowed: tensorflow, jax"):
+        select_backend("theano")
+    import keras  # noqa: F401 - Keras is now fixed to its backend in this process
+
+    other = "jax" if current_backend() != "jax" else "tensorflow"
+    with pytest.raises(BackendError, match="already running on"):
+        select_backend(other)
+
+
+def test_sweep_on_the_jax_backend_records_it(tmp_path):
+    """A fresh process, since Keras fixes its backend at import."""
+    pytest.importorskip("jax")
+    import subprocess
+    import sys
+
+    import pandas as pd
+
+    out = tmp_path / "jax.csv"
+    cmd = [sys.executable, "-m", "rnnbench.cli", "sweep", "--backend", "jax", "--task",
+           "delayed-recall", "--lengths", "3", "--seeds", "1", "--model", "keras-simplernn",
+           "--model", "keras-lstm", "--forget-bias", "1", "--max-sequences", "256",
+           "--workers", "1", "--out", str(out), "--quiet"]
+    subprocess.run(cmd, check=True, capture_output=True, text=True)
+    df = pd.read_csv(out)
+    assert set(df["backend"]) == {"jax"} and set(df["status"]) == {"ok"}, df["error"].tolist()
+    assert len(df) == 2
