@@ -51,7 +51,7 @@ TEACHING: dict[str, Any] = {
     "units": 32,
     "forget_bias": [1.0, 4.0],
     "lengths": {"adding": [5, 25], "delayed-recall": [5, 20, 50, 100]},
-    "max_sequences": {"adding": 32000, "delayed-recall": 64000},
+    "max_sequences": {"adding": 32000, "delayed-recall": 96000},
 }
 
 

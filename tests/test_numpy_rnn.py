@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from gradcheck import assert_param_gradients_match
 
 from rnnbench.models.numpy_common import Adam
 from rnnbench.models.numpy_rnn import NumpyRNN
@@ -24,19 +25,7 @@ def test_bptt_gradients_match_finite_differences(task):
     x, y = task.generate(4, 6, np.random.default_rng(0))
     x = x.astype(np.float64)
     model = float64_model(task)
-    _, grads, _ = model.loss_and_grads(x, y)
-    eps = 1e-6
-    for name, p in model.params.items():
-        numeric = np.zeros_like(p)
-        for i in np.ndindex(p.shape):
-            old = p[i]
-            p[i] = old + eps
-            up, _, _ = model.loss_and_grads(x, y)
-            p[i] = old - eps
-            down, _, _ = model.loss_and_grads(x, y)
-            p[i] = old
-            numeric[i] = (up - down) / (2 * eps)
-        np.testing.assert_allclose(grads[name], numeric, rtol=1e-5, atol=1e-8, err_msg=name)
+    assert_param_gradients_match(model, x, y)
 
 
 def test_state_gradients_match_finite_differences():

@@ -109,8 +109,8 @@ def lstm(
         unit_forget_bias=False,
         bias_initializer=lstm_bias_initializer(units, forget_bias),
     )
-    # XLA pays for the LSTM on TensorFlow's CPU path (benchmarks/README.md), not for SimpleRNN.
-    hparams.setdefault("jit_compile", True if keras.backend.backend() == "tensorflow" else "auto")
+    # No XLA on TensorFlow's CPU path (Keras's "auto"): it made a step only 1.15x faster here,
+    # and the teaching study's lag-100 LSTM cells ended differently with it (benchmarks/README.md).
     return build_keras_model(task, layer, seed, **hparams)
 
 
