@@ -98,7 +98,7 @@ def sweep_options(f: Callable[..., Any]) -> Callable[..., Any]:
                      "model. Default 32."),
         click.option("--forget-bias", callback=_comma_floats, metavar="B,B,...",
                      help="Initial forget-gate bias of LSTM models; several values run each. "
-                     "Default 1 (Keras's)."),
+                     "Default: the spec's (the teaching study runs 1,4), else 1 as Keras."),
         click.option("--backend", type=click.Choice(["tensorflow", "jax", "torch"]),
                      help="Keras backend of the Keras models (default tensorflow, or "
                      "KERAS_BACKEND). jax and torch are extras: pip install 'rnnbench[jax]'; "
