@@ -90,11 +90,13 @@ def time_model(name: str, length: int, backend: str) -> dict:
     # A whole cell through the harness against the bare equivalent, same budget and model.
     budget = BATCH * steps * 2
     cell = SweepCell("delayed-recall", name, length, 0, units=UNITS, max_sequences=budget,
-                     batch_size=BATCH, chunk_size=budget // 4, solve_threshold=1.01)
+                     batch_size=BATCH, chunk_size=budget // 4, solve_threshold=1.01,
+                     backend=backend)
     start = time.perf_counter()
     result = run_cell(cell)
     row["cell_s"] = time.perf_counter() - start
-    row["status"] = result.status
+    if result.status != "ok":
+        raise RuntimeError(f"{name} at length {length}: {result.status}: {result.error}")
     start = time.perf_counter()
     xb, yb = task.generate(budget, length, np.random.default_rng(1))
     row["data_s"] = time.perf_counter() - start
