@@ -39,7 +39,8 @@ def sweep(
     cells in that many spawned processes, `scheduler` ("tcp://host:port") on a Dask cluster;
     the default runs them in this process.
     """
-    from rnnbench.runner import print_progress, run_sweep
+    from rnnbench.progress import LineLog
+    from rnnbench.runner import run_sweep
     from rnnbench.study import StudySpec
 
     study = StudySpec.from_toml(spec) if spec else StudySpec.teaching()
@@ -53,7 +54,7 @@ def sweep(
     return run_sweep(
         study.cells(),
         out=out,
-        progress=print_progress if progress else None,
+        progress=LineLog() if progress else None,
         workers=workers,
         cell_timeout=cell_timeout,
         scheduler=scheduler,

@@ -143,12 +143,11 @@ def sweep(spec: Path | None, tasks, models, lengths, seeds, max_sequences, units
     cells not yet in the CSV.
     """
     from rnnbench.backends import select_backend
-    from rnnbench.csvlog import ResultsCSV, config_key
+    from rnnbench.csvlog import ResultsCSV
     from rnnbench.executors import default_workers
-    from rnnbench.harness import CellResult, result_row
     from rnnbench.progress import progress_for
     from rnnbench.report import format_table
-    from rnnbench.runner import run_sweep
+    from rnnbench.runner import cell_key, check_executor_options, run_sweep, runs_in_process
     from rnnbench.study import StudySpec
 
     with user_errors():
@@ -160,37 +159,35 @@ def sweep(spec: Path | None, tasks, models, lengths, seeds, max_sequences, units
         if study.backend:
             select_backend(study.backend)
         cells = study.cells()
-        if scheduler is not None and cell_timeout is not None:
-            raise ValueError("--cell-timeout works with local workers only, not with --scheduler")
+        check_executor_options(scheduler, cell_timeout)  # before --fresh moves anything
         out = out if out is not None else DEFAULT_OUT
         workers = workers if workers is not None else default_workers()
-        log = ResultsCSV(out)
         if fresh:
-            moved = log.move_aside()
+            moved = ResultsCSV(out).move_aside()
             if moved is not None and not quiet:
                 click.echo(f"rnnbench: --fresh: moved the old results to {moved}", err=True)
-        log.prepare()
-        done = {config_key(r): r.get("status") for r in log.rows()}
-        keys = [config_key(result_row(c, CellResult())) for c in cells]
-        skipped = sum(k in done and (done[k] == "ok" or not retry_failed) for k in keys)
-        if not quiet:
-            where = f"Dask scheduler {scheduler}" if scheduler else (
-                "this process" if workers == 1 and cell_timeout is None
-                else f"{workers} worker process{'es' if workers > 1 else ''}")
-            already = f", {skipped} already in the CSV" if skipped else ""
-            click.echo(f"rnnbench: study {study.name!r}, {len(cells)} cells{already} -> {out}; "
-                       f"running {len(cells) - skipped} on {where}", err=True)
         progress = None if quiet else progress_for()
-        if progress is not None:
-            progress.start(len(cells) - skipped)
+
+        def on_start(total: int, to_run: int) -> None:
+            if quiet:
+                return
+            where = f"Dask scheduler {scheduler}" if scheduler else (
+                "this process" if runs_in_process(workers, cell_timeout, scheduler)
+                else f"{workers} worker process{'es' if workers > 1 else ''}")
+            skipped = total - to_run
+            already = f", {skipped} already in the CSV" if skipped else ""
+            click.echo(f"rnnbench: study {study.name!r}, {total} cells{already} -> {out}; "
+                       f"running {to_run} on {where}", err=True)
+            progress.start(to_run)
+
         try:
-            df = run_sweep(cells, out=out, progress=progress, workers=workers,
-                           cell_timeout=cell_timeout, scheduler=scheduler,
+            df = run_sweep(cells, out=out, progress=progress, on_start=on_start,
+                           workers=workers, cell_timeout=cell_timeout, scheduler=scheduler,
                            retry_failed=retry_failed)
         except KeyboardInterrupt:
             if progress is not None:
                 progress.close()
-            n = len(ResultsCSV(out).done() & set(keys))
+            n = len(ResultsCSV(out).done() & {cell_key(c) for c in cells})
             click.echo(f"\nInterrupted: {n} of {len(cells)} cells are done and saved in {out}. "
                        f"To resume, run: {resume_command()}", err=True)
             sys.exit(130)

@@ -11,7 +11,21 @@ import time
 from typing import IO
 
 from rnnbench.harness import CellResult, SweepCell
-from rnnbench.runner import describe
+from rnnbench.report import model_label
+
+
+def describe(cell: SweepCell, result: CellResult) -> str:
+    """One line about a finished cell, for progress logs."""
+    if result.status != "ok":
+        outcome = f"{result.status}: {result.error}"
+    elif result.sequences_to_solve is not None:
+        outcome = f"acc {result.accuracy:.3f}, solved after {result.sequences_to_solve:,} sequences"
+    else:
+        outcome = f"acc {result.accuracy:.3f}, unsolved after {result.sequences_seen:,} sequences"
+    return (
+        f"{cell.task} length={cell.length} {model_label(cell.model, cell.forget_bias)} "
+        f"seed={cell.seed}: {outcome} ({result.wall_seconds:.1f}s)"
+    )
 
 
 def _clock(seconds: float) -> str:

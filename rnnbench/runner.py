@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -14,31 +13,32 @@ from rnnbench.executors import DEFAULT_CELLS_PER_WORKER, DEFAULT_DASK_RETRIES
 from rnnbench.harness import CellResult, SweepCell, result_row
 
 ProgressFn = Callable[[int, int, SweepCell, CellResult], None]
+StartFn = Callable[[int, int], None]
 
 
-def describe(cell: SweepCell, result: CellResult) -> str:
-    """One line about a finished cell, for progress logs."""
-    model = cell.model if cell.forget_bias is None else f"{cell.model}(fb={cell.forget_bias:g})"
-    if result.status != "ok":
-        outcome = f"{result.status}: {result.error}"
-    elif result.sequences_to_solve is not None:
-        outcome = f"acc {result.accuracy:.3f}, solved after {result.sequences_to_solve:,} sequences"
-    else:
-        outcome = f"acc {result.accuracy:.3f}, unsolved after {result.sequences_seen:,} sequences"
-    return (
-        f"{cell.task} length={cell.length} {model} seed={cell.seed}: {outcome} "
-        f"({result.wall_seconds:.1f}s)"
-    )
+def cell_key(cell: SweepCell) -> tuple[str, ...]:
+    """A cell's identity in the results CSV: its whole config, as written."""
+    return config_key(result_row(cell, CellResult()))
 
 
-def print_progress(done: int, total: int, cell: SweepCell, result: CellResult) -> None:
-    print(f"[{done}/{total}] {describe(cell, result)}", file=sys.stderr, flush=True)
+def check_executor_options(scheduler: str | None, cell_timeout: float | None) -> None:
+    if scheduler is not None and cell_timeout is not None:
+        raise ValueError(
+            "a cell timeout (--cell-timeout) works with local workers only, "
+            "not with a Dask scheduler (--scheduler)"
+        )
+
+
+def runs_in_process(workers: int, cell_timeout: float | None, scheduler: str | None) -> bool:
+    """Whether `run_sweep` runs the cells in this process rather than in workers or on Dask."""
+    return scheduler is None and workers == 1 and cell_timeout is None
 
 
 def run_sweep(
     cells: Sequence[SweepCell],
     out: str | Path | None = None,
     progress: ProgressFn | None = None,
+    on_start: StartFn | None = None,
     workers: int = 1,
     cell_timeout: float | None = None,
     scheduler: str | None = None,
@@ -56,11 +56,13 @@ def run_sweep(
     workers=1 without a `cell_timeout` runs them in this process. Rows already in `out` are not
     run again, whatever their status, unless `retry_failed`: then the rows of these cells whose
     status is not "ok" are removed and the cells run again, so `out` keeps one row per cell.
+    `on_start(cells, to_run)` is called once, when it is known how many cells will run.
     """
     import pandas as pd
 
+    check_executor_options(scheduler, cell_timeout)
     log = ResultsCSV(out) if out is not None else None
-    wanted = {config_key(result_row(c, CellResult())): c for c in cells}
+    wanted = {cell_key(c): c for c in cells}
     done_rows: dict[tuple[str, ...], dict[str, Any]] = {}
     if log is not None:
         log.prepare()
@@ -71,6 +73,8 @@ def run_sweep(
             for k in failed:
                 del done_rows[k]
     todo = [c for key, c in wanted.items() if key not in done_rows]
+    if on_start is not None:
+        on_start(len(wanted), len(todo))
 
     new_rows: dict[tuple[str, ...], dict[str, Any]] = {}
 
@@ -85,12 +89,8 @@ def run_sweep(
     if not todo:
         pass
     elif scheduler is not None:
-        if cell_timeout is not None:
-            raise ValueError(
-                "a cell timeout works with local workers only, not with a Dask scheduler"
-            )
         executors.run_dask(todo, on_result, scheduler, retries=dask_retries)
-    elif workers == 1 and cell_timeout is None:
+    elif runs_in_process(workers, cell_timeout, scheduler):
         executors.run_serial(todo, on_result)
     else:
         executors.run_local(
