@@ -28,7 +28,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from rnnbench.harness import CellResult, SweepCell, run_cell
+from rnnbench.harness import CellResult, SweepCell, error_text, run_cell
 
 OnResult = Callable[[SweepCell, CellResult], None]
 
@@ -409,10 +409,7 @@ def run_dask(
                 result = outcome
             else:
                 exc = outcome[1] if isinstance(outcome, tuple) else outcome
-                message = " ".join(str(exc).split())
-                result = CellResult(
-                    status="crashed", error=f"dask: {type(exc).__name__}: {message}"[:500]
-                )
+                result = CellResult(status="crashed", error=error_text(exc, prefix="dask: "))
             future.release()
             on_result(cell, result)
     finally:

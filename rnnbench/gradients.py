@@ -183,8 +183,7 @@ def diagnose(
         make_task,
         train_model,
     )
-    from rnnbench.registry import models as model_registry
-    from rnnbench.study import takes_forget_bias
+    from rnnbench.study import forget_biases_for
 
     models = list(dict.fromkeys(models))  # a model named twice is measured once
     if not models:
@@ -194,14 +193,11 @@ def diagnose(
         base = replace(base, units=units)
     if max_sequences is not None:
         base = replace(base, max_sequences=max_sequences)
-    cells = []
-    for name in models:
-        fb = None
-        if takes_forget_bias(model_registry.get(name)):
-            from rnnbench.models.keras_models import DEFAULT_FORGET_BIAS
-
-            fb = DEFAULT_FORGET_BIAS if forget_bias is None else forget_bias
-        cells.append(replace(base, model=name, forget_bias=fb))
+    biases = [] if forget_bias is None else [forget_bias]
+    cells = [
+        replace(base, model=name, forget_bias=forget_biases_for(name, biases)[0])
+        for name in models
+    ]
 
     task_obj = make_task(base)
     x, y = gradient_batch(base, task_obj, batch)

@@ -102,10 +102,15 @@ def run_cell(cell: SweepCell) -> CellResult:
         _train(cell, result)
     except Exception as exc:  # noqa: BLE001 - recorded in the row; the sweep goes on
         result.status = "error"
-        message = " ".join(str(exc).split())
-        result.error = f"{type(exc).__name__}: {message}"[:500]
+        result.error = error_text(exc)
     result.wall_seconds = round(time.perf_counter() - started, 3)
     return result
+
+
+def error_text(exc: BaseException, prefix: str = "") -> str:
+    """An exception as one line for the CSV's error column: its type and message, capped."""
+    message = " ".join(str(exc).split())
+    return f"{prefix}{type(exc).__name__}: {message}"[:500]
 
 
 def make_task(cell: SweepCell) -> Any:

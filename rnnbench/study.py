@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import inspect
 import itertools
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
@@ -185,9 +185,14 @@ class StudySpec:
         return out
 
     def _forget_biases(self, model: str) -> list[float | None]:
-        if not takes_forget_bias(models.get(model)):
-            return [None]
-        return list(self.forget_bias) or [DEFAULT_FORGET_BIAS]
+        return forget_biases_for(model, self.forget_bias)
+
+
+def forget_biases_for(model: str, values: Sequence[float]) -> list[float | None]:
+    """The forget-gate biases `model` runs with: `values` (else the default) if it takes one."""
+    if not takes_forget_bias(models.get(model)):
+        return [None]
+    return list(values) or [DEFAULT_FORGET_BIAS]
 
 
 def takes_forget_bias(factory: Callable[..., Any]) -> bool:

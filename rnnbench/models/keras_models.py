@@ -114,13 +114,22 @@ def lstm(
     return build_keras_model(task, layer, seed, **hparams)
 
 
+def initial_lstm_bias(units: int, forget_bias: float) -> np.ndarray:
+    """(4H,) zeros but the forget gate's, in Keras's gate order [input, forget, cell, output].
+
+    Shared by keras-lstm and numpy-lstm, so twins start from the same bias.
+    """
+    bias = np.zeros(4 * units, np.float32)
+    bias[units : 2 * units] = forget_bias  # the forget gate starts open: f_0 = sigmoid(bias)
+    return bias
+
+
 def lstm_bias_initializer(units: int, forget_bias: float) -> Callable[..., Any]:
-    """Zero biases but the forget gate's, in Keras's gate order [input, forget, cell, output]."""
+    """A Keras initializer giving `initial_lstm_bias`."""
     keras = import_keras()
 
     def init(shape: Any, dtype: Any = None, **_: Any) -> Any:
-        bias = np.zeros(shape, np.float32)
-        bias[units : 2 * units] = forget_bias
+        bias = initial_lstm_bias(units, forget_bias).reshape(shape)
         return keras.ops.convert_to_tensor(bias, dtype=dtype or "float32")
 
     return init

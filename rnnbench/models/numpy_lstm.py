@@ -22,7 +22,10 @@ from typing import NamedTuple
 import numpy as np
 
 from rnnbench.models.base import DEFAULT_BATCH_SIZE, DEFAULT_CLIPNORM, DEFAULT_LEARNING_RATE
-from rnnbench.models.keras_models import DEFAULT_FORGET_BIAS  # a constant; Keras is not imported
+from rnnbench.models.keras_models import (  # Keras itself is not imported
+    DEFAULT_FORGET_BIAS,
+    initial_lstm_bias,
+)
 from rnnbench.models.numpy_common import NumpyRecurrentModel, glorot_uniform, orthogonal
 
 
@@ -57,12 +60,10 @@ class NumpyLSTM(NumpyRecurrentModel):
     ) -> None:
         rng = np.random.default_rng(seed)
         H = units
-        b = np.zeros(4 * H, np.float32)  # (4H,)
-        b[H : 2 * H] = forget_bias  # the forget gate starts open: f_0 = sigmoid(forget_bias)
         params = {
             "W_x": glorot_uniform(rng, input_dim, 4 * H),  # (D, 4H) kernel
             "W_h": orthogonal(rng, H, 4 * H),  # (H, 4H) recurrent_kernel
-            "b": b,
+            "b": initial_lstm_bias(H, forget_bias),  # (4H,) bias
             "V": glorot_uniform(rng, H, output_dim),  # (H, O) read-out kernel
             "b_out": np.zeros(output_dim, np.float32),  # (O,)
         }
