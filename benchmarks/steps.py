@@ -28,6 +28,8 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parent.parent
 BATCH, UNITS = 128, 64
+# The parent measures the matmul rate once and hands it to each backend's worker process.
+GFLOPS = float(os.environ.get("RNNBENCH_GFLOPS", "0")) or None
 
 
 def matmul_gflops() -> float:
@@ -123,9 +125,6 @@ def worker(backend: str, lengths: list[int], names: list[str]) -> None:
             rows.append(time_model(name, length, backend))
             print(json.dumps(rows[-1]), file=sys.stderr, flush=True)
     print(json.dumps(rows))
-
-
-GFLOPS = float(os.environ.get("RNNBENCH_GFLOPS", "0")) or None
 
 
 def main() -> None:
