@@ -35,13 +35,16 @@ def cell_text(value: Any) -> str:
     return str(value)
 
 
-def rows_to_csv_text(rows: Iterable[Mapping[str, Any]], header: bool = True) -> str:
+def rows_to_csv_text(
+    rows: Iterable[Mapping[str, Any]], header: bool = True, columns: list[str] = COLUMNS
+) -> str:
+    """CSV text of `rows` in `columns` (the results columns unless told), values as cell_text."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     if header:
-        writer.writerow(COLUMNS)
+        writer.writerow(columns)
     for row in rows:
-        writer.writerow([cell_text(row.get(c)) for c in COLUMNS])
+        writer.writerow([cell_text(row.get(c)) for c in columns])
     return buffer.getvalue()
 
 

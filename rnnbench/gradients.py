@@ -236,18 +236,15 @@ def diagnose(
 
 def write_csv(rows: Sequence[dict[str, Any]], path: Any) -> None:
     """The rows as a CSV with COLUMNS (missing values empty), replacing any file at `path`."""
-    import csv
     from pathlib import Path
 
-    from rnnbench.csvlog import OutputError, cell_text
+    from rnnbench.csvlog import OutputError, rows_to_csv_text
 
     path = Path(path)
+    text = rows_to_csv_text(rows, columns=COLUMNS)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        with open(path, "w", encoding="utf-8", newline="") as f:
-            writer = csv.writer(f, lineterminator="\n")
-            writer.writerow(COLUMNS)
-            writer.writerows([cell_text(r.get(c)) for c in COLUMNS] for r in rows)
+        path.write_text(text, encoding="utf-8")
     except OSError as exc:
         raise OutputError(f"cannot write {str(path)!r}: {exc.strerror or exc}") from None
 
