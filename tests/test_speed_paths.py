@@ -27,6 +27,25 @@ def test_xla_lstm_trains_like_the_plain_one():
     )
 
 
+@pytest.mark.parametrize("builder", [keras_models.simple_rnn, keras_models.lstm])
+def test_train_steps_like_keras_fit(builder):
+    """KerasModel.train skips fit's per-call set-up; the steps and the loss must be fit's own.
+
+    The reference: a twin with the same initial weights trained by a bare `model.fit`. 300
+    sequences make a short last batch, which fit's epoch loss weighs by its size.
+    """
+    task = DelayedRecall()
+    x, y = task.generate(300, 6, np.random.default_rng(0))
+    ours = builder(task, 8, seed=0, batch_size=64)
+    reference = builder(task, 8, seed=0, batch_size=64)
+    reference.model.set_weights(ours.model.get_weights())
+    loss = ours.train(x, y)
+    history = reference.model.fit(x, y, batch_size=64, epochs=1, shuffle=False, verbose=0)
+    assert loss == pytest.approx(history.history["loss"][-1], rel=1e-5)
+    for mine, theirs in zip(ours.model.get_weights(), reference.model.get_weights(), strict=True):
+        np.testing.assert_allclose(mine, theirs, rtol=1e-5, atol=1e-6)
+
+
 def test_default_lstm_leaves_xla_to_keras():
     """On TensorFlow without a GPU Keras's "auto" means no XLA: see benchmarks/README.md."""
     task = DelayedRecall()
