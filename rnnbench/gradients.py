@@ -12,6 +12,9 @@ Where the gradients come from (the "gradient hook"):
     hand-written BPTT (rnnbench.models.numpy_common), or a plugin model that provides one;
   - a Keras model (rnnbench.models.keras_models.KerasModel): TensorFlow's autodiff, through the
     recurrent layer's own cell run step by step under a GradientTape (see `keras_state_gradients`);
+    or, where speed matters more than an independent check (a sweep row's `grad_ratio_init`), the
+    NumPy twin of a plain SimpleRNN or LSTM with the Keras weights copied in (`numpy_twin`): the
+    same math, tested equal, in milliseconds instead of an eager loop's seconds, on any backend;
   - anything else raises NoGradientHookError: it cannot be diagnosed.
 
 `diagnose` measures models at initialisation and after the harness's training (the same loop as a
@@ -41,14 +44,23 @@ class NoGradientHookError(ValueError):
 # -- measuring one model ----------------------------------------------------------------------
 
 
-def state_gradients(model: Any, x: np.ndarray, y: np.ndarray, name: str = "") -> np.ndarray:
-    """dLoss/dh_t as (T, B, H) for the batch-mean loss of `model` on (x, y)."""
+def state_gradients(
+    model: Any, x: np.ndarray, y: np.ndarray, name: str = "", autodiff: bool = True
+) -> np.ndarray:
+    """dLoss/dh_t as (T, B, H) for the batch-mean loss of `model` on (x, y).
+
+    A Keras model's come from TensorFlow's autodiff, or with `autodiff=False` from its NumPy twin
+    when it has one (`numpy_twin`).
+    """
     hook = getattr(model, "state_gradients", None)
     if callable(hook):
         return np.asarray(hook(x, y))
     from rnnbench.models.keras_models import KerasModel
 
     if isinstance(model, KerasModel):
+        twin = None if autodiff else numpy_twin(model)
+        if twin is not None:
+            return twin.state_gradients(x, y)
         return keras_state_gradients(model.model, x, y)
     label = f"model {name!r}" if name else f"a {type(model).__name__}"
     raise NoGradientHookError(
@@ -57,17 +69,22 @@ def state_gradients(model: Any, x: np.ndarray, y: np.ndarray, name: str = "") ->
     )
 
 
-def gradient_norms(model: Any, x: np.ndarray, y: np.ndarray, name: str = "") -> np.ndarray:
+def gradient_norms(
+    model: Any, x: np.ndarray, y: np.ndarray, name: str = "", autodiff: bool = True
+) -> np.ndarray:
     """|dLoss_b/dh_t| for t = 1..T, averaged over the batch's sequences b: shape (T,)."""
-    dh = state_gradients(model, x, y, name)  # (T, B, H), of the batch-mean loss
+    dh = state_gradients(model, x, y, name, autodiff)  # (T, B, H), of the batch-mean loss
     per_sequence = dh * dh.shape[1]  # (T, B, H): of each sequence's own loss
     return np.linalg.norm(per_sequence, axis=2).mean(axis=1)  # (T,)
 
 
 def first_to_last_ratio(model: Any, x: np.ndarray, y: np.ndarray) -> float:
-    """|dLoss/dh_1| / |dLoss/dh_T| on (x, y); NaN for a model without a gradient hook."""
+    """|dLoss/dh_1| / |dLoss/dh_T| on (x, y); NaN for a model without a gradient hook.
+
+    Every sweep cell measures it, so a Keras model with a NumPy twin is measured through the twin.
+    """
     try:
-        norms = gradient_norms(model, x, y)
+        norms = gradient_norms(model, x, y, autodiff=False)
     except NoGradientHookError:
         return math.nan
     return float(norms[0] / norms[-1]) if norms[-1] > 0 else math.nan
@@ -122,6 +139,49 @@ def keras_state_gradients(keras_model: Any, x: np.ndarray, y: np.ndarray) -> np.
         loss = tf.reduce_mean(loss_fn(y, out))  # mean over the batch (a function gives (B,))
     dh = tape.gradient(loss, h, unconnected_gradients=tf.UnconnectedGradients.ZERO)
     return np.stack([np.asarray(g) for g in dh])  # (T, B, H)
+
+
+def numpy_twin(model: Any) -> Any:
+    """The NumPy model computing exactly what a KerasModel computes, with its weights; or None.
+
+    Only a plain `SimpleRNN` or `LSTM` (Keras's default activations, bias, no dropout, the last
+    state) straight from the input into a linear Dense read-out, with rnnbench's losses, has one:
+    anything else returns None and is left to autodiff.
+    """
+    from rnnbench.models.keras_models import import_keras
+    from rnnbench.models.numpy_lstm import NumpyLSTM
+    from rnnbench.models.numpy_rnn import NumpyRNN
+
+    keras = import_keras()
+    twins = {keras.layers.SimpleRNN: (NumpyRNN, {}),
+             keras.layers.LSTM: (NumpyLSTM, {"recurrent_activation": "sigmoid"})}
+    layers = [layer for layer in model.model.layers
+              if not isinstance(layer, keras.layers.InputLayer)]
+    if len(layers) != 2 or type(layers[0]) not in twins:
+        return None
+    rnn, head = layers
+    if type(head) is not keras.layers.Dense:
+        return None
+    twin_cls, activations = twins[type(rnn)]
+    plain = {"activation": "tanh", "use_bias": True, "dropout": 0.0, "recurrent_dropout": 0.0,
+             "return_sequences": False, "go_backwards": False, **activations}
+    config = rnn.get_config()
+    if any(config.get(key) != value for key, value in plain.items()):
+        return None
+    if head.get_config()["activation"] != "linear" or not head.use_bias:
+        return None
+    loss = model.model.loss
+    if model.kind == "regression":
+        ours = isinstance(loss, keras.losses.MeanSquaredError)
+    else:
+        ours = (isinstance(loss, keras.losses.SparseCategoricalCrossentropy)
+                and loss.get_config().get("from_logits"))
+    if not ours:
+        return None
+    kernel = rnn.get_weights()[0]
+    twin = twin_cls(kernel.shape[0], rnn.units, head.units, model.kind, seed=0)
+    twin.set_keras_weights(model.model.get_weights())
+    return twin
 
 
 # -- copying weights between twins ------------------------------------------------------------

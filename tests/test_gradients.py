@@ -13,6 +13,7 @@ from rnnbench.gradients import (
     first_to_last_ratio,
     get_weights,
     gradient_norms,
+    numpy_twin,
     set_weights,
     state_gradients,
 )
@@ -41,6 +42,36 @@ def test_numpy_bptt_and_keras_autodiff_agree_with_the_same_weights(numpy_name, k
     np.testing.assert_allclose(gradient_norms(ours, x[:4], y[:4]),
                                np.linalg.norm(dh_numpy[:, :4] * 16, axis=2).mean(axis=1),
                                rtol=1e-5)
+
+
+@pytest.mark.parametrize("keras_name, task_name",
+                         [("keras-simplernn", "adding"), ("keras-lstm", "delayed-recall")])
+def test_a_keras_models_numpy_twin_gives_its_autodiff_gradients(keras_name, task_name):
+    """The sweep's fast path (autodiff=False) against TensorFlow's tape, with trained weights."""
+    task = tasks.get(task_name)()
+    rng = np.random.default_rng(0)
+    model = models.get(keras_name)(task, 8, 0, learning_rate=0.05)
+    model.train(*task.generate(256, 12, rng))  # away from the initial weights' symmetries
+    x, y = task.generate(16, 12, rng)
+    assert numpy_twin(model) is not None
+    np.testing.assert_allclose(state_gradients(model, x, y, autodiff=False),
+                               state_gradients(model, x, y), rtol=1e-4, atol=1e-7)
+    by_autodiff = gradient_norms(model, x, y)
+    assert first_to_last_ratio(model, x, y) == pytest.approx(
+        by_autodiff[0] / by_autodiff[-1], rel=1e-4)
+
+
+def test_a_keras_layer_unlike_its_twin_is_left_to_autodiff():
+    import keras
+
+    from rnnbench.models.keras_models import build_keras_model
+
+    task = tasks.get("adding")()
+    relu = build_keras_model(task, keras.layers.SimpleRNN(4, activation="relu"), seed=0)
+    assert numpy_twin(relu) is None
+    x, y = task.generate(4, 5, np.random.default_rng(0))
+    np.testing.assert_allclose(state_gradients(relu, x, y, autodiff=False),
+                               state_gradients(relu, x, y))
 
 
 class Opaque:
