@@ -26,11 +26,30 @@ from rnnbench.models.keras_models import (  # Keras itself is not imported
     DEFAULT_FORGET_BIAS,
     initial_lstm_bias,
 )
-from rnnbench.models.numpy_common import NumpyRecurrentModel, glorot_uniform, orthogonal
+from rnnbench.models.numpy_common import (
+    NumpyRecurrentModel,
+    flush_to_zero,
+    glorot_uniform,
+    orthogonal,
+)
 
 
 def sigmoid(z: np.ndarray) -> np.ndarray:
     return 0.5 * (1.0 + np.tanh(0.5 * z))  # = 1 / (1 + exp(-z)), without overflow for large -z
+
+
+def per_gate(W: np.ndarray) -> np.ndarray:
+    """Keras's (rows, 4H) gate columns i, f, k, o as a (4, rows, H) stack, one block per gate."""
+    return W.reshape(W.shape[0], 4, -1).transpose(1, 0, 2)
+
+
+def with_ones(x: np.ndarray) -> np.ndarray:
+    """x (B, T, D) time-major with a column of ones appended: (T, B, D+1), so that one product
+    with the stacked [W_x; b] (D+1, 4H) gives x_t W_x + b, and its gradient both at once."""
+    B, T, D = x.shape
+    x1 = np.ones((T, B, D + 1), x.dtype)
+    x1[..., :D] = x.transpose(1, 0, 2)
+    return x1
 
 
 class LSTMStates(NamedTuple):
@@ -38,7 +57,8 @@ class LSTMStates(NamedTuple):
 
     h: np.ndarray  # (T+1, B, H) hidden states, h[0] = 0
     c: np.ndarray  # (T+1, B, H) cell states, c[0] = 0
-    gates: np.ndarray  # (T, B, 4H) activated gates i, f, k, o of every step
+    tanh_c: np.ndarray  # (T+1, B, H) tanh(c_t): computed forward, reused backward
+    gates: np.ndarray  # (T, 4, B, H) activated gates i, f, k, o of every step, gate-major
 
 
 class NumpyLSTM(NumpyRecurrentModel):
@@ -71,63 +91,104 @@ class NumpyLSTM(NumpyRecurrentModel):
 
     # -- forward and backward, side by side ---------------------------------------------------
 
+    # Layout, for speed: at batch 128 and 64 units every NumPy call costs about as much in
+    # overhead as in arithmetic, so each step is a few calls on contiguous arrays, with out= into
+    # arrays allocated once. The gates are kept gate-major, (4, B, H) per step, so i_t, f_t, k_t
+    # and o_t are each one contiguous (B, H) block (column slices of a (B, 4H) array are strided,
+    # and NumPy is several times slower on them).
+
     def forward(self, x: np.ndarray) -> tuple[LSTMStates, np.ndarray]:
-        """States (h, c: (T+1, B, H) starting at 0; gates (T, B, 4H)) and the logits (B, O)."""
+        """States (h, c, tanh_c: (T+1, B, H) from 0; gates (T, 4, B, H)) and the logits (B, O)."""
         W_x, W_h, b = self.params["W_x"], self.params["W_h"], self.params["b"]
         B, T, _ = x.shape
         H = W_h.shape[0]
-        h = np.zeros((T + 1, B, H), W_h.dtype)
-        c = np.zeros((T + 1, B, H), W_h.dtype)
-        gates = np.empty((T, B, 4 * H), W_h.dtype)
-        xW = (x @ W_x + b).transpose(1, 0, 2)  # (T, B, 4H): input projections for all steps
+        dtype = W_h.dtype
+        h = np.empty((T + 1, B, H), dtype)
+        c = np.empty((T + 1, B, H), dtype)
+        tanh_c = np.empty((T + 1, B, H), dtype)
+        h[0], c[0], tanh_c[0] = 0.0, 0.0, 0.0
+        # sigmoid(z) = 1/2 + 1/2 tanh(z/2): with the i, f, o weights halved, one np.tanh per step
+        # activates all four gates, and `* half + half` turns i, f, o into sigmoids. Halving is
+        # exact in floating point, so the numbers are those of `sigmoid` above.
+        half = np.array([0.5, 0.5, 1.0, 0.5], dtype)[:, None, None]  # (4, 1, 1): k keeps tanh
+        W_xb = np.concatenate([W_x, b[None, :]])  # (D+1, 4H): the bias as a last input row
+        W_xb4, W_h4 = per_gate(W_xb) * half, per_gate(W_h) * half  # (4, D+1, H), (4, H, H)
+        # x_t W_x + b for every step at once, written straight into the gates array   (T, 4, B, H)
+        gates = np.matmul(with_ones(x)[:, None], W_xb4)
+        zh = np.empty((4, B, H), dtype)  # h_tm1 W_h of one step: work array reused every step
+        ik = np.empty((B, H), dtype)  # i_t * k_t: work array reused every step
         for t in range(T):
-            z = xW[t] + h[t] @ W_h  # (B, 4H)
-            i_t = sigmoid(z[:, :H])  # (B, H) input gate
-            f_t = sigmoid(z[:, H : 2 * H])  # (B, H) forget gate
-            k_t = np.tanh(z[:, 2 * H : 3 * H])  # (B, H) candidate
-            o_t = sigmoid(z[:, 3 * H :])  # (B, H) output gate
-            c[t + 1] = f_t * c[t] + i_t * k_t  # c_t = f_t c_tm1 + i_t k_t      (B, H)
-            h[t + 1] = o_t * np.tanh(c[t + 1])  # h_t = o_t tanh(c_t)          (B, H)
-            gates[t] = np.concatenate([i_t, f_t, k_t, o_t], axis=1)
+            g = gates[t]  # (4, B, H): x_t W_x + b, halved in i, f, o
+            np.matmul(h[t], W_h4, out=zh)  # h_tm1 W_h per gate                    (4, B, H)
+            g += zh  # z_t = x_t W_x + h_tm1 W_h + b                            (4, B, H)
+            np.tanh(g, out=g)  # k_t = tanh(z_k); tanh(z/2) in i, f, o              (4, B, H)
+            g *= half  # i, f, o = 1/2 + 1/2 tanh(z/2) = sigmoid(z)
+            g += 1.0 - half
+            i_t, f_t, k_t, o_t = g  # each (B, H)
+            np.multiply(f_t, c[t], out=c[t + 1])  # c_t = f_t c_tm1 ...            (B, H)
+            np.multiply(i_t, k_t, out=ik)
+            c[t + 1] += ik  # ... + i_t k_t                                         (B, H)
+            np.tanh(c[t + 1], out=tanh_c[t + 1])  # (B, H)
+            np.multiply(o_t, tanh_c[t + 1], out=h[t + 1])  # h_t = o_t tanh(c_t)   (B, H)
         logits = h[T] @ self.params["V"] + self.params["b_out"]  # (B, O)
-        return LSTMStates(h, c, gates), logits
+        return LSTMStates(h, c, tanh_c, gates), logits
 
     def backward(
         self, x: np.ndarray, states: LSTMStates, dlogits: np.ndarray
     ) -> tuple[dict[str, np.ndarray], np.ndarray]:
         """Gradients of every parameter, and dLoss/dh_t for t = 1..T as (T, B, H)."""
         W_h, V = self.params["W_h"], self.params["V"]
-        h, c, gates = states
-        B, T, _ = x.shape
+        h, c, tanh_c, gates = states
+        B, T, D = x.shape
         H = W_h.shape[0]
-        dh_all = np.zeros((T, B, H), W_h.dtype)
-        dz = np.empty((T, B, 4 * H), W_h.dtype)  # dLoss/dz_t, the gates' pre-activations
-        dh = dlogits @ V.T  # (B, H): dLoss/dh_T through the read-out
-        dc = np.zeros((B, H), W_h.dtype)  # dLoss/dc_T from later steps: none
+        dtype = W_h.dtype
+        x1 = with_ones(x)  # (T, B, D+1)
+        W_h4_T = np.ascontiguousarray(per_gate(W_h).transpose(0, 2, 1))  # (4, H, H): W_h^T per gate
+        dW_xb4 = np.zeros((4, D + 1, H), dtype)  # sum_t [x_t, 1]^T dz_t, per gate
+        dW_h4 = np.zeros((4, H, H), dtype)  # sum_t h_tm1^T dz_t, per gate
+        # Work arrays of one step, reused by every step:
+        dz = np.empty((4, B, H), dtype)  # dLoss/dz_t, the gates' pre-activations, per gate
+        dact = np.empty((4, B, H), dtype)  # the gates' activation derivatives
+        dc_from_h = np.empty((B, H), dtype)
+        dh_parts = np.empty((4, B, H), dtype)  # dz_t W_h^T per gate, summed into dh_tm1
+        dW_xb_t, dW_h_t = np.empty_like(dW_xb4), np.empty_like(dW_h4)  # one step's products
+        dh_all = np.empty((T, B, H), dtype)  # dh_all[t] is dLoss/dh_t (t counted from 0)
+        np.matmul(dlogits, V.T, out=dh_all[T - 1])  # (B, H): dLoss/dh_T through the read-out
+        dc = np.zeros((B, H), dtype)  # dLoss/dc_T from later steps: none
         for t in range(T - 1, -1, -1):
-            dh_all[t] = dh
-            i_t, f_t, k_t, o_t = np.split(gates[t], 4, axis=1)  # each (B, H)
-            tanh_c = np.tanh(c[t + 1])  # (B, H)
-            do = dh * tanh_c  # h_t = o_t tanh(c_t)                                (B, H)
-            dc = dc + dh * o_t * (1.0 - tanh_c**2)  # both paths into c_t          (B, H)
-            di, df, dk = dc * k_t, dc * c[t], dc * i_t  # c_t = f_t c_tm1 + i_t k_t  (B, H)
-            dz[t] = np.concatenate(
-                [
-                    di * i_t * (1.0 - i_t),  # back through sigmoid
-                    df * f_t * (1.0 - f_t),  # back through sigmoid
-                    dk * (1.0 - k_t**2),  # back through tanh
-                    do * o_t * (1.0 - o_t),  # back through sigmoid
-                ],
-                axis=1,
-            )  # (B, 4H)
-            dc = dc * f_t  # dLoss/dc_tm1: the additive path, scaled by the forget gate
-            dh = dz[t] @ W_h.T  # (B, H): dLoss/dh_tm1 through the recurrence
-        dz_flat = dz.reshape(T * B, 4 * H)  # (T*B, 4H): one big product instead of T small ones
-        x_flat = x.transpose(1, 0, 2).reshape(T * B, -1)  # (T*B, D)
+            dh = dh_all[t]  # (B, H)
+            flush_to_zero(dh)  # a vanishing gradient must not go subnormal: see flush_to_zero
+            flush_to_zero(dc)
+            i_t, f_t, k_t, o_t = gates[t]  # each (B, H)
+            dz_i, dz_f, dz_k, dz_o = dz  # each (B, H), filled first with dLoss/d(gate)
+            np.multiply(dh, tanh_c[t + 1], out=dz_o)  # h_t = o_t tanh(c_t)          (B, H)
+            np.square(tanh_c[t + 1], out=dc_from_h)
+            np.subtract(1.0, dc_from_h, out=dc_from_h)
+            dc_from_h *= o_t
+            dc_from_h *= dh  # dh_t o_t (1 - tanh(c_t)^2)                              (B, H)
+            dc += dc_from_h  # both paths into c_t: through h_t and from c_{t+1}      (B, H)
+            np.multiply(dc, k_t, out=dz_i)  # c_t = f_t c_tm1 + i_t k_t                (B, H)
+            np.multiply(dc, c[t], out=dz_f)
+            np.multiply(dc, i_t, out=dz_k)
+            np.subtract(1.0, gates[t], out=dact)  # sigmoid' = s (1 - s) for i, f, o
+            dact *= gates[t]
+            np.square(k_t, out=dact[2])  # tanh' = 1 - k^2 for k
+            np.subtract(1.0, dact[2], out=dact[2])
+            dz *= dact  # back through the activations: dz_t                          (4, B, H)
+            dc *= f_t  # dLoss/dc_tm1: the additive path, scaled by the forget gate
+            # Weight gradients step by step, while dz_t is in cache (no (T, B, 4H) array)
+            np.matmul(x1[t].T, dz, out=dW_xb_t)  # [x_t, 1]^T dz_t              (4, D+1, H)
+            dW_xb4 += dW_xb_t
+            np.matmul(h[t].T, dz, out=dW_h_t)  # h_tm1^T dz_t                       (4, H, H)
+            dW_h4 += dW_h_t
+            if t > 0:  # dLoss/dh_tm1 through the recurrence, written straight into dh_all
+                np.matmul(dz, W_h4_T, out=dh_parts)  # (4, B, H)
+                np.sum(dh_parts, axis=0, out=dh_all[t - 1])  # (B, H)
+        dW_xb = dW_xb4.transpose(1, 0, 2).reshape(D + 1, 4 * H)  # back to Keras's gate columns
         grads = {
-            "W_x": x_flat.T @ dz_flat,  # sum_t x_t^T dz_t        (D, 4H)
-            "W_h": h[:-1].reshape(T * B, H).T @ dz_flat,  # sum_t h_tm1^T dz_t   (H, 4H)
-            "b": dz_flat.sum(axis=0),  # (4H,)
+            "W_x": dW_xb[:D],  # sum_t x_t^T dz_t        (D, 4H)
+            "W_h": dW_h4.transpose(1, 0, 2).reshape(H, 4 * H),  # sum_t h_tm1^T dz_t   (H, 4H)
+            "b": dW_xb[D],  # sum_t dz_t over the batch  (4H,)
             "V": h[T].T @ dlogits,  # (H, O)
             "b_out": dlogits.sum(axis=0),  # (O,)
         }

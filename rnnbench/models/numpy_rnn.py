@@ -12,7 +12,12 @@ from __future__ import annotations
 import numpy as np
 
 from rnnbench.models.base import DEFAULT_BATCH_SIZE, DEFAULT_CLIPNORM, DEFAULT_LEARNING_RATE
-from rnnbench.models.numpy_common import NumpyRecurrentModel, glorot_uniform, orthogonal
+from rnnbench.models.numpy_common import (
+    NumpyRecurrentModel,
+    flush_to_zero,
+    glorot_uniform,
+    orthogonal,
+)
 
 
 class NumpyRNN(NumpyRecurrentModel):
@@ -47,10 +52,18 @@ class NumpyRNN(NumpyRecurrentModel):
         """States h (T+1, B, H) with h[0] = 0, and the read-out logits (B, O)."""
         W_x, W_h, b = self.params["W_x"], self.params["W_h"], self.params["b"]
         B, T, _ = x.shape
-        h = np.zeros((T + 1, B, W_h.shape[0]), W_h.dtype)
-        xW = (x @ W_x + b).transpose(1, 0, 2)  # (T, B, H): input projections for all steps at once
+        h = np.empty((T + 1, B, W_h.shape[0]), W_h.dtype)
+        h[0] = 0.0
+        # Time-major (T, B, D) before the product, so each xW[t] is one contiguous (B, H) block.
+        xW = np.matmul(x.transpose(1, 0, 2), W_x)  # (T, B, H): input projections for all steps
+        xW += b
+        # The step works in place in h[t + 1] with out=: a step is three NumPy calls and no
+        # temporaries, since at batch 128 and 64 units each call's overhead costs as much as
+        # its arithmetic.
         for t in range(T):
-            h[t + 1] = np.tanh(xW[t] + h[t] @ W_h)  # h_t = tanh(x_t W_x + h_tm1 W_h + b)  (B, H)
+            np.matmul(h[t], W_h, out=h[t + 1])  # h_tm1 W_h                          (B, H)
+            h[t + 1] += xW[t]  # + x_t W_x + b                                       (B, H)
+            np.tanh(h[t + 1], out=h[t + 1])  # h_t = tanh(x_t W_x + h_tm1 W_h + b)   (B, H)
         logits = h[T] @ self.params["V"] + self.params["c"]  # (B, O)
         return h, logits
 
@@ -60,14 +73,19 @@ class NumpyRNN(NumpyRecurrentModel):
         """Gradients of every parameter, and dLoss/dh_t for t = 1..T as (T, B, H)."""
         W_h, V = self.params["W_h"], self.params["V"]
         B, T, _ = x.shape
-        dh_all = np.zeros((T, B, W_h.shape[0]), W_h.dtype)
-        dh = dlogits @ V.T  # (B, H): dLoss/dh_T through the read-out
-        da = np.empty((T, B, W_h.shape[0]), W_h.dtype)
-        for t in range(T - 1, -1, -1):
-            dh_all[t] = dh
-            da[t] = dh * (1.0 - h[t + 1] ** 2)  # (B, H): back through tanh
-            dh = da[t] @ W_h.T  # (B, H): dLoss/dh_tm1 through the recurrence
         H = W_h.shape[0]
+        W_h_T = np.ascontiguousarray(W_h.T)  # (H, H): a contiguous transpose multiplies faster
+        # da starts as tanh'(a_t) = 1 - h_t^2 for every step at once, outside the loop; the loop
+        # then multiplies dh_t into it in place, leaving da_t = dLoss/da_t.
+        da = np.square(h[1:])  # (T, B, H)
+        np.subtract(1.0, da, out=da)
+        dh_all = np.empty((T, B, H), W_h.dtype)  # dh_all[t] is dLoss/dh_t (t counted from 0)
+        np.matmul(dlogits, V.T, out=dh_all[T - 1])  # (B, H): dLoss/dh_T through the read-out
+        for t in range(T - 1, -1, -1):
+            flush_to_zero(dh_all[t])  # a vanishing gradient must not go subnormal: see there
+            da[t] *= dh_all[t]  # (B, H): back through tanh
+            if t > 0:  # dLoss/dh_tm1 through the recurrence, written straight into dh_all  (B, H)
+                np.matmul(da[t], W_h_T, out=dh_all[t - 1])
         da_flat = da.reshape(T * B, H)  # (T*B, H): one big product instead of T small ones
         x_flat = x.transpose(1, 0, 2).reshape(T * B, -1)  # (T*B, D)
         grads = {
