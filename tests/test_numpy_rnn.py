@@ -114,3 +114,19 @@ def test_numpy_rnn_learns_a_short_lag():
         model.train(*task.generate(1024, 3, rng))
     x, y = task.generate(1000, 3, np.random.default_rng(99))
     assert task.accuracy(y, model.predict(x)) > 0.9
+
+
+@pytest.mark.parametrize("name", ["numpy-rnn", "numpy-lstm"])
+def test_predict_keeps_two_steps_and_gives_the_full_forward_logits(name):
+    """predict runs forward(keep_states=False), which recycles two rows of state: same logits."""
+    from rnnbench.registry import models
+
+    task = DelayedRecall()
+    model = models.get(name)(task, 8, 0, learning_rate=0.05)
+    model.train(*task.generate(256, 7, np.random.default_rng(0)))  # weights away from the init
+    x, _ = task.generate(32, 7, np.random.default_rng(1))
+    _, logits = model.forward(x)
+    lean_states, _ = model.forward(x, keep_states=False)
+    np.testing.assert_array_equal(model.predict(x), logits)
+    arrays = [lean_states] if isinstance(lean_states, np.ndarray) else list(lean_states)
+    assert all(len(a) <= 2 for a in arrays)

@@ -107,7 +107,8 @@ class NumpyRecurrentModel:
 
     A subclass fills `self.params` (its names listed in Keras's weight order in
     `keras_weight_names`) and writes the math:
-      forward(x) -> (states, logits)                           states: whatever backward needs
+      forward(x, keep_states) -> (states, logits)     states: whatever backward needs (predict
+                                                      passes keep_states=False: no backward)
       backward(x, states, dlogits) -> (grads, dh_all)         dh_all: dLoss/dh_t as (T, B, H)
     Everything else (the loss, the mini-batch loop, predict, the Keras weight layout, the gradient
     hook `state_gradients`) lives here once. Arrays follow the params' dtype (float32 by default;
@@ -171,7 +172,7 @@ class NumpyRecurrentModel:
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         with single_threaded_blas():
-            _, logits = self.forward(np.asarray(x, self.dtype))
+            _, logits = self.forward(np.asarray(x, self.dtype), keep_states=False)
         return logits[:, 0] if self.kind == "regression" else logits
 
     # -- Keras weight layout --------------------------------------------------------------------

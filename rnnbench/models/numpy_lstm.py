@@ -97,15 +97,23 @@ class NumpyLSTM(NumpyRecurrentModel):
     # and o_t are each one contiguous (B, H) block (column slices of a (B, 4H) array are strided,
     # and NumPy is several times slower on them).
 
-    def forward(self, x: np.ndarray) -> tuple[LSTMStates, np.ndarray]:
-        """States (h, c, tanh_c: (T+1, B, H) from 0; gates (T, 4, B, H)) and the logits (B, O)."""
+    def forward(
+        self, x: np.ndarray, keep_states: bool = True
+    ) -> tuple[LSTMStates, np.ndarray]:
+        """States (h, c, tanh_c: (T+1, B, H) from 0; gates (T, 4, B, H)) and the logits (B, O).
+
+        Without `keep_states` (predicting: no backward pass follows) only the last two steps'
+        states and the current step's gates are kept, and step t works in rows t % 2: a
+        1,000-sequence held-out set at length 500 would otherwise hold 900 MB of states.
+        """
         W_x, W_h, b = self.params["W_x"], self.params["W_h"], self.params["b"]
         B, T, _ = x.shape
         H = W_h.shape[0]
         dtype = W_h.dtype
-        h = np.empty((T + 1, B, H), dtype)
-        c = np.empty((T + 1, B, H), dtype)
-        tanh_c = np.empty((T + 1, B, H), dtype)
+        rows = T + 1 if keep_states else 2
+        h = np.empty((rows, B, H), dtype)
+        c = np.empty((rows, B, H), dtype)
+        tanh_c = np.empty((rows, B, H), dtype)
         h[0], c[0], tanh_c[0] = 0.0, 0.0, 0.0
         # sigmoid(z) = 1/2 + 1/2 tanh(z/2): with the i, f, o weights halved, one np.tanh per step
         # activates all four gates, and `* half + half` turns i, f, o into sigmoids. Halving is
@@ -113,24 +121,28 @@ class NumpyLSTM(NumpyRecurrentModel):
         half = np.array([0.5, 0.5, 1.0, 0.5], dtype)[:, None, None]  # (4, 1, 1): k keeps tanh
         W_xb = np.concatenate([W_x, b[None, :]])  # (D+1, 4H): the bias as a last input row
         W_xb4, W_h4 = per_gate(W_xb) * half, per_gate(W_h) * half  # (4, D+1, H), (4, H, H)
-        # x_t W_x + b for every step at once, written straight into the gates array   (T, 4, B, H)
-        gates = np.matmul(with_ones(x)[:, None], W_xb4)
+        x1 = with_ones(x)  # (T, B, D+1)
+        # x_t W_x + b for every step at once, straight into the gates array (T, 4, B, H); or
+        # only one step's, made in the loop
+        gates = np.matmul(x1[:, None], W_xb4) if keep_states else np.empty((1, 4, B, H), dtype)
         zh = np.empty((4, B, H), dtype)  # h_tm1 W_h of one step: work array reused every step
         ik = np.empty((B, H), dtype)  # i_t * k_t: work array reused every step
         for t in range(T):
-            g = gates[t]  # (4, B, H): x_t W_x + b, halved in i, f, o
-            np.matmul(h[t], W_h4, out=zh)  # h_tm1 W_h per gate                    (4, B, H)
+            now, before = (t + 1) % rows, t % rows  # t + 1 and t when every state is kept
+            # (4, B, H): x_t W_x + b, halved in i, f, o
+            g = gates[t] if keep_states else np.matmul(x1[t], W_xb4, out=gates[0])
+            np.matmul(h[before], W_h4, out=zh)  # h_tm1 W_h per gate                (4, B, H)
             g += zh  # z_t = x_t W_x + h_tm1 W_h + b                            (4, B, H)
             np.tanh(g, out=g)  # k_t = tanh(z_k); tanh(z/2) in i, f, o              (4, B, H)
             g *= half  # i, f, o = 1/2 + 1/2 tanh(z/2) = sigmoid(z)
             g += 1.0 - half
             i_t, f_t, k_t, o_t = g  # each (B, H)
-            np.multiply(f_t, c[t], out=c[t + 1])  # c_t = f_t c_tm1 ...            (B, H)
+            np.multiply(f_t, c[before], out=c[now])  # c_t = f_t c_tm1 ...          (B, H)
             np.multiply(i_t, k_t, out=ik)
-            c[t + 1] += ik  # ... + i_t k_t                                         (B, H)
-            np.tanh(c[t + 1], out=tanh_c[t + 1])  # (B, H)
-            np.multiply(o_t, tanh_c[t + 1], out=h[t + 1])  # h_t = o_t tanh(c_t)   (B, H)
-        logits = h[T] @ self.params["V"] + self.params["b_out"]  # (B, O)
+            c[now] += ik  # ... + i_t k_t                                           (B, H)
+            np.tanh(c[now], out=tanh_c[now])  # (B, H)
+            np.multiply(o_t, tanh_c[now], out=h[now])  # h_t = o_t tanh(c_t)       (B, H)
+        logits = h[T % rows] @ self.params["V"] + self.params["b_out"]  # (B, O)
         return LSTMStates(h, c, tanh_c, gates), logits
 
     def backward(

@@ -48,23 +48,38 @@ class NumpyRNN(NumpyRecurrentModel):
 
     # -- forward and backward, side by side ---------------------------------------------------
 
-    def forward(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """States h (T+1, B, H) with h[0] = 0, and the read-out logits (B, O)."""
+    def forward(self, x: np.ndarray, keep_states: bool = True) -> tuple[np.ndarray, np.ndarray]:
+        """States h (T+1, B, H) with h[0] = 0, and the read-out logits (B, O).
+
+        Without `keep_states` (predicting: no backward pass follows) only the last two states are
+        kept, h (2, B, H), and step t works in rows t % 2: a 1,000-sequence held-out set at
+        length 1,000 would otherwise hold 256 MB of states.
+        """
         W_x, W_h, b = self.params["W_x"], self.params["W_h"], self.params["b"]
         B, T, _ = x.shape
-        h = np.empty((T + 1, B, W_h.shape[0]), W_h.dtype)
+        rows = T + 1 if keep_states else 2
+        h = np.empty((rows, B, W_h.shape[0]), W_h.dtype)
         h[0] = 0.0
-        # Time-major (T, B, D) before the product, so each xW[t] is one contiguous (B, H) block.
-        xW = np.matmul(x.transpose(1, 0, 2), W_x)  # (T, B, H): input projections for all steps
-        xW += b
-        # The step works in place in h[t + 1] with out=: a step is three NumPy calls and no
+        x_tb = x.transpose(1, 0, 2)  # (T, B, D): time-major, so each step's slice is contiguous
+        if keep_states:
+            xW = np.matmul(x_tb, W_x)  # (T, B, H): input projections for all steps at once
+            xW += b
+        else:
+            xW = np.empty((1, B, W_h.shape[0]), W_h.dtype)  # one step's, made in the loop
+        # The step works in place in h[now] with out=: a step is three NumPy calls and no
         # temporaries, since at batch 128 and 64 units each call's overhead costs as much as
         # its arithmetic.
         for t in range(T):
-            np.matmul(h[t], W_h, out=h[t + 1])  # h_tm1 W_h                          (B, H)
-            h[t + 1] += xW[t]  # + x_t W_x + b                                       (B, H)
-            np.tanh(h[t + 1], out=h[t + 1])  # h_t = tanh(x_t W_x + h_tm1 W_h + b)   (B, H)
-        logits = h[T] @ self.params["V"] + self.params["c"]  # (B, O)
+            now, before = (t + 1) % rows, t % rows  # t + 1 and t when every state is kept
+            if keep_states:
+                xW_t = xW[t]
+            else:
+                xW_t = np.matmul(x_tb[t], W_x, out=xW[0])
+                xW_t += b
+            np.matmul(h[before], W_h, out=h[now])  # h_tm1 W_h                       (B, H)
+            h[now] += xW_t  # + x_t W_x + b                                           (B, H)
+            np.tanh(h[now], out=h[now])  # h_t = tanh(x_t W_x + h_tm1 W_h + b)        (B, H)
+        logits = h[T % rows] @ self.params["V"] + self.params["c"]  # (B, O)
         return h, logits
 
     def backward(
