@@ -1,14 +1,17 @@
 """Milliseconds per training step of every built-in model, beside bare Keras and the GEMM bound.
 
-    python benchmarks/steps.py [--lengths 100,500] [--backends tensorflow,jax] [--quick]
+    python benchmarks/steps.py [--lengths 100,500] [--backends tensorflow,jax] [--models ...]
 
 For each installed Keras backend (each in its own process, since Keras fixes its backend at
 import) and each built-in model, at batch 128 and 64 units:
   step ms     one training step through the model's own `train` (steady state, after warm-up)
   fit ms      the same Keras layer trained with a bare `model.fit` on the same arrays
-  cell s      a whole harness cell (build, chunks of generate / train / evaluate) for a fixed
-              budget, against `bare s`: the same model built and fitted once on pre-made arrays;
-              their ratio is the harness's overhead
+  cell s      a whole harness cell (build, grad_ratio_init, then 4 chunks of the default 2,048
+              sequences: generate / train / evaluate on the default 1,000 held-out sequences)
+  bare s      the same model built and fitted by one bare `model.fit` on the same budget
+              (pre-made arrays, generation time added): `overhead %` is cell against this
+  bare+eval s the same, but fitted chunk by chunk with a `predict_on_batch` of the held-out set
+              after each, as the cell evaluates: `over eval %` is cell against this
   bound ms    the step's multiply-add FLOPs divided by this machine's single-core matmul rate
   data %      data generation as a share of the cell's time
 All numbers of one table come from one run, so their ratios hold on a noisy shared machine.
@@ -28,6 +31,7 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parent.parent
 BATCH, UNITS = 128, 64
+CHUNKS = 4  # chunks of the harness's default size in the cell measured against bare Keras
 # The parent measures the matmul rate once and hands it to each backend's worker process.
 GFLOPS = float(os.environ.get("RNNBENCH_GFLOPS", "0")) or None
 
@@ -68,7 +72,7 @@ def best_ms_per_step(run, steps: int, repeats: int = 3) -> float:
 
 
 def time_model(name: str, length: int, backend: str) -> dict:
-    from rnnbench.harness import SweepCell, run_cell
+    from rnnbench.harness import DEFAULT_CHUNK_SIZE, DEFAULT_EVAL_SIZE, SweepCell, run_cell
     from rnnbench.registry import models, tasks
 
     task = tasks.get("delayed-recall")()
@@ -89,11 +93,11 @@ def time_model(name: str, length: int, backend: str) -> dict:
 
         row["fit_ms"] = best_ms_per_step(bare_fit, steps)
 
-    # A whole cell through the harness against the bare equivalent, same budget and model.
-    budget = BATCH * steps * 2
+    # A whole cell through the harness against bare Keras doing the same, same budget and model:
+    # the harness's default chunk and held-out set, four chunks.
+    budget = CHUNKS * DEFAULT_CHUNK_SIZE
     cell = SweepCell("delayed-recall", name, length, 0, units=UNITS, max_sequences=budget,
-                     batch_size=BATCH, chunk_size=budget // 4, solve_threshold=1.01,
-                     backend=backend)
+                     batch_size=BATCH, solve_threshold=1.01, backend=backend)
     start = time.perf_counter()
     result = run_cell(cell)
     row["cell_s"] = time.perf_counter() - start
@@ -101,14 +105,32 @@ def time_model(name: str, length: int, backend: str) -> dict:
         raise RuntimeError(f"{name} at length {length}: {result.status}: {result.error}")
     start = time.perf_counter()
     xb, yb = task.generate(budget, length, np.random.default_rng(1))
+    x_eval, _ = task.generate(DEFAULT_EVAL_SIZE, length, np.random.default_rng(2))
     row["data_s"] = time.perf_counter() - start
+
+    def bare_train(model, x, y) -> None:
+        if keras_model is not None:
+            model.model.fit(x, y, batch_size=BATCH, epochs=1, shuffle=False, verbose=0)
+        else:
+            model.train(x, y)
+
+    def bare_predict(model, x) -> None:
+        if keras_model is not None:
+            model.model.predict_on_batch(x)
+        else:
+            model.predict(x)
+
+    start = time.perf_counter()
+    bare_train(factory(task, UNITS, 0, batch_size=BATCH), xb, yb)
+    row["bare_s"] = time.perf_counter() - start + row["data_s"]
+    # The same plus the held-out evaluation after each chunk, as the cell does it.
     start = time.perf_counter()
     bare = factory(task, UNITS, 0, batch_size=BATCH)
-    if keras_model is not None:
-        bare.model.fit(xb, yb, batch_size=BATCH, epochs=1, shuffle=False, verbose=0)
-    else:
-        bare.train(xb, yb)
-    row["bare_s"] = time.perf_counter() - start + row["data_s"]
+    for start_at in range(0, budget, DEFAULT_CHUNK_SIZE):
+        chunk = slice(start_at, start_at + DEFAULT_CHUNK_SIZE)
+        bare_train(bare, xb[chunk], yb[chunk])
+        bare_predict(bare, x_eval)
+    row["bare_eval_s"] = time.perf_counter() - start + row["data_s"]
     row["bound_ms"] = step_flops(name, length + 2, task.input_dim) / (GFLOPS * 1e9) * 1e3
     return row
 
@@ -167,9 +189,10 @@ def main() -> None:
         rows += json.loads(proc.stdout.strip().splitlines()[-1])
     df = pd.DataFrame(rows)
     df["overhead_%"] = (df["cell_s"] / df["bare_s"] - 1) * 100
+    df["over_eval_%"] = (df["cell_s"] / df["bare_eval_s"] - 1) * 100
     df["data_%"] = df["data_s"] / df["cell_s"] * 100
     columns = ["backend", "model", "length", "step_ms", "fit_ms", "bound_ms", "cell_s", "bare_s",
-               "overhead_%", "data_%"]
+               "bare_eval_s", "overhead_%", "over_eval_%", "data_%"]
     with pd.option_context("display.width", 200, "display.float_format", "{:.1f}".format):
         print(df[[c for c in columns if c in df]].to_string(index=False))
 
