@@ -7,7 +7,7 @@ signal), a cell that runs past its time limit is killed with its worker (status 
 sweep goes on with a new worker.
 
 Local workers are processes started with the spawn method (TensorFlow is not fork-safe). Each one
-caps its BLAS and TensorFlow thread pools (so N workers do not oversubscribe the cores), clears the
+caps its BLAS, TensorFlow and PyTorch thread pools (so N workers do not oversubscribe the cores), clears the
 Keras session after each cell, and is replaced by a fresh process after `cells_per_worker` cells,
 because a TensorFlow process keeps growing even with `clear_session` (537 -> 1,082 MB over 60
 models, measured for issue 6).
@@ -59,10 +59,12 @@ _limited = False
 
 
 def limit_threads(threads: int = THREADS_PER_WORKER) -> None:
-    """Cap this process's BLAS and TensorFlow thread pools; call in a worker, before any cell.
+    """Cap this process's BLAS, TensorFlow and PyTorch thread pools; call in a worker, before any
+    cell.
 
-    TensorFlow is not imported here: the environment variables it reads at start-up do the job
-    (and if it is already loaded, its settings are changed while that is still allowed).
+    Neither framework is imported here: the environment variables they read at start-up do the
+    job (OMP_NUM_THREADS sets PyTorch's intra-op pool), and one already loaded has its settings
+    changed while that is still allowed.
     """
     global _limited
     if _limited:
@@ -79,6 +81,13 @@ def limit_threads(threads: int = THREADS_PER_WORKER) -> None:
             tf.config.threading.set_intra_op_parallelism_threads(threads)
             tf.config.threading.set_inter_op_parallelism_threads(threads)
         except RuntimeError:  # TensorFlow already ran something; its pools are fixed now
+            pass
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        torch.set_num_threads(threads)
+        try:
+            torch.set_num_interop_threads(threads)
+        except RuntimeError:  # PyTorch already ran parallel work; its inter-op pool is fixed now
             pass
 
 
