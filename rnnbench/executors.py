@@ -7,8 +7,9 @@ signal), a cell that runs past its time limit is killed with its worker (status 
 sweep goes on with a new worker.
 
 Local workers are processes started with the spawn method (TensorFlow is not fork-safe). Each one
-caps its BLAS, TensorFlow and PyTorch thread pools (so N workers do not oversubscribe the cores), clears the
-Keras session after each cell, and is replaced by a fresh process after `cells_per_worker` cells,
+caps its BLAS, TensorFlow and PyTorch thread pools (so N workers do not oversubscribe the cores),
+clears the Keras session after each cell, and is replaced by a fresh process after
+`cells_per_worker` cells,
 because a TensorFlow process keeps growing even with `clear_session` (537 -> 1,082 MB over 60
 models, measured for issue 6).
 
@@ -85,10 +86,9 @@ def limit_threads(threads: int = THREADS_PER_WORKER) -> None:
     torch = sys.modules.get("torch")
     if torch is not None:
         torch.set_num_threads(threads)
-        try:
+        # RuntimeError: PyTorch already ran parallel work, so its inter-op pool is fixed now
+        with contextlib.suppress(RuntimeError):
             torch.set_num_interop_threads(threads)
-        except RuntimeError:  # PyTorch already ran parallel work; its inter-op pool is fixed now
-            pass
 
 
 def import_plugin_modules(modules: Iterable[str]) -> None:
