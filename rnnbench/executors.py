@@ -9,9 +9,9 @@ sweep goes on with a new worker.
 Local workers are processes started with the spawn method (TensorFlow is not fork-safe). Each one
 caps its BLAS, TensorFlow and PyTorch thread pools (so N workers do not oversubscribe the cores),
 clears the Keras session after each cell, and is replaced by a fresh process after
-`cells_per_worker` cells,
-because a TensorFlow process keeps growing even with `clear_session` (537 -> 1,082 MB over 60
-models, measured for issue 6).
+`cells_per_worker` cells, because a TensorFlow process keeps growing even with `clear_session`
+(537 -> 1,082 MB over 60 models, measured for issue 6; about 9.5 MB a cell, 1,068 -> 2,786 MB
+from cell 20 to 200, by benchmarks/memory.py).
 
 A plugin registered by an importable module (not only through an entry point) works in the
 workers too: each worker imports the modules that registered the cells' tasks and models.
