@@ -7,10 +7,11 @@ signal), a cell that runs past its time limit is killed with its worker (status 
 sweep goes on with a new worker.
 
 Local workers are processes started with the spawn method (TensorFlow is not fork-safe). Each one
-caps its BLAS and TensorFlow thread pools (so N workers do not oversubscribe the cores), clears the
-Keras session after each cell, and is replaced by a fresh process after `cells_per_worker` cells,
-because a TensorFlow process keeps growing even with `clear_session` (537 -> 1,082 MB over 60
-models, measured for issue 6).
+caps its BLAS, TensorFlow and PyTorch thread pools (so N workers do not oversubscribe the cores),
+clears the Keras session after each cell, and is replaced by a fresh process after
+`cells_per_worker` cells, because a TensorFlow process keeps growing even with `clear_session`
+(537 -> 1,082 MB over 60 models, measured for issue 6; about 9.5 MB a cell, 1,068 -> 2,786 MB
+from cell 20 to 200, by benchmarks/memory.py).
 
 A plugin registered by an importable module (not only through an entry point) works in the
 workers too: each worker imports the modules that registered the cells' tasks and models.
@@ -59,10 +60,12 @@ _limited = False
 
 
 def limit_threads(threads: int = THREADS_PER_WORKER) -> None:
-    """Cap this process's BLAS and TensorFlow thread pools; call in a worker, before any cell.
+    """Cap this process's BLAS, TensorFlow and PyTorch thread pools; call in a worker, before any
+    cell.
 
-    TensorFlow is not imported here: the environment variables it reads at start-up do the job
-    (and if it is already loaded, its settings are changed while that is still allowed).
+    Neither framework is imported here: the environment variables they read at start-up do the
+    job (OMP_NUM_THREADS sets PyTorch's intra-op pool), and one already loaded has its settings
+    changed while that is still allowed.
     """
     global _limited
     if _limited:
@@ -80,6 +83,12 @@ def limit_threads(threads: int = THREADS_PER_WORKER) -> None:
             tf.config.threading.set_inter_op_parallelism_threads(threads)
         except RuntimeError:  # TensorFlow already ran something; its pools are fixed now
             pass
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        torch.set_num_threads(threads)
+        # RuntimeError: PyTorch already ran parallel work, so its inter-op pool is fixed now
+        with contextlib.suppress(RuntimeError):
+            torch.set_num_interop_threads(threads)
 
 
 def import_plugin_modules(modules: Iterable[str]) -> None:

@@ -81,3 +81,40 @@ def test_sweep_on_the_jax_backend_records_it(tmp_path):
     assert set(df["backend"]) == {"jax"} and set(df["status"]) == {"ok"}, df["error"].tolist()
     assert len(df) == 2
     assert df["grad_ratio_init"].notna().all()  # measured through the NumPy twins, not TensorFlow
+
+
+def test_keras_models_learn_on_the_torch_backend(tmp_path):
+    """keras-simplernn and keras-lstm on PyTorch, in a fresh process: rows shaped as TensorFlow's,
+    accuracy well above the task's chance level, grad_ratio_init from the NumPy twins."""
+    pytest.importorskip("torch")
+    import subprocess
+    import sys
+
+    import pandas as pd
+
+    from rnnbench.runner import run_sweep
+    from rnnbench.study import StudySpec
+
+    out = tmp_path / "torch.csv"
+    args = ["--task", "delayed-recall", "--lengths", "2", "--seeds", "1", "--model",
+            "keras-simplernn", "--model", "keras-lstm", "--forget-bias", "1",
+            "--max-sequences", "1024"]
+    cmd = [sys.executable, "-m", "rnnbench.cli", "sweep", *args, "--backend", "torch",
+           "--workers", "1", "--out", str(out), "--quiet"]
+    subprocess.run(cmd, check=True, capture_output=True, text=True)
+    df = pd.read_csv(out)
+    assert set(df["backend"]) == {"torch"} and set(df["status"]) == {"ok"}, df["error"].tolist()
+    assert sorted(df["model"]) == ["keras-lstm", "keras-simplernn"]
+    assert (df["accuracy"] > df["chance_accuracy"] + 0.1).all(), df[["model", "accuracy"]]
+    assert df["grad_ratio_init"].notna().all()
+
+    # The same cells on TensorFlow in this process: the same columns and cells, other numbers.
+    spec = StudySpec.from_mapping({
+        "name": "torch-twin", "lengths": {"delayed-recall": [2]}, "seeds": 1,
+        "models": ["keras-simplernn", "keras-lstm"], "max_sequences": 1024, "forget_bias": [1.0],
+    })
+    reference = run_sweep(spec.cells(), out=tmp_path / "tensorflow.csv")
+    assert list(reference.columns) == list(df.columns)
+    key = ["task", "model", "length", "seed"]
+    assert sorted(reference[key].itertuples(index=False)) == sorted(df[key].itertuples(index=False))
+    assert (reference["backend"] == current_backend()).all()
