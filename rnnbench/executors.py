@@ -8,10 +8,11 @@ sweep goes on with a new worker.
 
 Local workers are processes started with the spawn method (TensorFlow is not fork-safe). Each one
 caps its BLAS, TensorFlow and PyTorch thread pools (so N workers do not oversubscribe the cores),
-clears the Keras session after each cell, and is replaced by a fresh process after
-`cells_per_worker` cells, because a TensorFlow process keeps growing even with `clear_session`
-(537 -> 1,082 MB over 60 models, measured for issue 6; about 9.5 MB a cell, 1,068 -> 2,786 MB
-from cell 20 to 200, by benchmarks/memory.py).
+clears the Keras session after each cell and drops the custom gradients TensorFlow registered for
+the cell's train steps (they held every traced graph: 9.5 MB a cell; see
+`_forget_custom_gradients`), so its memory stays flat (benchmarks/memory.py). It is still replaced
+by a fresh process after `cells_per_worker` cells, as a backstop against whatever else a plugin's
+model may leave behind.
 
 A plugin registered by an importable module (not only through an entry point) works in the
 workers too: each worker imports the modules that registered the cells' tasks and models.
@@ -102,13 +103,41 @@ def import_plugin_modules(modules: Iterable[str]) -> None:
 
 
 def run_cell_in_worker(cell: SweepCell) -> CellResult:
-    """Run one cell and then free what Keras holds (the graph state of the models built)."""
+    """Run one cell and then free what Keras and TensorFlow hold of the models it built."""
+    custom_gradients_before = _custom_gradient_names()
     try:
         return run_cell(cell)
     finally:
         keras = sys.modules.get("keras")
         if keras is not None:
             keras.backend.clear_session()
+        _forget_custom_gradients(custom_gradients_before)
+
+
+def _custom_gradient_names() -> set[str]:
+    registry = _tensorflow_gradient_registry()
+    return {name for name in registry if name.startswith("CustomGradient-")}
+
+
+def _forget_custom_gradients(keep: set[str]) -> None:
+    """Drop the gradient functions TensorFlow registered while a cell ran, except `keep`.
+
+    Tracing a Keras train step under TensorFlow's default distribution strategy registers a
+    `tf.custom_gradient` (its all-reduce of the gradients) in a process-wide registry that is
+    never emptied, and each entry holds the whole traced graph of its train step: about 9.5 MB a
+    cell, 1,068 -> 2,786 MB from cell 20 to 200 (benchmarks/memory.py). The cell's graphs are
+    gone after `clear_session`, so nothing can ask for these gradients again.
+    """
+    registry = _tensorflow_gradient_registry()
+    for name in [n for n in registry if n.startswith("CustomGradient-") and n not in keep]:
+        del registry[name]
+
+
+def _tensorflow_gradient_registry() -> dict:
+    """TensorFlow's op-name -> gradient-function registry, if TensorFlow is loaded (private)."""
+    ops = sys.modules.get("tensorflow.python.framework.ops")
+    registry = getattr(getattr(ops, "_gradient_registry", None), "_registry", None)
+    return registry if isinstance(registry, dict) else {}
 
 
 def _worker_main(conn: Any, modules: list[str], threads: int) -> None:

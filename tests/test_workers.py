@@ -223,3 +223,30 @@ def test_a_model_defined_inside_a_function_asks_for_one_worker(tmp_path, registe
     with pytest.raises(ValueError, match=expected):
         run_sweep([cell("test-local", 0)], out=tmp_path / "r.csv", workers=2)
     assert run_sweep([cell("test-local", 0)], workers=1)["status"].tolist() == ["ok"]
+
+
+def test_a_worker_keeps_no_traced_train_step_after_its_cell():
+    """TensorFlow registers a custom gradient per traced Keras train step, in a process-wide
+    registry that holds the whole graph (9.5 MB a cell); the worker's clean-up drops those, and
+    keeps the ones registered before the cell."""
+    import tensorflow as tf
+    from tensorflow.python.framework import ops
+
+    from rnnbench.executors import run_cell_in_worker
+
+    @tf.custom_gradient
+    def identity(x):
+        return tf.identity(x), lambda dy: dy
+
+    tf.function(identity).get_concrete_function(tf.TensorSpec([2]))  # registers one, in a graph
+    registry = ops._gradient_registry._registry
+
+    def custom() -> set:
+        return {name for name in registry if name.startswith("CustomGradient-")}
+
+    before = custom()
+    for seed in range(2):
+        keras_cell = SweepCell(task="adding", model="keras-lstm", length=3, seed=seed,
+                               max_sequences=64, chunk_size=64, eval_size=16)
+        assert run_cell_in_worker(keras_cell).status == "ok"
+    assert custom() == before and before
