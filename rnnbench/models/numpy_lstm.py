@@ -43,13 +43,13 @@ def per_gate(W: np.ndarray) -> np.ndarray:
     return W.reshape(W.shape[0], 4, -1).transpose(1, 0, 2)
 
 
-def with_ones(x: np.ndarray) -> np.ndarray:
-    """x (B, T, D) time-major with a column of ones appended: (T, B, D+1), so that one product
-    with the stacked [W_x; b] (D+1, 4H) gives x_t W_x + b, and its gradient both at once."""
-    B, T, D = x.shape
-    x1 = np.ones((T, B, D + 1), x.dtype)
-    x1[..., :D] = x.transpose(1, 0, 2)
-    return x1
+def with_ones(x: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """x (B, T, D) time-major with a column of ones appended, in `out` (T, B, D+1), so that one
+    product with the stacked [W_x; b] (D+1, 4H) gives x_t W_x + b, and its gradient both at once."""
+    D = x.shape[2]
+    out[..., :D] = x.transpose(1, 0, 2)
+    out[..., D] = 1.0
+    return out
 
 
 class LSTMStates(NamedTuple):
@@ -107,13 +107,15 @@ class NumpyLSTM(NumpyRecurrentModel):
         1,000-sequence held-out set at length 500 would otherwise hold 900 MB of states.
         """
         W_x, W_h, b = self.params["W_x"], self.params["W_h"], self.params["b"]
-        B, T, _ = x.shape
+        B, T, D = x.shape
         H = W_h.shape[0]
         dtype = W_h.dtype
         rows = T + 1 if keep_states else 2
-        h = np.empty((rows, B, H), dtype)
-        c = np.empty((rows, B, H), dtype)
-        tanh_c = np.empty((rows, B, H), dtype)
+        def states_array(name: str) -> np.ndarray:  # (rows, B, H), kept by the model if large
+            shape = (rows, B, H)
+            return self.work_array(name, shape) if keep_states else np.empty(shape, dtype)
+
+        h, c, tanh_c = states_array("h"), states_array("c"), states_array("tanh_c")
         h[0], c[0], tanh_c[0] = 0.0, 0.0, 0.0
         # sigmoid(z) = 1/2 + 1/2 tanh(z/2): with the i, f, o weights halved, one np.tanh per step
         # activates all four gates, and `* half + half` turns i, f, o into sigmoids. Halving is
@@ -121,10 +123,12 @@ class NumpyLSTM(NumpyRecurrentModel):
         half = np.array([0.5, 0.5, 1.0, 0.5], dtype)[:, None, None]  # (4, 1, 1): k keeps tanh
         W_xb = np.concatenate([W_x, b[None, :]])  # (D+1, 4H): the bias as a last input row
         W_xb4, W_h4 = per_gate(W_xb) * half, per_gate(W_h) * half  # (4, D+1, H), (4, H, H)
-        x1 = with_ones(x)  # (T, B, D+1)
-        # x_t W_x + b for every step at once, straight into the gates array (T, 4, B, H); or
-        # only one step's, made in the loop
-        gates = np.matmul(x1[:, None], W_xb4) if keep_states else np.empty((1, 4, B, H), dtype)
+        x1 = with_ones(x, self.work_array("x1", (T, B, D + 1)))  # (T, B, D+1)
+        if keep_states:
+            # x_t W_x + b for every step at once, straight into the gates array  (T, 4, B, H)
+            gates = np.matmul(x1[:, None], W_xb4, out=self.work_array("gates", (T, 4, B, H)))
+        else:
+            gates = np.empty((1, 4, B, H), dtype)  # only one step's, made in the loop
         zh = np.empty((4, B, H), dtype)  # h_tm1 W_h of one step: work array reused every step
         ik = np.empty((B, H), dtype)  # i_t * k_t: work array reused every step
         for t in range(T):
@@ -154,7 +158,7 @@ class NumpyLSTM(NumpyRecurrentModel):
         B, T, D = x.shape
         H = W_h.shape[0]
         dtype = W_h.dtype
-        x1 = with_ones(x)  # (T, B, D+1)
+        x1 = with_ones(x, self.work_array("x1", (T, B, D + 1)))  # (T, B, D+1)
         W_h4_T = np.ascontiguousarray(per_gate(W_h).transpose(0, 2, 1))  # (4, H, H): W_h^T per gate
         dW_xb4 = np.zeros((4, D + 1, H), dtype)  # sum_t [x_t, 1]^T dz_t, per gate
         dW_h4 = np.zeros((4, H, H), dtype)  # sum_t h_tm1^T dz_t, per gate
@@ -164,7 +168,7 @@ class NumpyLSTM(NumpyRecurrentModel):
         dc_from_h = np.empty((B, H), dtype)
         dh_parts = np.empty((4, B, H), dtype)  # dz_t W_h^T per gate, summed into dh_tm1
         dW_xb_t, dW_h_t = np.empty_like(dW_xb4), np.empty_like(dW_h4)  # one step's products
-        dh_all = np.empty((T, B, H), dtype)  # dh_all[t] is dLoss/dh_t (t counted from 0)
+        dh_all = self.work_array("dh_all", (T, B, H))  # dh_all[t] is dLoss/dh_t (t from 0)
         np.matmul(dlogits, V.T, out=dh_all[T - 1])  # (B, H): dLoss/dh_T through the read-out
         dc = np.zeros((B, H), dtype)  # dLoss/dc_T from later steps: none
         for t in range(T - 1, -1, -1):

@@ -58,14 +58,16 @@ class NumpyRNN(NumpyRecurrentModel):
         W_x, W_h, b = self.params["W_x"], self.params["W_h"], self.params["b"]
         B, T, _ = x.shape
         rows = T + 1 if keep_states else 2
-        h = np.empty((rows, B, W_h.shape[0]), W_h.dtype)
+        H = W_h.shape[0]
+        h = self.work_array("h", (rows, B, H)) if keep_states else np.empty((rows, B, H), W_h.dtype)
         h[0] = 0.0
         x_tb = x.transpose(1, 0, 2)  # (T, B, D): time-major, so each step's slice is contiguous
         if keep_states:
-            xW = np.matmul(x_tb, W_x)  # (T, B, H): input projections for all steps at once
+            # (T, B, H): input projections for all steps at once
+            xW = np.matmul(x_tb, W_x, out=self.work_array("xW", (T, B, H)))
             xW += b
         else:
-            xW = np.empty((1, B, W_h.shape[0]), W_h.dtype)  # one step's, made in the loop
+            xW = np.empty((1, B, H), W_h.dtype)  # one step's, made in the loop
         # The step works in place in h[now] with out=: a step is three NumPy calls and no
         # temporaries, since at batch 128 and 64 units each call's overhead costs as much as
         # its arithmetic.
@@ -92,9 +94,9 @@ class NumpyRNN(NumpyRecurrentModel):
         W_h_T = np.ascontiguousarray(W_h.T)  # (H, H): a contiguous transpose multiplies faster
         # da starts as tanh'(a_t) = 1 - h_t^2 for every step at once, outside the loop; the loop
         # then multiplies dh_t into it in place, leaving da_t = dLoss/da_t.
-        da = np.square(h[1:])  # (T, B, H)
+        da = np.square(h[1:], out=self.work_array("da", (T, B, H)))  # (T, B, H)
         np.subtract(1.0, da, out=da)
-        dh_all = np.empty((T, B, H), W_h.dtype)  # dh_all[t] is dLoss/dh_t (t counted from 0)
+        dh_all = self.work_array("dh_all", (T, B, H))  # dh_all[t] is dLoss/dh_t (t from 0)
         np.matmul(dlogits, V.T, out=dh_all[T - 1])  # (B, H): dLoss/dh_T through the read-out
         for t in range(T - 1, -1, -1):
             flush_to_zero(dh_all[t])  # a vanishing gradient must not go subnormal: see there
