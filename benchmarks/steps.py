@@ -6,6 +6,7 @@ For each installed Keras backend (each in its own process, since Keras fixes its
 import) and each built-in model, at batch 128 and 64 units:
   step ms     one training step through the model's own `train` (steady state, after warm-up)
   fit ms      the same Keras layer trained with a bare `model.fit` on the same arrays
+              (both timed interleaved across all models of a length, best of STEP_REPEATS)
   cell s      a whole harness cell (build, grad_ratio_init, then 4 chunks of the default 2,048
               sequences: generate / train / evaluate on the default 1,000 held-out sequences)
   bare s      the same model built and fitted by one bare `model.fit` on the same budget
@@ -34,6 +35,7 @@ REPO = Path(__file__).resolve().parent.parent
 BATCH, UNITS = 128, 64
 CHUNKS = 4  # chunks of the harness's default size in the cell measured against bare Keras
 REPEATS = 2  # of the cell and bare runs, interleaved; the best of each counts
+STEP_REPEATS = 5  # of the step timings, interleaved across models; the best of each counts
 # The parent measures the matmul rate once and hands it to each backend's worker process.
 GFLOPS = float(os.environ.get("RNNBENCH_GFLOPS", "0")) or None
 
@@ -63,14 +65,35 @@ def step_flops(model: str, length: int, input_dim: int) -> float:
     return 3.0 * forward
 
 
-def best_ms_per_step(run, steps: int, repeats: int = 3) -> float:
-    """The fastest of a few repeats: the least disturbed by other work on a shared machine."""
-    best = float("inf")
-    for _ in range(repeats):
-        start = time.perf_counter()
-        run()
-        best = min(best, time.perf_counter() - start)
-    return best / steps * 1e3
+def step_times(names: list[str], length: int) -> dict[str, dict[str, float]]:
+    """ms per training step of each model (and of a bare `model.fit` for Keras models), timed
+    interleaved: every repeat runs each model once, and the fastest repeat counts, so a busy
+    spell on a shared machine slows all the models of a repeat alike rather than one model."""
+    from rnnbench.registry import models, tasks
+
+    task = tasks.get("delayed-recall")()
+    steps = max(4, 4000 // length)
+    x, y = task.generate(BATCH * steps, length, np.random.default_rng(0))
+    runs = {}
+    for name in names:
+        model = models.get(name)(task, UNITS, 0, batch_size=BATCH)
+        model.train(x[: 2 * BATCH], y[: 2 * BATCH])  # warm-up: tracing, compilation, caches
+        runs[(name, "step_ms")] = lambda model=model: model.train(x, y)
+        keras_model = getattr(model, "model", None)
+        if keras_model is not None:
+            keras_model.fit(x[: 2 * BATCH], y[: 2 * BATCH], batch_size=BATCH, verbose=0)
+            runs[(name, "fit_ms")] = lambda keras_model=keras_model: keras_model.fit(
+                x, y, batch_size=BATCH, epochs=1, shuffle=False, verbose=0)
+    best = dict.fromkeys(runs, float("inf"))
+    for _ in range(STEP_REPEATS):
+        for key, run in runs.items():
+            start = time.perf_counter()
+            run()
+            best[key] = min(best[key], time.perf_counter() - start)
+    times: dict[str, dict[str, float]] = {name: {} for name in names}
+    for (name, column), seconds in best.items():
+        times[name][column] = seconds / steps * 1e3
+    return times
 
 
 def time_model(name: str, length: int, backend: str) -> dict:
@@ -79,21 +102,8 @@ def time_model(name: str, length: int, backend: str) -> dict:
 
     task = tasks.get("delayed-recall")()
     factory = models.get(name)
-    rng = np.random.default_rng(0)
-    steps = max(4, 4000 // length)
-    x, y = task.generate(BATCH * steps, length, rng)
-
-    model = factory(task, UNITS, 0, batch_size=BATCH)
-    model.train(x[: 2 * BATCH], y[: 2 * BATCH])  # warm-up: tracing, compilation, caches
-    step_ms = best_ms_per_step(lambda: model.train(x, y), steps)
-
-    row = {"backend": backend, "model": name, "length": length, "step_ms": step_ms}
-    keras_model = getattr(model, "model", None)
-    if keras_model is not None:
-        def bare_fit() -> None:
-            keras_model.fit(x, y, batch_size=BATCH, epochs=1, shuffle=False, verbose=0)
-
-        row["fit_ms"] = best_ms_per_step(bare_fit, steps)
+    row = {"backend": backend, "model": name, "length": length}
+    keras_model = getattr(factory(task, UNITS, 0, batch_size=BATCH), "model", None)
 
     # A whole cell through the harness against bare Keras doing the same, same budget and model:
     # the harness's default chunk and held-out set, four chunks.
@@ -164,11 +174,11 @@ def worker(backend: str, lengths: list[int], names: list[str]) -> None:
     from rnnbench.registry import models
 
     rows = []
+    names = [name for name in names if name in models]
     for length in lengths:
+        steps = step_times(names, length)
         for name in names:
-            if name not in models:
-                continue
-            rows.append(time_model(name, length, backend))
+            rows.append({**time_model(name, length, backend), **steps[name]})
             print(json.dumps(rows[-1]), file=sys.stderr, flush=True)
     print(json.dumps(rows))
 
