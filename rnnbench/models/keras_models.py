@@ -35,15 +35,23 @@ class KerasModel:
         self.kind = kind
         self.batch_size = batch_size
         self.num_params = int(model.count_params())
+        self.model_backend = import_keras().backend.backend()
 
     def train(self, x: np.ndarray, y: np.ndarray) -> float:
         """One pass over (x, y) in order, in mini-batches; the mean loss, weighted by batch size.
 
-        The same steps as `model.fit(x, y, batch_size, shuffle=False)`, but through
+        The steps of `model.fit(x, y, batch_size, shuffle=False)`. On TensorFlow they go through
         `train_on_batch`: fit builds a data pipeline, an iterator and callbacks on every call,
-        about 0.1 s per chunk here, 5-40% of a chunk's training (benchmarks/README.md).
+        1.1-1.3x a step's time over a chunk here. On JAX and PyTorch `train_on_batch` was the
+        slower one (it syncs the variables back after every step), so fit it is
+        (benchmarks/README.md).
         """
         x = np.asarray(x, np.float32)
+        if self.model_backend != "tensorflow":
+            history = self.model.fit(
+                x, y, batch_size=self.batch_size, epochs=1, shuffle=False, verbose=0
+            )
+            return float(history.history["loss"][-1])  # Keras reports the epoch's mean loss
         total = 0.0
         for start in range(0, len(x), self.batch_size):
             stop = start + self.batch_size
