@@ -129,7 +129,7 @@ def _forget_custom_gradients(keep: set[str]) -> None:
     gone after `clear_session`, so nothing can ask for these gradients again.
     """
     registry = _tensorflow_gradient_registry()
-    for name in [n for n in registry if n.startswith("CustomGradient-") and n not in keep]:
+    for name in _custom_gradient_names() - keep:
         del registry[name]
 
 

@@ -111,6 +111,7 @@ class NumpyLSTM(NumpyRecurrentModel):
         H = W_h.shape[0]
         dtype = W_h.dtype
         rows = T + 1 if keep_states else 2
+
         def states_array(name: str) -> np.ndarray:  # (rows, B, H), kept by the model if large
             shape = (rows, B, H)
             return self.work_array(name, shape) if keep_states else np.empty(shape, dtype)
