@@ -98,12 +98,12 @@ def step_times(names: list[str], length: int) -> dict[str, dict[str, float]]:
 
 def time_model(name: str, length: int, backend: str) -> dict:
     from rnnbench.harness import DEFAULT_CHUNK_SIZE, DEFAULT_EVAL_SIZE, SweepCell, run_cell
+    from rnnbench.models.keras_models import KerasModel
     from rnnbench.registry import models, tasks
 
     task = tasks.get("delayed-recall")()
     factory = models.get(name)
     row = {"backend": backend, "model": name, "length": length}
-    keras_model = getattr(factory(task, UNITS, 0, batch_size=BATCH), "model", None)
 
     # A whole cell through the harness against bare Keras doing the same, same budget and model:
     # the harness's default chunk and held-out set, four chunks.
@@ -112,13 +112,13 @@ def time_model(name: str, length: int, backend: str) -> dict:
                      batch_size=BATCH, solve_threshold=1.01, backend=backend)
 
     def bare_train(model, x, y) -> None:
-        if keras_model is not None:
+        if isinstance(model, KerasModel):
             model.model.fit(x, y, batch_size=BATCH, epochs=1, shuffle=False, verbose=0)
         else:
             model.train(x, y)
 
     def bare_predict(model, x) -> None:
-        if keras_model is not None:
+        if isinstance(model, KerasModel):
             model.model.predict_on_batch(x)
         else:
             model.predict(x)
