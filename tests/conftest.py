@@ -6,6 +6,7 @@ import os
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 # Set before rnnbench loads anything: installed third-party plugins stay out of the tests.
@@ -45,3 +46,15 @@ def worker_models():
     for name in module.NAMES:
         models.unregister(name)
     sys.modules.pop("worker_models", None)
+
+
+class Opaque:
+    """A plugin model that trains itself and exposes no gradients with respect to its states."""
+
+    num_params = 1
+
+    def train(self, x, y):
+        return 0.5
+
+    def predict(self, x):
+        return np.zeros(len(x), np.float32)

@@ -1,4 +1,4 @@
-"""Finite-difference checking shared by the NumPy model tests."""
+"""Finite-difference checking shared by the NumPy model tests, and their float64 models."""
 
 from __future__ import annotations
 
@@ -19,3 +19,14 @@ def assert_param_gradients_match(model, x, y, eps: float = 1e-6, rtol: float = 1
             p[i] = old
             numeric[i] = (up - down) / (2 * eps)
         np.testing.assert_allclose(grads[name], numeric, rtol=rtol, atol=1e-8, err_msg=name)
+
+
+def in_float64(model, seed: int = 0):
+    """`model` with float64 params, fit for finite differences, and its biases (the 1-D params)
+    made non-zero so that their gradients are exercised too."""
+    model.params = {k: v.astype(np.float64) for k, v in model.params.items()}
+    rng = np.random.default_rng(seed + 1)
+    for p in model.params.values():
+        if p.ndim == 1:
+            p += rng.normal(0, 0.3, p.shape)
+    return model

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from click.testing import CliRunner
+from conftest import Opaque
 
 from rnnbench.cli import main
 from rnnbench.registry import models, register_model
@@ -37,18 +38,6 @@ def test_gradients_writes_csv_and_plot_and_twins_agree(tmp_path):
     assert (df["steps_back"] == 5 - df["step"]).all()
     assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert re.search(r"numpy-rnn +init +\|dL/dh_T\|", result.output)
-
-
-class Opaque:
-    """a plugin model that trains itself and exposes no gradients"""
-
-    num_params = 1
-
-    def train(self, x, y):
-        return 0.5
-
-    def predict(self, x):
-        return np.zeros(len(x), np.float32)
 
 
 def test_a_model_without_gradients_is_one_line_and_exit_code_2(registered, tmp_path):

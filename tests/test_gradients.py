@@ -7,6 +7,7 @@ import math
 
 import numpy as np
 import pytest
+from conftest import Opaque
 
 from rnnbench.gradients import (
     NoGradientHookError,
@@ -72,18 +73,6 @@ def test_a_keras_layer_unlike_its_twin_is_left_to_autodiff():
     x, y = task.generate(4, 5, np.random.default_rng(0))
     np.testing.assert_allclose(state_gradients(relu, x, y, autodiff=False),
                                state_gradients(relu, x, y))
-
-
-class Opaque:
-    """a model with no gradient hook (a plugin that trains by itself)"""
-
-    num_params = 1
-
-    def train(self, x, y):
-        return 0.5
-
-    def predict(self, x):
-        return np.zeros(len(x), np.float32)
 
 
 def test_a_model_without_a_gradient_hook_is_refused_and_gets_nan_in_the_sweep_row(registered):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from gradcheck import assert_param_gradients_match
+from gradcheck import assert_param_gradients_match, in_float64
 
 from rnnbench.models.numpy_common import readout_loss
 from rnnbench.models.numpy_lstm import NumpyLSTM, sigmoid
@@ -18,11 +18,7 @@ TASK_IDS = ["adding", "recall"]
 
 def float64_lstm(task, units=3, seed=0) -> NumpyLSTM:
     model = NumpyLSTM(task.input_dim, units, task.output_dim, task.kind, seed, forget_bias=1.0)
-    model.params = {k: v.astype(np.float64) for k, v in model.params.items()}
-    rng = np.random.default_rng(seed + 1)
-    for k in ("b", "b_out"):  # non-zero biases so their gradients are exercised too
-        model.params[k] += rng.normal(0, 0.3, model.params[k].shape)
-    return model
+    return in_float64(model, seed)
 
 
 @pytest.mark.parametrize("task", TASKS, ids=TASK_IDS)

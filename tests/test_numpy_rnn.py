@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from gradcheck import assert_param_gradients_match
+from gradcheck import assert_param_gradients_match, in_float64
 
 from rnnbench.models.numpy_common import Adam
 from rnnbench.models.numpy_rnn import NumpyRNN
@@ -13,11 +13,7 @@ from rnnbench.tasks.delayed_recall import DelayedRecall
 
 
 def float64_model(task, units=5, seed=0) -> NumpyRNN:
-    model = NumpyRNN(task.input_dim, units, task.output_dim, task.kind, seed)
-    model.params = {k: v.astype(np.float64) for k, v in model.params.items()}
-    for k in ("b", "c"):  # non-zero biases so their gradients are exercised too
-        model.params[k] += np.random.default_rng(seed + 1).normal(0, 0.3, model.params[k].shape)
-    return model
+    return in_float64(NumpyRNN(task.input_dim, units, task.output_dim, task.kind, seed), seed)
 
 
 @pytest.mark.parametrize("task", [AddingProblem(), DelayedRecall()], ids=["adding", "recall"])
