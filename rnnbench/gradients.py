@@ -148,7 +148,7 @@ def numpy_twin(model: Any) -> Any:
     state) straight from the input into a linear Dense read-out, with rnnbench's losses, has one:
     anything else returns None and is left to autodiff.
     """
-    from rnnbench.models.keras_models import import_keras
+    from rnnbench.models.keras_models import import_keras, keras_readout_loss
     from rnnbench.models.numpy_lstm import NumpyLSTM
     from rnnbench.models.numpy_rnn import NumpyRNN
 
@@ -170,17 +170,12 @@ def numpy_twin(model: Any) -> Any:
         return None
     if head.get_config()["activation"] != "linear" or not head.use_bias:
         return None
-    loss = model.model.loss
-    if model.kind == "regression":
-        ours = isinstance(loss, keras.losses.MeanSquaredError)
-    else:
-        ours = (isinstance(loss, keras.losses.SparseCategoricalCrossentropy)
-                and loss.get_config().get("from_logits"))
-    if not ours:
+    loss, ours = model.model.loss, keras_readout_loss(model.kind)  # what build_keras_model compiles
+    if type(loss) is not type(ours) or loss.get_config() != ours.get_config():
         return None
-    kernel = rnn.get_weights()[0]
-    twin = twin_cls(kernel.shape[0], rnn.units, head.units, model.kind, seed=0)
-    twin.set_keras_weights(model.model.get_weights())
+    weights = model.model.get_weights()
+    twin = twin_cls(weights[0].shape[0], rnn.units, head.units, model.kind, seed=0)
+    twin.set_keras_weights(weights)
     return twin
 
 

@@ -65,6 +65,15 @@ class KerasModel:
         return out[:, 0] if self.kind == "regression" else out
 
 
+def keras_readout_loss(kind: str) -> Any:
+    """The Keras loss of a task's read-out: mean squared error, or cross-entropy on logits."""
+    keras = import_keras()
+
+    if kind == "regression":
+        return keras.losses.MeanSquaredError()
+    return keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+
+
 def build_keras_model(
     task: Any,
     recurrent_layer: Any,
@@ -87,13 +96,9 @@ def build_keras_model(
         task.output_dim, kernel_initializer=keras.initializers.GlorotUniform(seed=seed + 1)
     )(state)
     model = keras.Model(inputs, outputs)
-    if task.kind == "regression":
-        loss = keras.losses.MeanSquaredError()
-    else:
-        loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
     model.compile(
         optimizer=keras.optimizers.Adam(learning_rate, clipnorm=clipnorm),
-        loss=loss,
+        loss=keras_readout_loss(task.kind),
         jit_compile=jit_compile,
     )
     return KerasModel(model, task.kind, batch_size)
