@@ -54,8 +54,8 @@ def main() -> None:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import pandas as pd
 
-    from rnnbench.harness import DEFAULT_CHUNK_SIZE
     from rnnbench.registry import tasks
+    from rnnbench.schema import DEFAULT_CHUNK_SIZE
 
     task = tasks.get("delayed-recall")()
     rows = []

@@ -53,8 +53,8 @@ def main() -> None:
 
     executors.limit_threads(args.threads)  # first, as in a worker: before TensorFlow starts
     from rnnbench.backends import current_backend, select_backend
-    from rnnbench.harness import SweepCell
     from rnnbench.registry import load_plugins
+    from rnnbench.schema import SweepCell
 
     backend = select_backend(args.backend or current_backend())
     load_plugins()

@@ -97,9 +97,10 @@ def step_times(names: list[str], length: int) -> dict[str, dict[str, float]]:
 
 
 def time_model(name: str, length: int, backend: str) -> dict:
-    from rnnbench.harness import DEFAULT_CHUNK_SIZE, DEFAULT_EVAL_SIZE, SweepCell, run_cell
+    from rnnbench.harness import run_cell
     from rnnbench.models.keras_models import KerasModel
     from rnnbench.registry import models, tasks
+    from rnnbench.schema import DEFAULT_CHUNK_SIZE, DEFAULT_EVAL_SIZE, SweepCell
 
     task = tasks.get("delayed-recall")()
     factory = models.get(name)

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from rnnbench.registry import register_cell, register_model, register_task
-from rnnbench.tasks.base import Task
+from rnnbench.models.keras_models import register_cell
+from rnnbench.registry import register_model
+from rnnbench.tasks.base import Task, register_task
 
 __version__ = "0.1.0"
 __all__ = ["Task", "register_cell", "register_model", "register_task", "sweep", "__version__"]
@@ -41,16 +42,10 @@ def sweep(
     """
     from rnnbench.progress import LineLog
     from rnnbench.runner import run_sweep
-    from rnnbench.study import StudySpec
+    from rnnbench.study import resolve_study
 
-    study = StudySpec.from_toml(spec) if spec else StudySpec.teaching()
-    study = study.with_overrides(
-        tasks=tasks, models=models, lengths=lengths, seeds=seeds, **options
-    )
-    if study.backend:
-        from rnnbench.backends import select_backend
-
-        select_backend(study.backend)
+    study = resolve_study(spec or None, tasks=tasks, models=models, lengths=lengths, seeds=seeds,
+                          **options)
     return run_sweep(
         study.cells(),
         out=out,

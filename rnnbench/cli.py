@@ -142,22 +142,18 @@ def sweep(spec: Path | None, tasks, models, lengths, seeds, max_sequences, units
     interrupted sweep loses nothing: rerunning the same command resumes, running only the
     cells not yet in the CSV.
     """
-    from rnnbench.backends import select_backend
     from rnnbench.csvlog import ResultsCSV
     from rnnbench.executors import default_workers
     from rnnbench.progress import progress_for
     from rnnbench.report import format_table
     from rnnbench.runner import cell_key, check_executor_options, run_sweep, runs_in_process
-    from rnnbench.study import StudySpec
+    from rnnbench.study import resolve_study
 
     with user_errors():
-        study = StudySpec.from_toml(spec) if spec is not None else StudySpec.teaching()
-        study = study.with_overrides(
-            tasks=tasks, models=models, lengths=lengths, seeds=seeds,
+        study = resolve_study(
+            spec, tasks=tasks, models=models, lengths=lengths, seeds=seeds,
             max_sequences=max_sequences, units=units, forget_bias=forget_bias, backend=backend,
         )
-        if study.backend:
-            select_backend(study.backend)
         cells = study.cells()
         check_executor_options(scheduler, cell_timeout)  # before --fresh moves anything
         out = out if out is not None else DEFAULT_OUT

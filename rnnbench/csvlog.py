@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from rnnbench.harness import CELL_COLUMNS, COLUMNS
+from rnnbench.schema import CELL_COLUMNS, COLUMNS
 
 
 class OutputError(ValueError):

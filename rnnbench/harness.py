@@ -14,80 +14,20 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 import numpy as np
 
-from rnnbench.backends import DEFAULT_BACKEND, select_backend
-from rnnbench.models.base import (
-    DEFAULT_BATCH_SIZE,
-    DEFAULT_LEARNING_RATE,
-    DEFAULT_UNITS,
-    accepted_hparams,
-)
+from rnnbench.backends import select_backend
+from rnnbench.diagnostics import first_to_last_ratio
+from rnnbench.models.base import accepted_hparams
 from rnnbench.registry import models, tasks
-
-DEFAULT_MAX_SEQUENCES = 64_000
-DEFAULT_CHUNK_SIZE = 2048  # sequences per training chunk; held-out accuracy is measured after each
-DEFAULT_EVAL_SIZE = 1000
-DEFAULT_SOLVE_THRESHOLD = 0.95
+from rnnbench.schema import CellResult, SweepCell
 
 GRAD_RATIO_BATCH = 32  # sequences in the batch that measures grad_ratio_init
 
 # Independent random streams of one cell, all derived from its seed (see `_rng`).
 TRAIN_STREAM, EVAL_STREAM, GRADIENT_STREAM = 0, 1, 2
-
-
-@dataclass(frozen=True)
-class SweepCell:
-    """Everything that defines one training run; all of it lands in the result row."""
-
-    task: str
-    model: str
-    length: int
-    seed: int
-    units: int = DEFAULT_UNITS
-    max_sequences: int = DEFAULT_MAX_SEQUENCES
-    batch_size: int = DEFAULT_BATCH_SIZE
-    learning_rate: float = DEFAULT_LEARNING_RATE
-    forget_bias: float | None = None  # None for models that take no forget gate bias
-    chunk_size: int = DEFAULT_CHUNK_SIZE
-    eval_size: int = DEFAULT_EVAL_SIZE
-    solve_threshold: float = DEFAULT_SOLVE_THRESHOLD
-    backend: str = DEFAULT_BACKEND  # the Keras backend (recorded for NumPy models too)
-
-    def hparams(self) -> dict[str, Any]:
-        """The hyper-parameters offered to the model factory (it takes the ones it names)."""
-        offered: dict[str, Any] = {
-            "learning_rate": self.learning_rate,
-            "batch_size": self.batch_size,
-        }
-        if self.forget_bias is not None:
-            offered["forget_bias"] = self.forget_bias
-        return offered
-
-
-@dataclass
-class CellResult:
-    accuracy: float = math.nan  # held-out accuracy at the end of the cell
-    best_accuracy: float = math.nan
-    sequences_seen: int = 0
-    sequences_to_solve: int | None = None  # None when the threshold was never reached
-    final_loss: float = math.nan
-    wall_seconds: float = 0.0
-    num_params: int | None = None
-    chance_accuracy: float = math.nan
-    # |dLoss/dh_1| / |dLoss/dh_T| at initialisation, batch-averaged: how much of the last step's
-    # error signal reaches the first step (NaN for a model without a gradient hook)
-    grad_ratio_init: float = math.nan
-    status: str = "ok"  # ok / diverged / error
-    error: str = ""
-
-
-CELL_COLUMNS = [f.name for f in fields(SweepCell)]
-RESULT_COLUMNS = [f.name for f in fields(CellResult)]
-COLUMNS = CELL_COLUMNS + RESULT_COLUMNS
 
 
 def _rng(seed: int, stream: int) -> np.random.Generator:
@@ -132,8 +72,6 @@ def gradient_batch(cell: SweepCell, task: Any, n: int) -> tuple[np.ndarray, np.n
 
 
 def _train(cell: SweepCell, result: CellResult) -> None:
-    from rnnbench.gradients import first_to_last_ratio
-
     select_backend(cell.backend)  # before any Keras import in this process; raises on a clash
     task = make_task(cell)
     result.chance_accuracy = float(task.chance_accuracy(cell.length))
@@ -169,8 +107,3 @@ def train_model(cell: SweepCell, task: Any, model: Any, result: CellResult) -> A
             result.sequences_to_solve = result.sequences_seen
             return model
     return model
-
-
-def result_row(cell: SweepCell, result: CellResult) -> dict[str, Any]:
-    """The CSV row of a cell: its whole config, then what it measured."""
-    return {**asdict(cell), **asdict(result)}

@@ -10,8 +10,7 @@ import sys
 import time
 from typing import IO
 
-from rnnbench.harness import CellResult, SweepCell
-from rnnbench.report import model_label
+from rnnbench.schema import CellResult, SweepCell, model_label
 
 
 def describe(cell: SweepCell, result: CellResult) -> str:

@@ -169,32 +169,15 @@ def load_plugins(force: bool = False) -> list[str]:
     return failed
 
 
-def register_task(name: str) -> Callable[[type], type]:
-    """Class decorator: register a `rnnbench.Task` subclass under `name`."""
+def register_model(name: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Decorator: register a model factory under `name`.
 
-    def decorate(cls: type) -> type:
-        from rnnbench.tasks.base import Task
+    Args:
+        name: the model's name in studies, on the command line and in result rows.
 
-        if not (isinstance(cls, type) and issubclass(cls, Task)):
-            raise RegistryError(f"register_task({name!r}) needs a subclass of rnnbench.Task")
-        cls.name = name
-        return tasks.register(name, cls)
-
-    return decorate
-
-
-def register_model(name: str) -> Callable[[Callable], Callable]:
-    """Decorator: register a factory `(task, units, seed, **hparams) -> model` under `name`."""
+    Returns:
+        A decorator that registers a factory `(task, units, seed, **hparams) -> Model` and returns
+        it unchanged. The factory takes the hyper-parameters it names (learning_rate,
+        batch_size, forget_bias, ...) and ignores the rest.
+    """
     return lambda factory: models.register(name, factory)
-
-
-def register_cell(name: str) -> Callable[[type], type]:
-    """Class decorator: a Keras RNN cell class becomes a full model builder named `name`."""
-
-    def decorate(cell_cls: type) -> type:
-        from rnnbench.models.keras_models import cell_model_factory
-
-        models.register(name, cell_model_factory(cell_cls))
-        return cell_cls
-
-    return decorate

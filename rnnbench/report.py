@@ -32,6 +32,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from rnnbench.schema import CELL_COLUMNS, model_label
+
 REQUIRED_COLUMNS = ("task", "model", "length", "seed", "accuracy", "sequences_to_solve")
 INDEX = ["task", "model"]
 
@@ -66,28 +68,6 @@ TABLES = {
 
 class ReportError(ValueError):
     """The CSV cannot be reported on; the message names the file and the reason."""
-
-
-def model_label(model: str, forget_bias: Any, settings: dict[str, Any] | None = None) -> str:
-    """A model's name with its forget-gate bias (LSTM variants differ) and any other settings."""
-    parts = []
-    try:
-        fb = float(forget_bias)
-    except (TypeError, ValueError):
-        fb = math.nan
-    if fb == fb:  # fb != fb: NaN, no forget gate
-        parts.append(f"fb={fb:g}")
-    for name, value in (settings or {}).items():
-        parts.append(f"{name}={_short(value)}")
-    return f"{model} ({', '.join(parts)})" if parts else model
-
-
-def _short(value: Any) -> str:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return str(value)
-    return f"{number:g}" if number == number else ""
 
 
 def _seconds(s: float) -> str:
@@ -165,8 +145,6 @@ class Rows:
 
 def prepare(df: Any) -> Rows:
     """Deduplicate configs, label model variants, apply the status policy, find grid holes."""
-    from rnnbench.harness import CELL_COLUMNS
-
     check_columns(df)
     notes: list[str] = [] if len(df) else ["no result rows yet (a sweep that has just started?)."]
     df = df.reset_index(drop=True)

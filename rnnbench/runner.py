@@ -10,7 +10,7 @@ from typing import Any
 from rnnbench import executors
 from rnnbench.csvlog import ResultsCSV, config_key, rows_to_csv_text
 from rnnbench.executors import DEFAULT_CELLS_PER_WORKER, DEFAULT_DASK_RETRIES
-from rnnbench.harness import CellResult, SweepCell, result_row
+from rnnbench.schema import CellResult, SweepCell, result_row
 
 ProgressFn = Callable[[int, int, SweepCell, CellResult], None]
 StartFn = Callable[[int, int], None]

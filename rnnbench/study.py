@@ -26,17 +26,19 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
-from rnnbench.backends import BACKENDS, current_backend
-from rnnbench.harness import (
+from rnnbench.backends import BACKENDS, current_backend, select_backend
+from rnnbench.models.base import DEFAULT_FORGET_BIAS
+from rnnbench.registry import BUILTIN_SOURCE, models, tasks
+from rnnbench.schema import (
+    DEFAULT_BATCH_SIZE,
     DEFAULT_CHUNK_SIZE,
     DEFAULT_EVAL_SIZE,
+    DEFAULT_LEARNING_RATE,
     DEFAULT_MAX_SEQUENCES,
     DEFAULT_SOLVE_THRESHOLD,
+    DEFAULT_UNITS,
     SweepCell,
 )
-from rnnbench.models.base import DEFAULT_BATCH_SIZE, DEFAULT_LEARNING_RATE, DEFAULT_UNITS
-from rnnbench.models.keras_models import DEFAULT_FORGET_BIAS
-from rnnbench.registry import BUILTIN_SOURCE, models, tasks
 
 DEFAULT_MODELS = ("numpy-rnn", "keras-simplernn", "keras-lstm")
 DEFAULT_SEEDS = 3
@@ -186,6 +188,20 @@ class StudySpec:
 
     def _forget_biases(self, model: str) -> list[float | None]:
         return forget_biases_for(model, self.forget_bias)
+
+
+def resolve_study(spec: str | Path | None = None, **overrides: Any) -> StudySpec:
+    """The study a sweep runs: `spec` (a TOML file) or the teaching study, with the overrides.
+
+    The one place both `rnnbench sweep` and `rnnbench.sweep()` turn their arguments into a study;
+    an override of None (or an empty tuple) means "not given". The study's backend, if it names
+    one, becomes this process's (and its workers') Keras backend.
+    """
+    study = StudySpec.from_toml(spec) if spec is not None else StudySpec.teaching()
+    study = study.with_overrides(**overrides)
+    if study.backend:
+        select_backend(study.backend)
+    return study
 
 
 def forget_biases_for(model: str, values: Sequence[float]) -> list[float | None]:

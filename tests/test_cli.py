@@ -14,7 +14,7 @@ from click.testing import CliRunner
 
 import rnnbench
 from rnnbench.cli import main
-from rnnbench.harness import COLUMNS
+from rnnbench.schema import COLUMNS
 from rnnbench.study import TEACHING, StudySpec
 
 REPO = Path(__file__).resolve().parent.parent

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from conftest import Opaque
 
-from rnnbench.gradients import (
+from rnnbench.diagnostics import (
     NoGradientHookError,
     first_to_last_ratio,
     get_weights,
@@ -18,8 +18,9 @@ from rnnbench.gradients import (
     set_weights,
     state_gradients,
 )
-from rnnbench.harness import GRAD_RATIO_BATCH, SweepCell, gradient_batch, make_task, run_cell
+from rnnbench.harness import GRAD_RATIO_BATCH, gradient_batch, make_task, run_cell
 from rnnbench.registry import models, register_model, tasks
+from rnnbench.schema import SweepCell
 
 
 @pytest.mark.parametrize(

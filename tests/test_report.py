@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from rnnbench.cli import main
-from rnnbench.harness import COLUMNS
+from rnnbench.schema import COLUMNS
 
 DATA = Path(__file__).resolve().parent / "data"
 SMOKE_CSV = DATA / "smoke_results.csv"  # 12 real rows of `rnnbench sweep tasks/smoke.toml`

@@ -15,9 +15,9 @@ from conftest import REPO, SMOKE_SPEC
 
 from rnnbench.cli import main, resume_command
 from rnnbench.csvlog import ResultsCSV, config_key
-from rnnbench.harness import CELL_COLUMNS, CellResult, SweepCell
 from rnnbench.progress import LineLog, ProgressBar, progress_for
 from rnnbench.runner import run_sweep
+from rnnbench.schema import CELL_COLUMNS, CellResult, SweepCell
 from rnnbench.study import StudySpec
 
 # Spawned processes (workers, the CLI under test) must import this checkout's rnnbench.

@@ -18,14 +18,17 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-# One width, optimizer and batch for every built-in model (see the issue's measurements).
-DEFAULT_UNITS = 32
-DEFAULT_LEARNING_RATE = 3e-3
+from rnnbench.registry import register_model
+from rnnbench.schema import DEFAULT_BATCH_SIZE, DEFAULT_LEARNING_RATE, DEFAULT_UNITS
+
+__all__ = ["DEFAULT_BATCH_SIZE", "DEFAULT_LEARNING_RATE", "DEFAULT_UNITS", "Model",
+           "accepted_hparams", "initial_lstm_bias", "register_model"]
+
 DEFAULT_CLIPNORM = 1.0  # per-variable gradient norm clip, as Keras's `clipnorm`
-DEFAULT_BATCH_SIZE = 64
 ADAM_BETA_1 = 0.9
 ADAM_BETA_2 = 0.999
 ADAM_EPSILON = 1e-7  # Keras's default, so the NumPy Adam matches keras.optimizers.Adam
+DEFAULT_FORGET_BIAS = 1.0  # Keras's own `unit_forget_bias=True`
 
 
 @runtime_checkable
@@ -43,3 +46,14 @@ def accepted_hparams(factory: Callable[..., Any], hparams: dict[str, Any]) -> di
     if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
         return dict(hparams)
     return {k: v for k, v in hparams.items() if k in params}
+
+
+def initial_lstm_bias(units: int, forget_bias: float) -> np.ndarray:
+    """(4H,) zeros but the forget gate's, in Keras's gate order [input, forget, cell, output].
+
+    Shared by keras-lstm and numpy-lstm, so twins start from the same bias.
+    """
+    bias = np.zeros(4 * units, np.float32)
+    bias[units : 2 * units] = forget_bias  # the forget gate starts open: f_0 = sigmoid(bias)
+    return bias
+

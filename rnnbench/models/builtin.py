@@ -5,10 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from rnnbench.models import keras_models
-from rnnbench.models.keras_models import DEFAULT_FORGET_BIAS
+from rnnbench.models.base import DEFAULT_FORGET_BIAS, register_model
 from rnnbench.models.numpy_lstm import NumpyLSTM
 from rnnbench.models.numpy_rnn import NumpyRNN
-from rnnbench.registry import register_model
 
 
 @register_model("numpy-rnn")

@@ -12,9 +12,14 @@ from typing import Any
 
 import numpy as np
 
-from rnnbench.models.base import DEFAULT_BATCH_SIZE, DEFAULT_CLIPNORM, DEFAULT_LEARNING_RATE
-
-DEFAULT_FORGET_BIAS = 1.0  # Keras's own `unit_forget_bias=True`
+from rnnbench.models.base import (
+    DEFAULT_BATCH_SIZE,
+    DEFAULT_CLIPNORM,
+    DEFAULT_FORGET_BIAS,
+    DEFAULT_LEARNING_RATE,
+    initial_lstm_bias,
+)
+from rnnbench.registry import models
 
 
 def import_keras() -> Any:
@@ -136,16 +141,6 @@ def lstm(
     return build_keras_model(task, layer, seed, **hparams)
 
 
-def initial_lstm_bias(units: int, forget_bias: float) -> np.ndarray:
-    """(4H,) zeros but the forget gate's, in Keras's gate order [input, forget, cell, output].
-
-    Shared by keras-lstm and numpy-lstm, so twins start from the same bias.
-    """
-    bias = np.zeros(4 * units, np.float32)
-    bias[units : 2 * units] = forget_bias  # the forget gate starts open: f_0 = sigmoid(bias)
-    return bias
-
-
 def lstm_bias_initializer(units: int, forget_bias: float) -> Callable[..., Any]:
     """A Keras initializer giving `initial_lstm_bias`."""
     keras = import_keras()
@@ -173,3 +168,21 @@ def cell_model_factory(cell_cls: type) -> Callable[..., KerasModel]:
     factory.__module__ = cell_cls.__module__  # so the registry attributes it to the plugin
     factory.__qualname__ = f"cell_model[{cell_cls.__name__}]"
     return factory
+
+
+def register_cell(name: str) -> Callable[[type], type]:
+    """Class decorator: a Keras RNN cell class becomes a full model builder named `name`.
+
+    Args:
+        name: the model's name in studies, on the command line and in result rows.
+
+    Returns:
+        A decorator that registers `keras.layers.RNN(cell_cls(units))` + a Dense read-out (the
+        task's loss, Adam, as keras-lstm) as a model, and returns the cell class unchanged.
+    """
+
+    def decorate(cell_cls: type) -> type:
+        models.register(name, cell_model_factory(cell_cls))
+        return cell_cls
+
+    return decorate

@@ -21,9 +21,11 @@ from typing import NamedTuple
 
 import numpy as np
 
-from rnnbench.models.base import DEFAULT_BATCH_SIZE, DEFAULT_CLIPNORM, DEFAULT_LEARNING_RATE
-from rnnbench.models.keras_models import (  # Keras itself is not imported
+from rnnbench.models.base import (
+    DEFAULT_BATCH_SIZE,
+    DEFAULT_CLIPNORM,
     DEFAULT_FORGET_BIAS,
+    DEFAULT_LEARNING_RATE,
     initial_lstm_bias,
 )
 from rnnbench.models.numpy_common import (

@@ -6,9 +6,12 @@ and nothing else, and knows how to score predictions and what a memoryless predi
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import ClassVar, Literal
 
 import numpy as np
+
+from rnnbench.registry import RegistryError, tasks
 
 KINDS = ("regression", "classification")
 # Hochreiter & Schmidhuber (1997): a sequence counts as right if |error| < 0.04.
@@ -73,3 +76,26 @@ class Task:
 
     def __repr__(self) -> str:
         return f"<Task {self.name!r} ({self.kind})>"
+
+
+def register_task(name: str) -> Callable[[type], type]:
+    """Class decorator: register a `Task` subclass under `name`.
+
+    Args:
+        name: the task's name in studies, on the command line and in result rows; it becomes
+            the class's `name` attribute.
+
+    Returns:
+        A decorator that registers the class and returns it unchanged.
+
+    Raises:
+        RegistryError: the class is not a subclass of `rnnbench.Task`, or the name is taken.
+    """
+
+    def decorate(cls: type) -> type:
+        if not (isinstance(cls, type) and issubclass(cls, Task)):
+            raise RegistryError(f"register_task({name!r}) needs a subclass of rnnbench.Task")
+        cls.name = name
+        return tasks.register(name, cls)
+
+    return decorate

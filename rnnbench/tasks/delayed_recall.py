@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from rnnbench.registry import register_task
-from rnnbench.tasks.base import Task
+from rnnbench.tasks.base import Task, register_task
 
 NUM_SYMBOLS = 8
 
