@@ -121,6 +121,9 @@ def sweep_options(f: Callable[..., Any]) -> Callable[..., Any]:
                      "cluster instead of local processes (pip install 'rnnbench[dask]'; see "
                      "docs/cluster.md). The CSV is still written here."),
         click.option("--quiet", "-q", is_flag=True, help="No progress bar or per-cell lines."),
+        click.option("--verbose", "-v", is_flag=True, help="Show TensorFlow's native start-up "
+                     "lines on the terminal; by default they go to a log beside the CSV "
+                     "(<out>.log, e.g. results/sweep.log)."),
     ]
     for option in reversed(options):
         f = option(f)
@@ -133,7 +136,7 @@ def sweep_options(f: Callable[..., Any]) -> Callable[..., Any]:
 def sweep(spec: Path | None, tasks, models, lengths, seeds, max_sequences, units,
           forget_bias, backend: str | None, out: Path | None, workers: int | None,
           fresh: bool, retry_failed: bool, cell_timeout: float | None, scheduler: str | None,
-          quiet: bool) -> None:
+          quiet: bool, verbose: bool) -> None:
     """Train every (task, model, length, seed) cell and print accuracy against length.
 
     SPEC is a TOML study file such as tasks/smoke.toml; options override its fields. With no
@@ -145,6 +148,7 @@ def sweep(spec: Path | None, tasks, models, lengths, seeds, max_sequences, units
     from rnnbench.csvlog import ResultsCSV
     from rnnbench.executors import default_workers
     from rnnbench.progress import progress_for
+    from rnnbench.quiet import quiet_native
     from rnnbench.report import format_table
     from rnnbench.runner import cell_key, check_executor_options, run_sweep, runs_in_process
     from rnnbench.study import resolve_study
@@ -157,6 +161,7 @@ def sweep(spec: Path | None, tasks, models, lengths, seeds, max_sequences, units
         cells = study.cells()
         check_executor_options(scheduler, cell_timeout)  # before --fresh moves anything
         out = out if out is not None else DEFAULT_OUT
+        quiet_native(out.with_suffix(".log"), verbose)
         workers = workers if workers is not None else default_workers()
         if fresh:
             moved = ResultsCSV(out).move_aside()
@@ -276,8 +281,10 @@ def report(results: Path, out_dir: Path | None, plot: bool, html: bool) -> None:
               help="Write the norms to this CSV (step, steps_back, norm, model, phase, ...).")
 @click.option("--plot", type=click.Path(dir_okay=False, path_type=Path),
               help="Draw log-scale norm against steps back from the end to this PNG.")
+@click.option("--verbose", "-v", is_flag=True, help="Show TensorFlow's native start-up lines; "
+              "by default they go to a log file (beside --out, else in the temporary folder).")
 def gradients(task, models, length, seed, units, max_sequences, batch, forget_bias,
-              same_weights, out, plot) -> None:
+              same_weights, out, plot, verbose) -> None:
     """Measure how much of the error signal at the last step reaches each earlier step.
 
     For each model, at initialisation and after training on the task (the sweep's training loop
@@ -285,8 +292,10 @@ def gradients(task, models, length, seed, units, max_sequences, batch, forget_bi
     A tanh RNN's norms shrink step by step going back in time: the vanishing gradient.
     """
     from rnnbench.gradients import diagnose, summary_lines, write_csv
+    from rnnbench.quiet import native_log_path, quiet_native
 
     with user_errors():
+        quiet_native(out.with_suffix(".log") if out is not None else native_log_path(), verbose)
         if plot is not None:
             _require_matplotlib()
         click.echo(f"rnnbench: gradients of {', '.join(models)} on {task} length {length}, "

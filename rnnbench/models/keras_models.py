@@ -19,13 +19,17 @@ from rnnbench.models.base import (
     DEFAULT_LEARNING_RATE,
     initial_lstm_bias,
 )
+from rnnbench.quiet import import_framework
 from rnnbench.registry import models
 
 
 def import_keras() -> Any:
-    """Import Keras with TensorFlow's start-up chatter silenced (a user's setting wins)."""
+    """Import Keras with TensorFlow's start-up chatter silenced (a user's setting wins).
+
+    The native start-up lines, which no setting stops, go to a log file (rnnbench.quiet).
+    """
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    import keras
+    keras = import_framework()
 
     # Each new model retraces its predict function once; TensorFlow warns about it every time.
     logging.getLogger("tensorflow").setLevel(logging.ERROR)
