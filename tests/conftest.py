@@ -58,3 +58,12 @@ class Opaque:
 
     def predict(self, x):
         return np.zeros(len(x), np.float32)
+
+
+@pytest.fixture(autouse=True)
+def _no_traced_model_reuse_between_tests():
+    """A test that runs cells the way a worker does turns reuse on; the next test starts without."""
+    yield
+    keras_models = sys.modules.get("rnnbench.models.keras_models")
+    if keras_models is not None:
+        keras_models.reuse_traced_models(False)

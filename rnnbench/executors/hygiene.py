@@ -2,9 +2,10 @@
 
 A worker caps its BLAS, TensorFlow and PyTorch thread pools once (so N workers do not
 oversubscribe the cores), imports the plugin modules that registered the cells' tasks and models,
-and after each cell clears the Keras session and drops the custom gradients TensorFlow registered
-for the cell's train steps (they held every traced graph: 9.5 MB a cell; see
-`_forget_custom_gradients`), so its memory stays flat (benchmarks/memory.py). Local workers and
+keeps one traced Keras model per architecture for the cells that follow (rather than tracing a
+new one per cell), and after a cell drops the custom gradients TensorFlow registered for any new
+train step (they held every traced graph: 9.5 MB a cell; see `_forget_custom_gradients`), so its
+memory stays flat (benchmarks/memory.py). Local workers and
 Dask workers both go through here.
 """
 
@@ -17,6 +18,7 @@ import sys
 from collections.abc import Iterable, Sequence
 
 from rnnbench.harness import run_cell
+from rnnbench.models.keras_models import built_untraced_models, reuse_traced_models
 from rnnbench.registry import load_plugins, models, tasks
 from rnnbench.schema import CellResult, SweepCell
 
@@ -82,13 +84,21 @@ def import_plugin_modules(modules: Iterable[str]) -> None:
 
 
 def run_cell_in_worker(cell: SweepCell) -> CellResult:
-    """Run one cell and then free what Keras and TensorFlow hold of the models it built."""
+    """Run one cell, reusing this worker's traced Keras models; then free what the cell left.
+
+    A worker keeps one traced model per Keras architecture (see
+    `keras_models.reuse_traced_models`: each cell restarts it from the weights a fresh build
+    gets), so only a cell that compiled a model outside that cache (a plugin layer without a
+    config, say) has its Keras session cleared afterwards; a NumPy cell leaves Keras alone.
+    """
+    reuse_traced_models(True)
     custom_gradients_before = _custom_gradient_names()
+    untraced_before = built_untraced_models()
     try:
         return run_cell(cell)
     finally:
         keras = sys.modules.get("keras")
-        if keras is not None:
+        if keras is not None and built_untraced_models() != untraced_before:
             keras.backend.clear_session()
         _forget_custom_gradients(custom_gradients_before)
 

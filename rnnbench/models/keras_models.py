@@ -105,12 +105,107 @@ def build_keras_model(
         task.output_dim, kernel_initializer=keras.initializers.GlorotUniform(seed=seed + 1)
     )(state)
     model = keras.Model(inputs, outputs)
+    key = _reuse_key(task, recurrent_layer, learning_rate, batch_size, clipnorm, jit_compile)
+    traced = _TRACED.get(key) if key is not None else None
+    if traced is not None and _restart(traced, model):
+        return KerasModel(traced, task.kind, batch_size)
     model.compile(
         optimizer=keras.optimizers.Adam(learning_rate, clipnorm=clipnorm),
         loss=keras_readout_loss(task.kind),
         jit_compile=jit_compile,
     )
+    if key is not None:
+        _TRACED[key] = model
+    else:
+        global _untraced_builds
+        _untraced_builds += 1
     return KerasModel(model, task.kind, batch_size)
+
+
+# -- reusing traced models --------------------------------------------------------------------
+#
+# A Keras model's first train step traces its train function (about 1.1 s here, more than many
+# small cells train for), and its first predict traces another. A worker that runs cell after
+# cell therefore keeps one compiled, traced model per architecture and, for each new cell, builds
+# the cell's model as usual (40-90 ms: the initializers run exactly as in a fresh build, from the
+# cell's seed) but does not compile it: its initial weights are copied into the kept model and
+# the kept model's optimizer state (Adam's step count and moments) is zeroed. The cell then trains
+# exactly as a freshly built model would (benchmarks/README.md compares the rows).
+#
+# Off unless a caller turns it on (`reuse_traced_models`): only a process that runs one cell at a
+# time, and keeps no model of an earlier cell, may share a model between cells.
+
+_TRACED: dict[tuple[Any, ...], Any] = {}
+_reuse_on = False
+_untraced_builds = 0  # Keras models built and compiled outside the reuse cache
+
+
+def reuse_traced_models(on: bool = True) -> None:
+    """Turn reuse on (or off, which also forgets the kept models) for this process."""
+    global _reuse_on
+    _reuse_on = on
+    if not on:
+        _TRACED.clear()
+
+
+def built_untraced_models() -> int:
+    """How many Keras models were compiled outside the reuse cache so far (for clean-up)."""
+    return _untraced_builds
+
+
+def _architecture(config: Any) -> Any:
+    """A layer config without what only sets initial values (initializers, seeds, names)."""
+    if isinstance(config, dict):
+        return tuple(
+            (k, _architecture(v)) for k, v in sorted(config.items())
+            if not k.endswith("initializer") and k not in ("name", "seed")
+        )
+    if isinstance(config, (list, tuple)):
+        return tuple(_architecture(v) for v in config)
+    return repr(config)
+
+
+def _reuse_key(task: Any, layer: Any, *settings: Any) -> tuple[Any, ...] | None:
+    """What a kept model must share with the cell's; None when the model must not be shared."""
+    if not _reuse_on:
+        return None
+    try:
+        config = layer.get_config()
+    except Exception:  # noqa: BLE001 - a plugin layer without a config is built afresh each cell
+        return None
+    if any(k.endswith("dropout") and v for k, v in _walk(config)):
+        return None  # random per step: its generator's state would carry over between cells
+    keras = import_keras()
+    return (type(layer).__module__, type(layer).__qualname__, _architecture(config),
+            task.input_dim, task.output_dim, task.kind, keras.backend.backend(), *settings)
+
+
+def _walk(config: Any) -> list[tuple[str, Any]]:
+    pairs: list[tuple[str, Any]] = []
+    if isinstance(config, dict):
+        for k, v in config.items():
+            pairs += _walk(v) if isinstance(v, (dict, list, tuple)) else [(str(k), v)]
+    elif isinstance(config, (list, tuple)):
+        for v in config:
+            pairs += _walk(v)
+    return pairs
+
+
+def _restart(traced: Any, fresh: Any) -> bool:
+    """Give `traced` the fresh model's initial weights and a zeroed optimizer state.
+
+    False (nothing changed) if their weights do not have the same shapes.
+    """
+    weights = fresh.get_weights()
+    if [w.shape for w in weights] != [tuple(v.shape) for v in traced.weights]:
+        return False
+    traced.set_weights(weights)
+    optimizer = traced.optimizer
+    learning_rate = getattr(optimizer, "_learning_rate", None)
+    for variable in optimizer.variables:
+        if variable is not learning_rate:  # the step count and Adam's moments start at zero
+            variable.assign(np.zeros(tuple(variable.shape), variable.dtype))
+    return True
 
 
 def simple_rnn(task: Any, units: int, seed: int, **hparams: Any) -> KerasModel:

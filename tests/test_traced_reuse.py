@@ -1,0 +1,68 @@
+"""A worker reuses one traced Keras model per architecture: same initial weights, same training."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from rnnbench.harness import make_model, run_cell
+from rnnbench.schema import SweepCell
+
+
+@pytest.fixture
+def reuse():
+    from rnnbench.models import keras_models
+
+    keras_models.reuse_traced_models(True)
+    yield keras_models
+    keras_models.reuse_traced_models(False)
+
+
+def _cell(model: str, seed: int, forget_bias: float | None = None, length: int = 4) -> SweepCell:
+    return SweepCell(task="delayed-recall", model=model, length=length, seed=seed,
+                     max_sequences=256, chunk_size=128, eval_size=64, forget_bias=forget_bias)
+
+
+@pytest.mark.parametrize("model, biases", [("keras-lstm", (1.0, 4.0)),
+                                           ("keras-simplernn", (None, None))])
+def test_a_reused_model_starts_exactly_as_a_fresh_one_and_trains_the_same(reuse, model, biases):
+    pytest.importorskip("tensorflow")
+    from rnnbench.harness import make_task
+
+    first, second = _cell(model, 0, biases[0]), _cell(model, 3, biases[1], length=6)
+    task = make_task(first)
+    kept = make_model(first, task)
+    x, y = task.generate(128, first.length, np.random.default_rng(0))
+    kept.train(x, y)  # trains, so its weights and Adam state differ from any fresh start
+
+    reused = make_model(second, task)
+    assert reused.model is kept.model  # the traced model, restarted
+    assert int(reused.model.optimizer.iterations.numpy()) == 0
+    reuse.reuse_traced_models(False)
+    fresh = make_model(second, task)
+    assert fresh.model is not kept.model
+    for a, b in zip(reused.model.get_weights(), fresh.model.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
+    x, y = task.generate(256, second.length, np.random.default_rng(1))
+    assert reused.train(x, y) == pytest.approx(fresh.train(x, y), rel=1e-5)
+    np.testing.assert_allclose(reused.predict(x), fresh.predict(x), rtol=1e-4, atol=1e-5)
+
+
+def test_rows_through_the_worker_path_match_fresh_builds(reuse):
+    pytest.importorskip("tensorflow")
+    from rnnbench.executors.hygiene import run_cell_in_worker
+
+    cells = [_cell("keras-lstm", s, fb) for s, fb in ((0, 1.0), (1, 4.0), (2, 1.0))]
+    reused = [run_cell_in_worker(c) for c in cells]
+    reuse.reuse_traced_models(False)
+    fresh = [run_cell(c) for c in cells]
+    for r, f in zip(reused, fresh, strict=True):
+        assert (r.status, r.accuracy, r.sequences_seen) == (f.status, f.accuracy, f.sequences_seen)
+        assert r.final_loss == pytest.approx(f.final_loss, rel=1e-5)
+        assert r.grad_ratio_init == pytest.approx(f.grad_ratio_init, rel=1e-5)
+
+
+def test_reuse_is_off_unless_asked():
+    from rnnbench.models import keras_models
+
+    assert keras_models._reuse_key(None, None) is None
