@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from rnnbench import executors
+from rnnbench.cost import most_expensive_first
 from rnnbench.csvlog import ResultsCSV, config_key, rows_to_csv_text
 from rnnbench.executors import DEFAULT_CELLS_PER_WORKER, DEFAULT_DASK_RETRIES
 from rnnbench.schema import CellResult, SweepCell, result_row
@@ -56,7 +57,9 @@ def run_sweep(
     workers=1 without a `cell_timeout` runs them in this process. Rows already in `out` are not
     run again, whatever their status, unless `retry_failed`: then the rows of these cells whose
     status is not "ok" are removed and the cells run again, so `out` keeps one row per cell.
-    `on_start(cells, to_run)` is called once, when it is known how many cells will run.
+    `on_start(cells, to_run)` is called once, when it is known how many cells will run. The cells
+    run the most expensive first (rnnbench.cost); a `progress` with a `plan(cells)` method is told
+    which, for its ETA. The order changes no row: rows are keyed by config.
     """
     import pandas as pd
 
@@ -72,7 +75,11 @@ def run_sweep(
             log.drop(failed)
             for k in failed:
                 del done_rows[k]
-    todo = [c for key, c in wanted.items() if key not in done_rows]
+    # The most expensive cells first, so the sweep does not end on one long cell (rnnbench.cost).
+    todo = most_expensive_first(c for key, c in wanted.items() if key not in done_rows)
+    plan = getattr(progress, "plan", None)
+    if plan is not None:
+        plan(todo)
     if on_start is not None:
         on_start(len(wanted), len(todo))
 
