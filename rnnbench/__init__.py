@@ -1,19 +1,22 @@
 """rnnbench: how does a recurrent model's accuracy fall as the dependency length grows, and why?
 
-Public API: `Task`, `register_task`, `register_model`, `register_cell`, `sweep`.
+Public API: `Task`, `register_task`, `register_model`, `register_cell`, `sweep`, `report`.
 Nothing here imports Keras or TensorFlow; the models import them when they are built.
 """
 
 from __future__ import annotations
 
+import types
 from typing import Any
 
+from rnnbench import report as _report_module
 from rnnbench.models.keras_models import register_cell
 from rnnbench.registry import register_model
 from rnnbench.tasks.base import Task, register_task
 
 __version__ = "0.1.0"
-__all__ = ["Task", "register_cell", "register_model", "register_task", "sweep", "__version__"]
+__all__ = ["Task", "register_cell", "register_model", "register_task", "report", "sweep",
+           "__version__"]
 
 
 def sweep(
@@ -23,11 +26,12 @@ def sweep(
     seeds: int | list[int] | None = None,
     out: str | None = None,
     spec: str | None = None,
-    progress: bool = False,
-    workers: int = 1,
+    progress: bool | None = None,
+    workers: int | None = None,
     cell_timeout: float | None = None,
     scheduler: str | None = None,
     retry_failed: bool = False,
+    verbose: bool = False,
     **options: Any,
 ) -> Any:
     """Run a study and return its rows as a pandas DataFrame with exactly the CSV's columns.
@@ -36,22 +40,59 @@ def sweep(
     (max_sequences, units, forget_bias, ...) as keyword options. `spec` names a TOML study file
     that these override; without it they override the teaching study, as on the command line.
     With `out`, rows are appended to that CSV as each cell finishes and cells already there are
-    not run again (`retry_failed=True` reruns those whose status is not ok). `workers` > 1 runs
-    cells in that many spawned processes, `scheduler` ("tcp://host:port") on a Dask cluster;
-    the default runs them in this process.
+    not run again (`retry_failed=True` reruns those whose status is not ok).
+
+    As the command line does, it shows progress (a tqdm bar in a notebook or on a terminal,
+    plain lines otherwise; `progress=False` for none) and runs the cells in one worker process
+    per core (`workers`, default RNNBENCH_WORKERS or the number of cores; `workers=1` runs them
+    in this process, which a model defined in the notebook itself needs). `scheduler`
+    ("tcp://host:port") runs them on a Dask cluster. TensorFlow's native start-up lines go to
+    `<out>.log` (or a log in the temporary folder) unless `verbose`.
+
+    Columns have the dtypes of what they hold: Int64 (nullable) for counts such as
+    `sequences_to_solve` (missing when a cell never solved), string for text such as `error`.
+    `rnnbench.report(df)` turns the rows into the accuracy table.
     """
-    from rnnbench.progress import LineLog
+    import os
+    from pathlib import Path
+
+    from rnnbench.executors import default_workers
+    from rnnbench.progress import LineLog, progress_for
+    from rnnbench.quiet import native_log_path, quiet_native
     from rnnbench.runner import run_sweep
     from rnnbench.study import resolve_study
 
     study = resolve_study(spec or None, tasks=tasks, models=models, lengths=lengths, seeds=seeds,
                           **options)
-    return run_sweep(
-        study.cells(),
-        out=out,
-        progress=LineLog() if progress else None,
-        workers=workers,
-        cell_timeout=cell_timeout,
-        scheduler=scheduler,
-        retry_failed=retry_failed,
-    )
+    if workers is None:
+        workers = int(os.environ.get("RNNBENCH_WORKERS") or default_workers())
+    quiet_native(Path(out).with_suffix(".log") if out else native_log_path(), verbose)
+    bar: LineLog | None = progress_for() if progress or progress is None else None
+    try:
+        return run_sweep(
+            study.cells(),
+            out=out,
+            progress=bar,
+            on_start=(lambda total, to_run: bar.start(to_run)) if bar is not None else None,
+            workers=workers,
+            cell_timeout=cell_timeout,
+            scheduler=scheduler,
+            retry_failed=retry_failed,
+        )
+    finally:
+        if bar is not None:
+            bar.close()
+
+
+class _CallableModule(types.ModuleType):
+    """rnnbench.report is both the module of the report's tables and a function of it."""
+
+    def __call__(self, results: Any, numbers: bool = False) -> Any:
+        return self.accuracy_of(results, numbers=numbers)
+
+
+# `rnnbench.report(df)` returns the accuracy table (rnnbench.report.accuracy_of); the name is
+# also the submodule's, and importing a submodule rebinds its name on the package, so rather than
+# a function that an import would replace, the module itself is made callable.
+_report_module.__class__ = _CallableModule
+report = _report_module

@@ -113,8 +113,10 @@ def check_columns(df: Any, source: str = "the results") -> None:
 
 def _text(value: Any) -> str:
     """A cell as the text the CSV holds, so rows read back from a CSV and fresh ones compare."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return ""
+    if value is None or type(value).__name__ == "NAType" or (
+        isinstance(value, float) and math.isnan(value)
+    ):
+        return ""  # NAType: pandas.NA, the missing value of nullable columns (Int64, string)
     return str(value).strip()
 
 
@@ -381,6 +383,22 @@ def build_report(df: Any, study: str = "results") -> Report:
         "cost": cost_table(rows),
     }
     return Report(study=study, rows=rows, summary=summary, tables=tables)
+
+
+def accuracy_of(results: Any, numbers: bool = False) -> Any:
+    """The accuracy table of a sweep's rows, as a pandas DataFrame (also `rnnbench.report(...)`).
+
+    `results` is a results CSV's path or the DataFrame `rnnbench.sweep` returned. Rows are
+    (task, model), columns dependency length, cells `mean ± sd (solved k/n)` over seeds, as
+    `rnnbench report` prints. With `numbers=True`: the numbers behind it instead, one row per
+    (task, model, length) with columns n, solved, mean, sd, min, max, median sequences to solve,
+    chance.
+    """
+    import os
+
+    df = read_results(results) if isinstance(results, (str, os.PathLike)) else results
+    built = build_report(df)
+    return built.summary if numbers else built.tables["accuracy"]
 
 
 def accuracy_table(df: Any) -> Any:
