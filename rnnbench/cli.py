@@ -149,9 +149,9 @@ def sweep(spec: Path | None, tasks, models, lengths, seeds, max_sequences, units
     from rnnbench.executors import default_workers
     from rnnbench.progress import progress_for
     from rnnbench.quiet import quiet_native
-    from rnnbench.report import format_table
     from rnnbench.runner import cell_key, check_executor_options, run_sweep, runs_in_process
     from rnnbench.study import resolve_study
+    from rnnbench.terminal_table import format_tables
 
     with user_errors():
         study = resolve_study(
@@ -175,10 +175,8 @@ def sweep(spec: Path | None, tasks, models, lengths, seeds, max_sequences, units
             where = f"Dask scheduler {scheduler}" if scheduler else (
                 "this process" if runs_in_process(workers, cell_timeout, scheduler)
                 else f"{workers} worker process{'es' if workers > 1 else ''}")
-            skipped = total - to_run
-            already = f", {skipped} already in the CSV" if skipped else ""
-            click.echo(f"rnnbench: study {study.name!r}, {total} cells{already} -> {out}; "
-                       f"running {to_run} on {where}", err=True)
+            click.echo(f"rnnbench: {start_message(study.name, total, to_run, out, where)}",
+                       err=True)
             progress.start(to_run)
 
         try:
@@ -194,8 +192,46 @@ def sweep(spec: Path | None, tasks, models, lengths, seeds, max_sequences, units
             sys.exit(130)
         if progress is not None:
             progress.close()
-    click.echo(format_table(df))
-    click.echo(f"\n{len(df)} rows in {out}")
+    click.echo(format_tables(df))
+    click.echo(f"\n{end_message(study.name, len(df), out)}")
+
+
+def _plural(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
+def _written(path: Path) -> str:
+    """When a results file was last written, as a local date and time."""
+    import time
+
+    try:
+        return time.strftime("%Y-%m-%d %H:%M", time.localtime(path.stat().st_mtime))
+    except OSError:
+        return "earlier"
+
+
+def start_message(study: str, total: int, to_run: int, out: Path, where: str) -> str:
+    """What a sweep says before it trains: how many cells, and which ones earlier runs did."""
+    done = total - to_run
+    if done == 0:
+        return (f"study {study!r}: {_plural(total, 'cell')} to train on {where}; "
+                f"rows go to {out}")
+    earlier = f"{done} of {_plural(total, 'cell')} already in {out} " \
+              f"(study {study!r}, written {_written(out)})"
+    if to_run == 0:
+        return f"{earlier}; nothing to train. Use --fresh to start over"
+    return f"{earlier}; training the other {to_run} on {where} (--fresh starts over)"
+
+
+def end_message(study: str, shown: int, out: Path) -> str:
+    """The line under the final table: what it covers, and what the CSV holds."""
+    from rnnbench.csvlog import ResultsCSV
+
+    held = len(ResultsCSV(out).rows())
+    text = f"The table covers the {_plural(shown, 'cell')} of study {study!r}"
+    if held != shown:
+        return f"{text}; {out} holds {_plural(held, 'row')} in all."
+    return f"{text}; their rows are in {out}."
 
 
 def resume_command(argv: list[str] | None = None) -> str:

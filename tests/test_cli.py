@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from click.testing import CliRunner
@@ -51,11 +53,16 @@ def test_smoke_sweep_writes_every_column_and_prints_the_table(tmp_path):
     assert (df["num_params"] > 0).all() and (df["sequences_seen"] == 512).all()
     for task, chance in (("adding", 0.0784), ("delayed-recall", 0.125)):
         assert df.loc[df["task"] == task, "chance_accuracy"].round(4).eq(chance).all()
-    # the table: rows (task, model), columns the lengths, "mean (solved k/n)"
-    table_rows = [line for line in result.output.splitlines() if "/1)" in line]
+    # one table per task: rows model, columns that task's lengths, "mean solved/seeds"
+    lines = result.output.splitlines()
+    table_rows = [line for line in lines if re.search(r"\d\.\d\d [01]/1\b", line)]
     assert len(table_rows) == 6  # (task, model) pairs
-    assert any(line.startswith("delayed-recall") for line in table_rows)
-    assert f"{len(df)} rows in {out}" in result.output
+    assert "delayed-recall: held-out accuracy by dependency length" in lines
+    table = lines[lines.index("adding: held-out accuracy by dependency length"):]
+    assert all(len(line) <= 100 for line in table if not line.startswith("The table")), table
+    assert "cells: mean held-out accuracy over seeds, seeds solved/run" in result.output
+    assert f"The table covers the 12 cells of study 'smoke'; their rows are in {out}." \
+        in result.output
 
 
 def test_rerun_resumes_without_repeating_and_api_returns_the_csv(tmp_path):
@@ -71,11 +78,19 @@ def test_rerun_resumes_without_repeating_and_api_returns_the_csv(tmp_path):
     assert len(second) == 4 and not second.duplicated(["task", "length", "seed"]).any()
     pd.testing.assert_frame_equal(second.iloc[:2], first)  # earlier rows untouched
     # the Python API: same rows and columns as the CSV (all already done, so nothing reruns)
-    df = rnnbench.sweep(spec=str(SMOKE_SPEC), models=["numpy-rnn"], lengths=[4, 6], out=str(out))
+    df = rnnbench.sweep(spec=str(SMOKE_SPEC), models=["numpy-rnn"], lengths=[4, 6], out=str(out),
+                        progress=False)
+    assert str(df["error"].dtype) == "string" and str(df["sequences_to_solve"].dtype) == "Int64"
+    # and the command line says it trained nothing, and how to start over
+    result = run(*args, "--lengths", "4,6")
+    assert "4 of 4 cells already in" in result.output and "(study 'smoke', written " in \
+        result.output and "; nothing to train. Use --fresh to start over" in result.output
     # (in the study's cell order; the CSV holds them in the order they finished)
     key = ["task", "length", "seed"]
     pd.testing.assert_frame_equal(
-        df.sort_values(key, ignore_index=True), second.sort_values(key, ignore_index=True)
+        df.sort_values(key, ignore_index=True).astype(object).fillna(np.nan),
+        second.sort_values(key, ignore_index=True).astype(object).fillna(np.nan),
+        check_dtype=False,
     )
 
 
