@@ -1,6 +1,10 @@
-"""One self-contained HTML page of a report: tables and figures (base64 PNG), no external files.
+"""One self-contained HTML page of a report that leads with the lesson: per task, a one-line
+summary from the data, the figure, then that task's table; the other tables after.
 
-Meant to be opened or projected by a teacher: no scripts, no network, a little CSS.
+Meant to be opened or projected by a teacher, or read on a phone: no scripts, no network, figures
+as base64 PNG, a viewport tag, and nothing wider than a 390 px screen (a table too wide for it
+scrolls inside its own box). Accuracy cells are shaded from the task's chance level (white) to
+the solve threshold (dark blue): a lightness ramp, so the shading also reads printed in grey.
 """
 
 from __future__ import annotations
@@ -8,20 +12,142 @@ from __future__ import annotations
 import base64
 import html
 from pathlib import Path
+from typing import Any
 
 from rnnbench.report import TABLES, Report
 
 STYLE = """
-body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 72em; color: #222;
-       line-height: 1.4; padding: 0 1em; }
-table { border-collapse: collapse; margin: 0.5em 0 1.5em; font-size: 0.95em; }
-th, td { border: 1px solid #ccc; padding: 0.25em 0.6em; text-align: right; }
+* { box-sizing: border-box; }
+body { font-family: system-ui, sans-serif; margin: 1.5em auto; max-width: 60em; color: #222;
+       line-height: 1.4; padding: 0 0.8em; }
+h1 { font-size: 1.5em; } h2 { font-size: 1.25em; margin-top: 1.6em; }
+.lesson { font-size: 1.05em; margin: 0.3em 0 0.6em; }
+.scroll { overflow-x: auto; max-width: 100%; }
+table { border-collapse: collapse; margin: 0.4em 0 0.3em; font-size: 0.85em; }
+th, td { border: 1px solid #ccc; padding: 0.2em 0.4em; text-align: right; white-space: nowrap; }
 th { background: #f3f3f3; }
-caption { caption-side: top; text-align: left; color: #555; padding-bottom: 0.3em; }
-img { max-width: 100%; border: 1px solid #ddd; }
-figure { margin: 1em 0 2em; }
+th.label, td.label { text-align: left; white-space: normal; min-width: 6em; }
+.caption { color: #555; font-size: 0.85em; margin: 0 0 1.2em; }
+img { max-width: 100%; height: auto; border: 1px solid #ddd; display: block; }
+figure { margin: 0.5em 0 0.8em; }
+figcaption { color: #555; font-size: 0.9em; }
 .notes li { color: #7a4b00; }
 """
+
+NEAR_CHANCE = 0.1  # within this share of the way from chance to solved counts as "at chance"
+
+
+def _shade(mean: float, chance: float, threshold: float) -> str:
+    """A cell's inline style: lightness falls from 97% at chance to 30% at the solve threshold."""
+    if mean != mean or chance != chance or threshold <= chance:
+        return ""
+    t = min(1.0, max(0.0, (mean - chance) / (threshold - chance)))
+    lightness = 97 - 67 * t
+    text = "#fff" if lightness < 58 else "#111"
+    return f' style="background:hsl(212,60%,{lightness:.0f}%);color:{text}"'
+
+
+def _threshold(report: Report, task: str) -> float:
+    df = report.rows.df
+    if "solve_threshold" in df.columns:
+        values = df.loc[df["task"] == task, "solve_threshold"].dropna().unique()
+        if len(values) == 1:
+            return float(values[0])
+    return 0.95
+
+
+def _models(summary: Any) -> list[str]:
+    return sorted({str(m) for m in summary.index.get_level_values("model")})
+
+
+def _join(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def lesson(report: Report, task: str) -> str:
+    """One sentence from the data: up to which length each model solves, where it hits chance.
+
+    e.g. "keras-lstm (fb=4) solves every length tried, up to 100; numpy-rnn solves up to
+    length 20 and is at chance by length 50." A model solves a length when at least half its
+    seeds did; it is at chance where its mean accuracy is within NEAR_CHANCE of the way from
+    chance to the solve threshold.
+    """
+    summary = report.summary.xs(task, level="task")
+    threshold = _threshold(report, task)
+    tested = sorted({int(n) for n in summary.index.get_level_values("length")})
+    groups: dict[tuple[Any, Any], list[str]] = {}
+    longest_tried: dict[str, int] = {}
+    for label in _models(summary):
+        own = summary.xs(label, level="model").sort_index()
+        longest_tried[label] = int(max(own.index))
+        solved = [int(n) for n, r in own.iterrows() if r["n"] and 2 * r["solved"] >= r["n"]]
+        longest = max(solved) if solved else None
+        at_chance = None
+        for n, r in own.iterrows():
+            chance, mean = r["chance"], r["mean"]
+            if chance == chance and mean == mean and threshold > chance and \
+                    mean - chance <= NEAR_CHANCE * (threshold - chance):
+                at_chance = int(n)
+                break
+        groups.setdefault((longest, at_chance), []).append(label)
+    parts = []
+    for (longest, at_chance), labels in sorted(
+            groups.items(), key=lambda kv: (-(kv[0][0] or 0), kv[1])):
+        verb = "solve" if len(labels) > 1 else "solves"
+        if longest is None:
+            text = f"{_join(labels)} {verb} no length tried"
+        elif longest == max(tested) and all(longest_tried[m] == longest for m in labels):
+            text = f"{_join(labels)} {verb} every length tried, up to {longest}"
+        else:
+            text = f"{_join(labels)} {verb} up to length {longest}"
+        if at_chance is not None:
+            text += f" and {'are' if len(labels) > 1 else 'is'} at chance by length {at_chance}"
+        parts.append(text)
+    return "; ".join(parts) + "." if parts else "No measured cells yet."
+
+
+def task_table(report: Report, task: str) -> str:
+    """A task's accuracy table: rows model, columns its lengths, cells shaded chance -> solved."""
+    esc = html.escape
+    summary = report.summary.xs(task, level="task")
+    threshold = _threshold(report, task)
+    lengths = sorted({int(n) for n in summary.index.get_level_values("length")})
+    rows = ['<div class="scroll"><table class="accuracy">',
+            '<thead><tr><th class="label">model \\ length</th>'
+            + "".join(f"<th>{n}</th>" for n in lengths) + "</tr></thead><tbody>"]
+    for label in _models(summary):
+        own = summary.xs(label, level="model")
+        cells = [f'<td class="label">{esc(label)}</td>']
+        for n in lengths:
+            if n not in own.index:
+                cells.append("<td>&ndash;</td>")
+                continue
+            r = own.loc[n]
+            mean, sd, k, total = r["mean"], r["sd"], int(r["solved"]), int(r["n"])
+            shown = "n/a" if mean != mean else f"{mean:.2f}"
+            spread = "" if sd != sd else f" ± {sd:.2f}"
+            full = f"{shown}{spread} (solved {k}/{total})"
+            cells.append(f'<td title="{esc(full)}"{_shade(mean, r["chance"], threshold)}>'
+                         f"{shown} {k}/{total}</td>")
+        rows.append("<tr>" + "".join(cells) + "</tr>")
+    rows.append("</tbody></table></div>")
+    rows.append(f'<p class="caption">Cells: mean held-out accuracy over seeds, and seeds '
+                f"solved/run (solved: accuracy &ge; {threshold:g}); shaded from chance (white) "
+                f"to solved (dark). Hover a cell for its spread.</p>")
+    return "\n".join(rows)
+
+
+def flat_table(table: Any) -> str:
+    """Any report table as HTML: index levels as leading columns, one header row."""
+    esc = html.escape
+    flat = table.reset_index()
+    head = "".join(f"<th>{esc(str(c))}</th>" for c in flat.columns)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{esc(str(v))}</td>" for v in row) + "</tr>"
+        for row in flat.itertuples(index=False)
+    )
+    return f'<div class="scroll"><table><thead><tr>{head}</tr></thead><tbody>{body}' \
+           "</tbody></table></div>"
 
 
 def page(report: Report, figures: dict[str, bytes]) -> str:
@@ -30,29 +156,40 @@ def page(report: Report, figures: dict[str, bytes]) -> str:
     parts = [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
         f"<title>rnnbench report: {esc(report.study)}</title>",
         f"<style>{STYLE}</style></head><body>",
         f"<h1>rnnbench report: {esc(report.study)}</h1>",
-        f"<p>{len(report.rows.df)} result rows: accuracy against dependency length.</p>",
+        f"<p>{len(report.rows.df)} result rows: how held-out accuracy falls as the dependency "
+        "length grows.</p>",
     ]
+    tasks = [] if report.summary.empty else sorted(
+        report.summary.index.get_level_values("task").unique())
+    for task in tasks:
+        parts.append(f'<section id="task-{esc(task)}"><h2>{esc(task)}</h2>')
+        parts.append(f'<p class="lesson">{esc(lesson(report, task))}</p>')
+        png = figures.get(task)
+        if png is not None:
+            data = base64.b64encode(png).decode("ascii")
+            parts.append(
+                f'<figure><img src="data:image/png;base64,{data}" '
+                f'alt="{esc(report.study)}: accuracy against dependency length on {esc(task)}">'
+                f"<figcaption>Accuracy against dependency length on {esc(task)}: a line per "
+                "model (mean over seeds), a band from the worst to the best seed, chance "
+                "dashed.</figcaption></figure>"
+            )
+        parts.append(task_table(report, task))
+        parts.append("</section>")
     if report.notes:
         parts.append('<h2>Notes</h2><ul class="notes">')
         parts += [f"<li>{esc(n)}</li>" for n in report.notes]
         parts.append("</ul>")
     for name, table in report.tables.items():
-        title, caption = TABLES[name]
-        parts.append(f'<h2 id="{name}">{esc(title)}</h2><p>{esc(caption)}</p>')
-        empty = "<p>(no rows)</p>"
-        parts.append(empty if table.empty else table.to_html(escape=True, border=0))
-    if figures:
-        parts.append("<h2>Figures</h2>")
-    for task, png in figures.items():
-        data = base64.b64encode(png).decode("ascii")
-        parts.append(
-            f'<figure><img src="data:image/png;base64,{data}" '
-            f'alt="{esc(report.study)}: accuracy against dependency length on {esc(task)}">'
-            f"<figcaption>{esc(task)}</figcaption></figure>"
-        )
+        if name == "accuracy":
+            continue  # shown per task above
+        title, caption = TABLES.get(name, (name.replace("_", " ").capitalize(), ""))
+        parts.append(f'<h2 id="{esc(name)}">{esc(title)}</h2><p>{esc(caption)}</p>')
+        parts.append("<p>(no rows)</p>" if table.empty else flat_table(table))
     parts.append("</body></html>\n")
     return "\n".join(parts)
 
