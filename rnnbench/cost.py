@@ -1,12 +1,13 @@
 """What a cell will cost, in seconds: for scheduling the long cells first and for an honest ETA.
 
-A cell's work is its training budget times its sequence length: `max_sequences * (length + 2)`
-sequence-steps (delayed recall adds a symbol and a cue), scaled by `(units / 32) ** 2` (the
-recurrent matmuls) and by a prior weight per model measured on this project's 2-core machine
-(benchmarks/README.md, step times at length 100: numpy-rnn 7.7 ms, keras-simplernn 12.6,
-numpy-lstm 32.0, keras-lstm 35.2). A model's seconds per unit of work are then learned from the
-cells already done (their wall seconds against the work they did: a solved cell stops early), and
-so is how much of its budget a (task, model, length) uses. Nothing here needs the cells to run
+A cell costs an overhead plus a rate times its work, `max_sequences * (length + 15)`: a
+mini-batch step costs about 15 time steps more than its length says (fitted on the teaching
+study), scaled by `(units / 32) ** 2` (the recurrent matmuls). Before any cell is done, the rate
+is a prior weight per model measured on this project's 2-core machine (benchmarks/README.md, step
+times at length 100: numpy-rnn 7.7 ms, keras-simplernn 12.6, numpy-lstm 32.0, keras-lstm 35.2);
+then each model's rate and overhead are learned from its cells already done (their wall seconds
+against the work they did: a solved cell stops early), and so is how much of its budget a (task,
+model, length) uses. Nothing here needs the cells to run
 in any order; results are keyed by config, so the order never changes a row.
 
 `Eta` turns that into time left: the predicted cell-seconds still to run, divided by the rate at
@@ -25,47 +26,64 @@ from rnnbench.schema import DEFAULT_UNITS, CellResult, SweepCell
 PRIOR_WEIGHT = {"numpy-rnn": 1.0, "keras-simplernn": 1.6, "numpy-lstm": 4.2, "keras-lstm": 4.6}
 DEFAULT_WEIGHT = 4.6
 PRIOR_SECONDS_PER_STEP = 1.5e-7  # numpy-rnn, 32 units, one sequence-step (train + evaluation)
-PRIOR_OVERHEAD = 0.3  # seconds a cell costs besides training: building, gradient ratio, set-up
+# Seconds a cell costs besides its training steps (building, gradient ratio, tracing a Keras
+# model for a new sequence length, a worker's TensorFlow import), before any cell has said.
+PRIOR_OVERHEAD = {"numpy-rnn": 0.3, "numpy-lstm": 0.3}
+DEFAULT_OVERHEAD = 2.0
+# A mini-batch step costs about as much as this many more time steps whatever the length
+# (per-step set-up; Keras's dispatch): fitted on the teaching study's rows, lengths 5-100.
+STEP_OFFSET = 15
 
 
 def work(cell: SweepCell, sequences: float | None = None) -> float:
     """Sequence-steps of a cell (its whole budget unless `sequences` is given), width-scaled."""
     seen = cell.max_sequences if sequences is None else sequences
-    return float(seen) * (cell.length + 2) * (cell.units / DEFAULT_UNITS) ** 2
+    return float(seen) * (cell.length + STEP_OFFSET) * (cell.units / DEFAULT_UNITS) ** 2
 
 
 class CostModel:
-    """Seconds per cell: a prior from the model's weight, corrected by the cells done so far."""
+    """Seconds per cell: overhead + rate x work, per model; a prior until cells are done.
+
+    With cells of a model done, its rate is learned from their wall seconds against the work they
+    did (a solved cell stops early); once three cells of clearly different work are done, its
+    overhead is fitted too (least squares, kept between 0 and the shortest cell's time).
+    """
 
     def __init__(self) -> None:
-        self._seconds: dict[str, float] = defaultdict(float)  # model -> wall seconds done
-        self._work: dict[str, float] = defaultdict(float)  # model -> weighted work done
+        self._done: dict[str, list[tuple[float, float]]] = defaultdict(list)  # (work, seconds)
         self._used: dict[tuple[str, str, int], list[float]] = defaultdict(list)  # budget share
 
     @staticmethod
     def weight(model: str) -> float:
         return PRIOR_WEIGHT.get(model, DEFAULT_WEIGHT)
 
+    @staticmethod
+    def prior_overhead(model: str) -> float:
+        return PRIOR_OVERHEAD.get(model, DEFAULT_OVERHEAD)
+
     def learn(self, cell: SweepCell, result: CellResult) -> None:
         """Take a finished cell's wall time and how much of its budget it used into account."""
         if result.status in ("crashed", "timeout") or result.wall_seconds <= 0:
             return  # says nothing about how fast the model trains
         seen = result.sequences_seen or cell.max_sequences
-        self._seconds[cell.model] += max(result.wall_seconds - PRIOR_OVERHEAD, 0.0)
-        self._work[cell.model] += work(cell, seen)
+        self._done[cell.model].append((work(cell, seen), float(result.wall_seconds)))
         self._used[(cell.task, cell.model, cell.length)].append(seen / cell.max_sequences)
 
-    def seconds_per_step(self, model: str) -> float:
-        """Learned for a model with cells done; else the prior, scaled as the other models ran."""
-        if self._work.get(model):
-            return self._seconds[model] / self._work[model]
-        measured = [m for m, w in self._work.items() if w]
+    def overhead_and_rate(self, model: str) -> tuple[float, float]:
+        """(seconds per cell, seconds per unit of work) of a model."""
+        done = self._done.get(model)
+        if done:
+            return _fit(done, self.prior_overhead(model))
+        measured = [m for m, d in self._done.items() if d]
+        prior = (self.prior_overhead(model), PRIOR_SECONDS_PER_STEP * self.weight(model))
         if not measured:
-            return PRIOR_SECONDS_PER_STEP * self.weight(model)
-        observed = sum(self._seconds[m] for m in measured)
-        expected = sum(PRIOR_SECONDS_PER_STEP * self.weight(m) * self._work[m] for m in measured)
-        scale = observed / expected if expected else 1.0
-        return PRIOR_SECONDS_PER_STEP * self.weight(model) * scale
+            return prior
+        # not seen yet: the prior, scaled by how the models seen so far compare with theirs
+        observed = sum(s for m in measured for _, s in self._done[m])
+        expected = sum(self.prior_overhead(m) + PRIOR_SECONDS_PER_STEP * self.weight(m) * w
+                       for m in measured for w, _ in self._done[m])
+        scale = observed / expected if expected > 0 else 1.0
+        return prior[0] * scale, prior[1] * scale
 
     def budget_share(self, cell: SweepCell) -> float:
         """The share of its budget a cell is expected to use (solved cells stop early).
@@ -85,8 +103,26 @@ class CostModel:
 
     def estimate(self, cell: SweepCell) -> float:
         """Predicted wall seconds of a cell."""
-        steps = work(cell) * self.budget_share(cell)
-        return PRIOR_OVERHEAD + self.seconds_per_step(cell.model) * steps
+        overhead, rate = self.overhead_and_rate(cell.model)
+        return overhead + rate * work(cell) * self.budget_share(cell)
+
+
+def _fit(done: list[tuple[float, float]], prior_overhead: float) -> tuple[float, float]:
+    """Overhead and rate from (work, seconds) pairs: least squares once the work varies enough,
+    else the prior overhead and the rate of what is left."""
+    works = [w for w, _ in done]
+    overhead = prior_overhead
+    if len(done) >= 3 and max(works) > 1.5 * min(works):
+        n = len(done)
+        mean_w = sum(works) / n
+        mean_s = sum(s for _, s in done) / n
+        var = sum((w - mean_w) ** 2 for w in works)
+        slope = sum((w - mean_w) * (s - mean_s) for w, s in done) / var
+        if slope > 0:
+            overhead = min(max(mean_s - slope * mean_w, 0.0), min(s for _, s in done))
+    overhead = min(overhead, min(s for _, s in done))
+    rate = sum(max(s - overhead, 0.0) for _, s in done) / sum(works)
+    return overhead, rate
 
 
 def most_expensive_first(cells: Iterable[SweepCell]) -> list[SweepCell]:
@@ -99,8 +135,10 @@ def most_expensive_first(cells: Iterable[SweepCell]) -> list[SweepCell]:
 class Eta:
     """Time left in a sweep, from the predicted cost of the cells not yet done."""
 
-    def __init__(self, cells: Sequence[SweepCell], clock=time.monotonic) -> None:
+    def __init__(self, cells: Sequence[SweepCell], workers: int | None = None,
+                 clock=time.monotonic) -> None:
         self.cost = CostModel()
+        self.workers = workers  # cells run side by side, if known
         self.left = list(cells)
         self.clock = clock
         self.started = clock()
@@ -126,11 +164,21 @@ class Eta:
         return self.done_seconds / total if total > 0 else 1.0
 
     def seconds_left(self) -> float | None:
-        """None until a cell has finished; then predicted cost left / cell-seconds per second."""
+        """None until a cell has finished; then the predicted cell-seconds left, shared out.
+
+        With the number of workers known: over those workers (or fewer, if fewer cells are
+        left), less the time the cells now running have already had; the learned rates already
+        hold how busy the machine is. Otherwise: over the rate at which cell-seconds finished.
+        """
         if not self.left:
             return 0.0
         elapsed = self.clock() - self.started
         if self.done_seconds <= 0 or elapsed <= 0:
             return None
+        if self.workers:
+            lanes = min(self.workers, len(self.left))
+            # worker-seconds spent so far that no finished cell accounts for: the running cells'
+            running = max(elapsed * self.workers - self.done_seconds, 0.0)
+            return max(self.remaining_cost() - running, 0.0) / lanes
         throughput = self.done_seconds / elapsed  # about the number of busy workers
         return self.remaining_cost() / throughput

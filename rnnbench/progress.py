@@ -48,9 +48,10 @@ class LineLog:
         self.started = time.monotonic()
         self.eta: Eta | None = None
 
-    def plan(self, cells: Sequence[SweepCell]) -> None:
-        """The cells about to run, in order: the ETA follows their predicted cost."""
-        self.eta = Eta(cells)
+    def plan(self, cells: Sequence[SweepCell], workers: int | None = None) -> None:
+        """The cells about to run, in order, and how many run side by side (None: unknown):
+        the ETA follows their predicted cost."""
+        self.eta = Eta(cells, workers=workers)
 
     def timing(self, done: int, total: int) -> str:
         elapsed = time.monotonic() - self.started

@@ -59,8 +59,9 @@ def run_sweep(
     run again, whatever their status, unless `retry_failed`: then the rows of these cells whose
     status is not "ok" are removed and the cells run again, so `out` keeps one row per cell.
     `on_start(cells, to_run)` is called once, when it is known how many cells will run. The cells
-    run the most expensive first (rnnbench.cost); a `progress` with a `plan(cells)` method is told
-    which, for its ETA. The order changes no row: rows are keyed by config.
+    run the most expensive first (rnnbench.cost); a `progress` with a `plan(cells, workers)`
+    method is told which, and how many run side by side, for its ETA. The order changes no row:
+    rows are keyed by config.
     """
     import pandas as pd
 
@@ -80,7 +81,9 @@ def run_sweep(
     todo = most_expensive_first(c for key, c in wanted.items() if key not in done_rows)
     plan = getattr(progress, "plan", None)
     if plan is not None:
-        plan(todo)
+        side_by_side = None if scheduler is not None else (
+            1 if runs_in_process(workers, cell_timeout, scheduler) else workers)
+        plan(todo, side_by_side)
     if on_start is not None:
         on_start(len(wanted), len(todo))
 

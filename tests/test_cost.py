@@ -45,9 +45,19 @@ def test_eta_is_cost_left_over_throughput():
     now[0] = 10.0
     eta.finished(cells[0], CellResult(wall_seconds=10.0, sequences_seen=1000))
     left = eta.seconds_left()
-    # two cells of length 10 cost about 12/102 of the length-100 one each: not 2 x 10 s
-    assert left is not None and 1.5 < left < 3.5
-    assert 0.7 < eta.fraction_done() < 0.95
+    # a cell of length 10 costs about (10 + 15) / (100 + 15) of the length-100 one: not 10 s
+    assert left is not None and 3.5 < left < 6
+    assert 0.6 < eta.fraction_done() < 0.8
     eta.finished(cells[1], CellResult(wall_seconds=1.0))
     eta.finished(cells[2], CellResult(wall_seconds=1.0))
     assert eta.seconds_left() == 0.0
+
+
+def test_with_workers_known_the_cost_left_is_shared_out_less_what_runs_already():
+    now = [0.0]
+    cells = [cell("numpy-rnn", 100, seed=s) for s in range(5)]
+    eta = Eta(cells, workers=2, clock=lambda: now[0])
+    now[0] = 10.0
+    eta.finished(cells[0], CellResult(wall_seconds=10.0, sequences_seen=1000))
+    # 4 cells of about 10 s left on 2 workers; the other worker has run one for 10 s already
+    assert abs(eta.seconds_left() - (40 - 10) / 2) < 0.5
