@@ -5,6 +5,7 @@ Both are callables `(done, total, cell, result)`, the `progress` argument of `ru
 
 from __future__ import annotations
 
+import os
 import shutil
 import sys
 import time
@@ -106,9 +107,12 @@ class ProgressBar(LineLog):
         self.close()
         if not total:
             return
+        # The size from shutil, not tqdm's own probe: on a terminal that reports 0 x 0 (a new
+        # pseudo-terminal) tqdm took it for -1 rows and drew nothing at all.
+        size = {} if self.notebook else {"ncols": _columns(), "nrows": _size().lines or 20}
         self.bar = self._tqdm()(
             total=SLOTS, file=self.stream, bar_format="|{bar:20}| {desc}", ascii=" #",
-            dynamic_ncols=True, leave=True, smoothing=0, mininterval=0, miniters=0,
+            leave=True, smoothing=0, mininterval=0, miniters=0, **size,
         )
         self.bar.set_description_str(f"0/{total} 00:00 (first results come when cells end)")
 
@@ -124,11 +128,13 @@ class ProgressBar(LineLog):
         if done >= total:
             fraction = 1.0
         text = f"{done}/{total} {self.timing(done, total)} | last: {describe(cell, result)}"
-        width = shutil.get_terminal_size((100, 20)).columns
+        width = _columns()
         room = max(20, width - 25)  # the bar and its frame take 23 columns
         if len(text) > room and not self.notebook:
             text = text[: room - 1] + "…"
         self.bar.n = round(SLOTS * fraction)
+        if not self.notebook:
+            self.bar.ncols = width
         self.bar.set_description_str(text, refresh=False)
         self.bar.refresh()
 
@@ -139,6 +145,15 @@ class ProgressBar(LineLog):
 
 
 SLOTS = 1000  # the bar's resolution: it fills by predicted cost
+
+
+def _size() -> os.terminal_size:
+    return shutil.get_terminal_size((100, 20))
+
+
+def _columns() -> int:
+    """The terminal's width (COLUMNS, else the terminal's own), 100 if it says 0 or nothing."""
+    return _size().columns or 100
 
 
 def in_notebook() -> bool:
