@@ -187,7 +187,8 @@ def sweep(spec: Path | None, tasks, models, lengths, seeds, max_sequences, units
             if progress is not None:
                 progress.close()
             n = len(ResultsCSV(out).done() & {cell_key(c) for c in cells})
-            click.echo(f"\nInterrupted: {n} of {len(cells)} cells are done and saved in {out}. "
+            click.echo(f"\nInterrupted: {n} of {_plural(len(cells), 'cell')} are done and saved "
+                       f"in {out}. "
                        f"To resume, run: {resume_command()}", err=True)
             sys.exit(130)
         if progress is not None:
@@ -343,7 +344,7 @@ def gradients(task, models, length, seed, units, max_sequences, batch, forget_bi
             click.echo(line)
         if out is not None:
             write_csv(rows, out)
-            click.echo(f"{len(rows)} rows in {out}")
+            click.echo(f"{_plural(len(rows), 'row')} in {out}")
         if plot is not None:
             from rnnbench.gradients import plot_gradients
 

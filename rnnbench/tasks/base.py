@@ -51,7 +51,7 @@ class Task:
             raise ValueError(f"length for task {self.name!r} must be an integer, got {length!r}")
         if length < self.min_length:
             raise ValueError(
-                f"length {length} is below task {self.name!r}'s minimum; "
+                f"length {length} is below the minimum of task {self.name!r}; "
                 f"allowed: integers >= {self.min_length}"
             )
 
