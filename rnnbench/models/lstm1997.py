@@ -146,7 +146,7 @@ def df(y: np.ndarray) -> np.ndarray:  # f'(z) from y = f(z)
 
 
 def g(z: np.ndarray) -> np.ndarray:  # 4 f(z) - 2 in [-2, 2] (eq. 5), squashes net_c
-    return 4.0 * f(z) - 2.0
+    return 2.0 * np.tanh(0.5 * z)  # = 4 f(z) - 2
 
 
 def dg(g_z: np.ndarray) -> np.ndarray:  # g'(z) = 4 f (1 - f) = 1 - g^2 / 4
@@ -154,7 +154,7 @@ def dg(g_z: np.ndarray) -> np.ndarray:  # g'(z) = 4 f (1 - f) = 1 - g^2 / 4
 
 
 def h(s: np.ndarray) -> np.ndarray:  # 2 f(s) - 1 in [-1, 1] (eq. 4), scales the cell output
-    return 2.0 * f(s) - 1.0
+    return np.tanh(0.5 * s)  # = 2 f(s) - 1
 
 
 def dh(h_s: np.ndarray) -> np.ndarray:  # h'(s) = 2 f (1 - f) = (1 - h^2) / 2
