@@ -52,7 +52,7 @@ class Net1997:
     blocks: int = 2
     cells_per_block: int = 2
     hidden_units: int = 0  # conventional logistic hidden units (none in Experiments 1, 3-6)
-    input_gate_bias: tuple[float, ...] | None = (-3.0, -6.0)  # per block; None: random like all
+    input_gate_bias: tuple[float, ...] | None = None  # per block; None: random like the rest
     output_gate_bias: tuple[float, ...] | None = None  # per block; None: random ("r" in Table 10)
     learning_rate: float = 0.5
     weight_init: float = 0.1  # every weight (and bias) starts U[-weight_init, weight_init]
@@ -79,7 +79,7 @@ class Net1997:
     @classmethod
     def from_task(cls, task: Any) -> Net1997:
         """The task's `reference.net` dict if it has one, else the adding net (Section 5.4)."""
-        net = getattr(getattr(task, "reference", None), "net", None) or {}
+        net = getattr(getattr(task, "reference", None), "net", None) or ADDING_NET
         unknown = sorted(set(net) - set(cls.KEYS))
         if unknown:
             allowed = ", ".join(cls.KEYS)
@@ -132,6 +132,15 @@ class Net1997:
         if self.output_gate_bias is not None:
             W[-1, outs] = self.output_gate_bias
         return {"W": W * masks["W"], "W_k": W_k * masks["W_k"]}
+
+
+# Experiment 4 (Section 5.4, Table 10 rows 4-1..4-3): 2 blocks of 2 cells, every non-input unit
+# biased, input gate biases -3 and -6, output gate biases random, weights U[-0.1, 0.1], alpha 0.5.
+ADDING_NET: dict[str, Any] = {
+    "blocks": 2, "cells_per_block": 2, "hidden_units": 0, "input_gate_bias": (-3.0, -6.0),
+    "output_gate_bias": None, "learning_rate": 0.5, "weight_init": 0.1,
+    "output_activation": "logistic", "bias": "all",
+}  # fmt: skip
 
 
 # -- the squashing functions and their derivatives, written in terms of their outputs ----------
