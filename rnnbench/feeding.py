@@ -94,14 +94,23 @@ def train_chunk(
     """Train `model` on one chunk, whole or grouped by length; see the module docstring."""
     n = len(x)
     takes_lengths = lengths is not None and getattr(model, "accepts_lengths", False)
+    update = np.arange(n) // batch_size + 1  # the model takes the chunk in mini-batches
     if lengths is None or takes_lengths:
         kw = {"lengths": lengths} if takes_lengths else {}
-        if with_outputs:
+        if not with_outputs:
+            return TrainedChunk(float(model.train(x, y, **kw)), np.arange(n), None, update)
+        if callable(getattr(model, "train_with_outputs", None)):
             loss, outputs = _train_with_outputs(model, x, y, **kw)
-        else:
-            loss, outputs = float(model.train(x, y, **kw)), None
-        update = np.arange(n) // batch_size + 1  # the model takes the chunk in mini-batches
-        return TrainedChunk(loss, np.arange(n), outputs, update)
+            return TrainedChunk(loss, np.arange(n), np.asarray(outputs), update)
+        # predict before each mini-batch's own update, not before the whole chunk's
+        total, outs = 0.0, []
+        for start in range(0, n, batch_size):
+            part = slice(start, start + batch_size)
+            part_kw = {"lengths": lengths[part]} if takes_lengths else {}
+            loss, out = _train_with_outputs(model, x[part], y[part], **part_kw)
+            total += loss * len(x[part])
+            outs.append(np.asarray(out))
+        return TrainedChunk(total / n, np.arange(n), np.concatenate(outs), update)
 
     batches = same_length_batches(lengths, batch_size)
     total, outs = 0.0, []
