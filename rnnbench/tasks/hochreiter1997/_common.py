@@ -81,4 +81,7 @@ class AllOutputsWithinTolerance(Task):
 
 def one_hot(symbols: np.ndarray, depth: int) -> np.ndarray:
     """float32 (n, steps, depth) one-hot of int (n, steps) symbols; -1 (padding) is all zero."""
-    return (symbols[..., None] == np.arange(depth)).astype(np.float32)
+    x = np.zeros((*symbols.shape, depth), np.float32)
+    seq, step = np.nonzero(symbols >= 0)  # (m,) each real step
+    x[seq, step, symbols[seq, step]] = 1.0
+    return x

@@ -276,7 +276,7 @@ class LongLag1997(AllOutputsWithinTolerance):
     y, each with probability 0.5: (1) a prefix of length q + 2, b, x|y and q random
     distractors; (2) then another random distractor with probability 9/10 or, alternatively, e
     with probability 1/10 (so k >= 0 is geometric, P(k) = 0.1 * 0.9^k); (3) after e, x or y as
-    the second element was. Length q + k + 4, mean q + 14. `length` is q; the minimal lag is
+    the second element was. Length q + k + 4, mean q + 13. `length` is q; the minimal lag is
     q + 1. p is fixed by the class (`P` = 100 distractors, 104 input units); Table 3 has two
     rows for it, q = 100 and q = 1000.
 
@@ -284,7 +284,9 @@ class LongLag1997(AllOutputsWithinTolerance):
     alternatively, an e with probability 1/10"; its expected length q + 14 (a sum over
     (1/10)(9/10)^k) fixes the first to 9/10. Its set notation draws distractor indices
     "1 <= i <= q", but the distractor symbols are a_1..a_p ("expected number of occurrences of
-    a_i ... (q+10)/p"), so indices are drawn from 1..p.
+    a_i ... (q+10)/p"), so indices are drawn from 1..p. The paper's own sum for the expected
+    length, 4 + sum_k (1/10)(9/10)^k (q + k), is q + 13, not the q + 14 it prints (and its
+    (q+10)/p is off by the same one); the definition (k >= 0, minimal length q + 4) is followed.
 
     The net reads everything but the final symbol (its last input is the trigger e) and
     outputs 2 units, x (class 0) and y (class 1), as the paper's 2 output units. Success:
