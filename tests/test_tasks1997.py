@@ -501,12 +501,12 @@ def naive_solved_at(r: OnlineRule, errors, correct):
     return None
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(
     data=st.data(),
     window=st.integers(1, 12),
     max_wrong=st.integers(0, 2),
-    mean_below=st.sampled_from([None, 0.2, 0.5]),
+    mean_below=st.sampled_from([None, 0.25, 0.5]),
     measure=st.sampled_from(["absolute", "squared"]),
 )
 def test_tracker_matches_a_naive_scan_in_any_chunking(data, window, max_wrong, mean_below, measure):
@@ -515,7 +515,8 @@ def test_tracker_matches_a_naive_scan_in_any_chunking(data, window, max_wrong, m
     n = data.draw(st.integers(0, 60))
     correct = np.array(data.draw(st.lists(st.booleans(), min_size=n, max_size=n)), bool)
     errors = np.array(
-        data.draw(st.lists(st.sampled_from([0.0, 0.1, 0.3, 1.0]), min_size=n, max_size=n))
+        # dyadic values: the running sums are exact, so ties at the threshold agree too
+        data.draw(st.lists(st.sampled_from([0.0, 0.125, 0.375, 1.0]), min_size=n, max_size=n))
     )
     cuts = sorted(data.draw(st.lists(st.integers(0, n), max_size=6)))
     tracker = RuleTracker(r)
