@@ -52,6 +52,7 @@ def test_all_registered_as_builtins_and_described_by_their_experiment():
         task = entry.obj()
         assert task.reference is not None and task.reference.rows
         assert task.solve_rule(task.reference.rows[0].length) is not None
+        assert not task.in_default_study  # run only when a study names it
     for old in ("adding", "delayed-recall"):
         assert "Hochreiter" not in tasks.entry(old).description
         assert "not the 1997" in tasks.entry(old).description

@@ -132,6 +132,7 @@ class Adding1997(Task):
     min_length = 20  # X1's ten positions lie inside X2's range; the minimal lag is >= 10
     variable_length = True
     tolerance = 0.04
+    in_default_study = False  # the paper's lengths and budgets: run when named
     description = (
         "Exp. 4 of Hochreiter & Schmidhuber 1997 (Sec. 5.4): add two marked U[-1,1] values, "
         "target 0.5+(X1+X2)/4, length T..T+T/10, |err|<0.04, ST3"
@@ -242,6 +243,7 @@ class Multiplication1997(Task):
     min_length = 20
     variable_length = True
     tolerance = 0.04
+    in_default_study = False  # the paper's lengths and budgets: run when named
     description = (
         "Exp. 5 of Hochreiter & Schmidhuber 1997 (Sec. 5.5): multiply two marked U[0,1] values, "
         "length T..T+T/10, |err|<0.04, stop at <13 wrong of 2000"
