@@ -141,7 +141,11 @@ class StudySpec:
             return list(self.tasks)
         if isinstance(self.lengths, dict):
             return list(self.lengths)
-        return [e.name for e in tasks.items() if e.source == BUILTIN_SOURCE]
+        return [
+            e.name
+            for e in tasks.items()
+            if e.source == BUILTIN_SOURCE and getattr(e.obj, "in_default_study", True)
+        ]
 
     def lengths_for(self, task: str) -> list[int]:
         if isinstance(self.lengths, dict):

@@ -41,6 +41,9 @@ class Task:
         tolerance: Regression: a sequence is correct when |error| < tolerance. A classification
             task judged by the paper's "all output units within tolerance" criterion uses it too.
         reference: The published results this task reproduces, as data, or None.
+        in_default_study: True if a study that names no tasks runs this one. A paper's task,
+            with the paper's lengths and budgets of millions of sequences, sets False and runs
+            only when named.
     """
 
     name: ClassVar[str] = ""
@@ -53,6 +56,7 @@ class Task:
     variable_length: ClassVar[bool] = False
     tolerance: ClassVar[float] = REGRESSION_TOLERANCE
     reference: ClassVar[PaperReference | None] = None
+    in_default_study: ClassVar[bool] = True
 
     def generate(
         self, n: int, length: int, rng: np.random.Generator

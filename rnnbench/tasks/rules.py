@@ -87,7 +87,9 @@ class RuleTracker:
     """Applies an `OnlineRule` to per-sequence training results fed in training order.
 
     Keeps ring buffers of the running sums of the last `window + 1` sequences, so `feed` costs
-    O(k) for k sequences however many came before.
+    O(k) for k sequences however many came before. Error sums are float64 running totals: a
+    window's mean carries a rounding error of about 1e-16 times the run's total error, which
+    decides only exact ties with the threshold.
 
     Attributes:
         rule: The rule applied.
