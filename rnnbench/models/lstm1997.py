@@ -57,7 +57,8 @@ class Net1997:
     learning_rate: float = 0.5
     weight_init: float = 0.1  # every weight (and bias) starts U[-weight_init, weight_init]
     output_activation: str = "logistic"  # or "linear"
-    bias: str = "all"  # which units have biases: "all" non-input, "hidden" (b1), "gates" (ga)
+    bias: str = "all"  # which units have biases: "all" non-input, "hidden" (b1), "gates" (ga),
+    # or "none"
 
     KEYS = (
         "blocks", "cells_per_block", "hidden_units", "input_gate_bias", "output_gate_bias",
@@ -69,28 +70,64 @@ class Net1997:
             raise ValueError(
                 f"output_activation {self.output_activation!r}; allowed: 'logistic', 'linear'"
             )
-        if self.bias not in ("all", "hidden", "gates"):
-            raise ValueError(f"bias {self.bias!r}; allowed: 'all', 'hidden', 'gates'")
+        if self.bias not in ("all", "hidden", "gates", "none"):
+            raise ValueError(f"bias {self.bias!r}; allowed: 'all', 'hidden', 'gates', 'none'")
         for name in ("input_gate_bias", "output_gate_bias"):
             value = getattr(self, name)
             if value is not None and len(value) != self.blocks:
                 raise ValueError(f"{name} {value!r} needs one value per block ({self.blocks})")
 
+    # What the task's reference net may say beyond KEYS, and the values this model builds: a net
+    # that needs another (Exp. 2a/2b's: no output gate, linear h, g in [0, 1], Table 10's "B"
+    # connectivity) is refused by name rather than silently built as something else.
+    BUILT = {
+        "output_gate": (True,), "connectivity": ("F",), "h": ((-1.0, 1.0),),
+        "g": ((-2.0, 2.0),), "output_activation": ("logistic", "sigmoid", "linear"),
+    }
+    DESCRIPTIVE = ("notes", "weights")  # carried along; `weights` is checked after building
+
     @classmethod
     def from_task(cls, task: Any) -> Net1997:
-        """The task's `reference.net` dict if it has one, else the adding net (Section 5.4)."""
-        net = getattr(getattr(task, "reference", None), "net", None) or ADDING_NET
-        unknown = sorted(set(net) - set(cls.KEYS))
+        """The task's `reference.net` dict if it has one, else the adding net (Section 5.4).
+
+        Raises:
+            ValueError: the net has a key this model does not know, or a feature it does not
+                build (named, with what it builds), or the built net's weight count differs from
+                the paper's `weights`.
+        """
+        net = dict(getattr(getattr(task, "reference", None), "net", None) or ADDING_NET)
+        unknown = sorted(set(net) - set(cls.KEYS) - set(cls.BUILT) - set(cls.DESCRIPTIVE))
         if unknown:
-            allowed = ", ".join(cls.KEYS)
+            allowed = ", ".join([*cls.KEYS, *cls.BUILT, *cls.DESCRIPTIVE])
             raise ValueError(f"reference.net keys {unknown} unknown; allowed: {allowed}")
-        kw = dict(net)
+        for key, built in cls.BUILT.items():
+            if key in net and _as_tuple(net[key]) not in [_as_tuple(b) for b in built]:
+                raise ValueError(
+                    f"numpy-lstm1997 does not build a net with {key} = {net[key]!r} (task "
+                    f"{getattr(task, 'name', '?')!r}); it builds {key} in "
+                    f"{', '.join(repr(b) for b in built)}"
+                )
+        for key in (*cls.DESCRIPTIVE, "output_gate", "connectivity", "h", "g"):
+            net.pop(key, None)
+        paper_weights = dict(getattr(getattr(task, "reference", None), "net", None) or {}).get(
+            "weights"
+        )
+        if net.get("output_activation") == "sigmoid":
+            net["output_activation"] = "logistic"
+        kw = net
         for name in ("input_gate_bias", "output_gate_bias"):
             if kw.get(name) is not None:
                 kw[name] = tuple(float(b) for b in np.atleast_1d(kw[name]))
         if "weight_init" in kw:  # a half-width, or an interval (-a, a)
             kw["weight_init"] = float(np.max(np.abs(np.atleast_1d(kw["weight_init"]))))
-        return cls(int(task.input_dim), int(task.output_dim), **kw)
+        built = cls(int(task.input_dim), int(task.output_dim), **kw)
+        count = int(sum(m.sum() for m in built.masks().values()))
+        if paper_weights is not None and count != int(paper_weights):
+            raise ValueError(
+                f"the 1997 net for task {getattr(task, 'name', '?')!r} has {count} weights; "
+                f"the paper's has {paper_weights}"
+            )
+        return built
 
     # Unit counts and the column layout of W (M, R): rows are sources, columns hidden units.
     @property
@@ -119,6 +156,8 @@ class Net1997:
         if self.bias == "gates":
             cells, _, _, hidden = self.columns()
             W[-1, cells] = W[-1, hidden] = 0.0
+        if self.bias == "none":
+            W[-1] = 0.0
         return {"W": W, "W_k": W_k}
 
     def initial_params(self, rng: np.random.Generator) -> dict[str, np.ndarray]:
@@ -141,6 +180,10 @@ ADDING_NET: dict[str, Any] = {
     "output_gate_bias": None, "learning_rate": 0.5, "weight_init": 0.1,
     "output_activation": "logistic", "bias": "all",
 }  # fmt: skip
+
+
+def _as_tuple(value: Any) -> Any:
+    return tuple(float(v) for v in value) if isinstance(value, (list, tuple)) else value
 
 
 # -- the squashing functions and their derivatives, written in terms of their outputs ----------
