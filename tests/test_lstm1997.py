@@ -378,3 +378,28 @@ def test_registered_factory():
     assert model.accepts_lengths and model.outputs == "probabilities"
     probs = model.predict(np.zeros((2, 5, 8), np.float32))
     assert probs.shape == (2, 4) and np.all((probs > 0) & (probs < 1))
+
+
+@pytest.mark.skipif(lstm1997_compiled.kernel() is None, reason="slow without numba's kernel")
+def test_exp2a_net_runs_online_through_the_harness():
+    """The 10,504-weight net, online plain SGD at the paper's rate 1.0, under Exp. 2a's rule.
+
+    Only that it runs. Measured: it does not solve 2a within 60,000 sequences (paper: 5,040) for
+    seeds 0-2. The cell state, unsquashed (h = id, no output gate), reaches ~25 at p = 100
+    (y_in g ~ 0.25 a step), so the first rate-1.0 update moves the cell's output weights by up to
+    ~4 and about 70% of the output units' net inputs beyond +-5 (to -93): they saturate at once.
+    2,000 sequences here take ~4 s, most of it the rule's 10,000-sequence test.
+    """
+    from rnnbench.harness import run_cell
+    from rnnbench.registry import load_plugins
+    from rnnbench.schema import SweepCell
+
+    load_plugins()
+    cell = SweepCell(
+        task="two-sequence-1997", model="numpy-lstm1997", length=100, seed=0, batch_size=1,
+        learning_rate=1.0, optimizer="sgd", max_sequences=2_000,
+    )  # fmt: skip
+    result = run_cell(cell)
+    assert result.status == "ok", result.error
+    assert result.num_params == 10_504 and result.sequences_seen == result.updates_seen == 2_000
+    assert np.isfinite(result.final_loss) and 0.0 <= result.accuracy <= 1.0
