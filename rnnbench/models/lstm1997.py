@@ -203,6 +203,9 @@ class Net1997:
             W[-1] = 0.0
         if self.connectivity == "B":  # the hidden layer reads the layer below it only
             W[self.input_dim : self.input_dim + self.recurrent] = 0.0
+        # Exp. 2a/2b (101 in, 1 cell, 1 input gate, no output gate, 101 out, "B", no biases):
+        # W: 2 hidden units x 101 inputs = 202; W_k: 101 outputs x (101 inputs + 1 cell) =
+        # 10,302; 202 + 10,302 = 10,504, Table 2's count (`from_task` checks it).
         return {"W": W, "W_k": W_k}
 
     def squashers(self) -> tuple[Callable, Callable, Callable, Callable]:
