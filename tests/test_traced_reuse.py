@@ -66,3 +66,17 @@ def test_reuse_is_off_unless_asked():
     from rnnbench.models import keras_models
 
     assert keras_models._reuse_key(None, None) is None
+
+
+def test_a_model_compiled_for_another_optimizer_is_not_reused(reuse):
+    pytest.importorskip("tensorflow")
+    from dataclasses import replace
+
+    from rnnbench.harness import make_task
+
+    adam = _cell("keras-simplernn", 0)
+    task = make_task(adam)
+    first = make_model(adam, task)
+    sgd = make_model(replace(adam, optimizer="sgd", seed=1), task)
+    assert sgd.model is not first.model
+    assert make_model(replace(adam, seed=2), task).model is first.model

@@ -117,7 +117,8 @@ def build_keras_model(
         task.output_dim, kernel_initializer=keras.initializers.GlorotUniform(seed=seed + 1)
     )(state)
     model = keras.Model(inputs, outputs)
-    key = _reuse_key(task, recurrent_layer, learning_rate, batch_size, clipnorm, jit_compile)
+    key = _reuse_key(task, recurrent_layer, learning_rate, batch_size, clipnorm, jit_compile,
+                     optimizer)
     traced = _TRACED.get(key) if key is not None else None
     if traced is not None and _restart(traced, model):
         return KerasModel(traced, task.kind, batch_size)
