@@ -116,7 +116,7 @@ def train_model(cell: SweepCell, task: Any, model: Any, result: CellResult) -> A
     goes.
     """
     result.num_params = int(model.num_params)
-    rule = task.solve_rule(cell.length)
+    rule = task.solve_rule(cell.length) if cell.rule == "task" else None
     if rule is None:
         return _train_to_held_out_threshold(cell, task, model, result)
     return _train_to_paper_rule(cell, task, model, result, rule)

@@ -39,12 +39,13 @@ from rnnbench.schema import (
     DEFAULT_SOLVE_THRESHOLD,
     DEFAULT_UNITS,
     OPTIMIZERS,
+    RULES,
     SweepCell,
 )
 
 PAPER = "paper"  # learning_rate = "paper": each task's reference learning rate
 # The settings a regime may give its models (besides `models`).
-REGIME_KEYS = ("optimizer", "batch_size", "learning_rate", "max_sequences", "chunk_size",
+REGIME_KEYS = ("optimizer", "rule", "batch_size", "learning_rate", "max_sequences", "chunk_size",
                "eval_size", "units", "forget_bias", "solve_threshold", "lengths")
 
 DEFAULT_MODELS = ("numpy-rnn", "keras-simplernn", "keras-lstm")
@@ -83,6 +84,7 @@ class StudySpec:
     batch_size: int = DEFAULT_BATCH_SIZE
     learning_rate: float | str = DEFAULT_LEARNING_RATE  # or "paper": the task's reference rate
     optimizer: str = DEFAULT_OPTIMIZER  # "adam" or "sgd"
+    rule: str = "task"  # "task": the task's own solve rule if any; "held-out": solve_threshold
     forget_bias: tuple[float, ...] = ()  # empty: the model's default
     chunk_size: int = DEFAULT_CHUNK_SIZE
     eval_size: int = DEFAULT_EVAL_SIZE
@@ -232,6 +234,7 @@ class StudySpec:
                         solve_threshold=self.solve_threshold,
                         backend=self.backend or current_backend(),
                         optimizer=self.optimizer,
+                        rule=self.rule,
                     )
                 )
         return out
@@ -354,6 +357,10 @@ def _coerce(key: str, value: Any, where: str) -> Any:
     if key == "optimizer":
         if value not in OPTIMIZERS:
             raise bad(f"one of {', '.join(OPTIMIZERS)}")
+        return value
+    if key == "rule":
+        if value not in RULES:
+            raise bad(f"one of {', '.join(RULES)}")
         return value
     if key == "regimes":
         if isinstance(value, Mapping):
