@@ -14,15 +14,15 @@ from __future__ import annotations
 
 import math
 import time
-from typing import Any
 
 import numpy as np
 
 from rnnbench.backends import select_backend
 from rnnbench.diagnostics import first_to_last_ratio
-from rnnbench.models.base import accepted_hparams
+from rnnbench.models.base import Model, ModelFactory, accepted_hparams
 from rnnbench.registry import models, tasks
 from rnnbench.schema import CellResult, SweepCell
+from rnnbench.tasks.base import Task
 
 GRAD_RATIO_BATCH = 32  # sequences in the batch that measures grad_ratio_init
 
@@ -53,20 +53,20 @@ def error_text(exc: BaseException, prefix: str = "") -> str:
     return f"{prefix}{type(exc).__name__}: {message}"[:500]
 
 
-def make_task(cell: SweepCell) -> Any:
+def make_task(cell: SweepCell) -> Task:
     """The cell's task, with its length checked."""
-    task = tasks.get(cell.task)()
+    task: Task = tasks.get(cell.task)()
     task.check_length(cell.length)
     return task
 
 
-def make_model(cell: SweepCell, task: Any) -> Any:
+def make_model(cell: SweepCell, task: Task) -> Model:
     """The cell's untrained model, built by its factory from the cell's hyper-parameters."""
-    factory = models.get(cell.model)
+    factory: ModelFactory = models.get(cell.model)
     return factory(task, cell.units, cell.seed, **accepted_hparams(factory, cell.hparams()))
 
 
-def gradient_batch(cell: SweepCell, task: Any, n: int) -> tuple[np.ndarray, np.ndarray]:
+def gradient_batch(cell: SweepCell, task: Task, n: int) -> tuple[np.ndarray, np.ndarray]:
     """`n` sequences for gradient measurements, from the cell's own stream (not train or eval)."""
     return task.generate(n, cell.length, _rng(cell.seed, GRADIENT_STREAM))
 
@@ -81,7 +81,7 @@ def _train(cell: SweepCell, result: CellResult) -> None:
     train_model(cell, task, model, result)
 
 
-def train_model(cell: SweepCell, task: Any, model: Any, result: CellResult) -> Any:
+def train_model(cell: SweepCell, task: Task, model: Model, result: CellResult) -> Model:
     """The training loop: train `model` in chunks until solved or out of budget; return it.
 
     Fills `result` (accuracy, sequences, loss, status) as it goes.

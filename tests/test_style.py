@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -41,3 +42,10 @@ def test_an_upward_import_breaks_the_layers_contract(tmp_path):
     result = lint_imports(tmp_path)
     assert result.returncode != 0
     assert "rnnbench.schema -> rnnbench.cli" in result.stdout
+
+
+def test_mypy_is_clean():
+    """The plugin contracts are typed and the code type-checks (settings in pyproject.toml)."""
+    result = subprocess.run([sys.executable, "-m", "mypy"], cwd=REPO, capture_output=True,
+                            text=True)
+    assert result.returncode == 0, result.stdout + result.stderr

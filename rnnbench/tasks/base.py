@@ -7,13 +7,14 @@ and nothing else, and knows how to score predictions and what a memoryless predi
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import ClassVar, Literal
+from typing import ClassVar, Literal, TypeVar
 
 import numpy as np
 
 from rnnbench.registry import RegistryError, tasks
 
 KINDS = ("regression", "classification")
+TaskClassT = TypeVar("TaskClassT", bound=type)
 # Hochreiter & Schmidhuber (1997): a sequence counts as right if |error| < 0.04.
 REGRESSION_TOLERANCE = 0.04
 
@@ -21,13 +22,17 @@ REGRESSION_TOLERANCE = 0.04
 class Task:
     """Base class of every task; subclass it and decorate with `@rnnbench.register_task`.
 
-    Class attributes a task sets:
-      kind: "regression" (target float32 (n,), loss MSE) or "classification"
-            (target int (n,) class labels, loss cross-entropy)
-      input_dim: features per time step
-      output_dim: 1 for regression, the number of classes for classification
-      description: one line for `rnnbench list`
-      min_length: the smallest dependency length the task can generate
+    A subclass sets the class attributes and writes `generate`; a regression task also writes
+    `chance_accuracy`. Every task is a `TaskSpec` for the model factories.
+
+    Attributes:
+        name: set by `register_task` to the registered name.
+        kind: "regression" (target float32 (n,), loss MSE) or "classification"
+            (target int (n,) class labels, loss cross-entropy).
+        input_dim: features per time step.
+        output_dim: 1 for regression, the number of classes for classification.
+        description: one line for `rnnbench list`.
+        min_length: the smallest dependency length the task can generate.
     """
 
     name: ClassVar[str] = ""
@@ -37,16 +42,37 @@ class Task:
     description: ClassVar[str] = ""
     min_length: ClassVar[int] = 1
 
-    def generate(self, n: int, length: int, rng: np.random.Generator):
-        """Return `x` float32 (n, steps, input_dim) and `y` (float32 or int (n,))."""
+    def generate(
+        self, n: int, length: int, rng: np.random.Generator
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Draw `n` fresh sequences at dependency length `length`.
+
+        Args:
+            n: how many sequences.
+            length: the dependency length (>= `min_length`; how many steps that makes is the
+                task's to say).
+            rng: the only source of randomness: every draw comes from it, nothing global.
+
+        Returns:
+            `x` float32 (n, steps, input_dim), and `y`: float32 (n,) targets for regression,
+            int (n,) class labels for classification.
+        """
         raise NotImplementedError
 
     @property
     def loss(self) -> str:
+        """The training loss of the kind: "mse" or "cross-entropy"."""
         return "mse" if self.kind == "regression" else "cross-entropy"
 
     def check_length(self, length: int) -> None:
-        """Raise ValueError naming the bad length and the allowed range."""
+        """Check that the task can generate sequences of dependency length `length`.
+
+        Args:
+            length: the dependency length asked for.
+
+        Raises:
+            ValueError: naming the bad length and the allowed range.
+        """
         if isinstance(length, bool) or not isinstance(length, (int, np.integer)):
             raise ValueError(f"length for task {self.name!r} must be an integer, got {length!r}")
         if length < self.min_length:
@@ -56,7 +82,16 @@ class Task:
             )
 
     def accuracy(self, y_true: np.ndarray, y_pred: np.ndarray) -> float:
-        """Fraction of sequences predicted right: |error| < 0.04, or argmax equal to the label."""
+        """Score predictions.
+
+        Args:
+            y_true: the targets `generate` returned, (n,).
+            y_pred: a model's `predict`: (n,) for regression, (n, classes) for classification.
+
+        Returns:
+            The fraction of sequences predicted right: |error| < 0.04 for regression, the argmax
+            equal to the label for classification.
+        """
         y_true = np.asarray(y_true)
         y_pred = np.asarray(y_pred)
         if self.kind == "regression":
@@ -67,7 +102,15 @@ class Task:
         raise ValueError(f"task {self.name!r} has kind {self.kind!r}; allowed: {', '.join(KINDS)}")
 
     def chance_accuracy(self, length: int) -> float:
-        """What a memoryless predictor scores; for classification, uniform guessing (1/K)."""
+        """What a memoryless predictor scores; a regression task must override this.
+
+        Args:
+            length: the dependency length.
+
+        Returns:
+            The accuracy of the best predictor that ignores the sequence's content; for
+            classification, uniform guessing (1 / classes).
+        """
         if self.kind == "classification":
             return 1.0 / self.output_dim
         raise NotImplementedError(
@@ -78,7 +121,7 @@ class Task:
         return f"<Task {self.name!r} ({self.kind})>"
 
 
-def register_task(name: str) -> Callable[[type], type]:
+def register_task(name: str) -> Callable[[TaskClassT], TaskClassT]:
     """Class decorator: register a `Task` subclass under `name`.
 
     Args:
@@ -92,7 +135,7 @@ def register_task(name: str) -> Callable[[type], type]:
         RegistryError: the class is not a subclass of `rnnbench.Task`, or the name is taken.
     """
 
-    def decorate(cls: type) -> type:
+    def decorate(cls: TaskClassT) -> TaskClassT:
         if not (isinstance(cls, type) and issubclass(cls, Task)):
             raise RegistryError(f"register_task({name!r}) needs a subclass of rnnbench.Task")
         cls.name = name
