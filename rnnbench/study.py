@@ -62,9 +62,6 @@ class SpecError(ValueError):
     """A study spec or option that cannot be run; the message names the key and what is allowed."""
 
 
-PerTask = list[int] | dict[str, list[int]]
-
-
 @dataclass(frozen=True)
 class StudySpec:
     name: str = "sweep"
