@@ -46,7 +46,7 @@ from rnnbench.schema import (
 PAPER = "paper"  # learning_rate = "paper": each task's reference learning rate
 # The settings a regime may give its models (besides `models`).
 REGIME_KEYS = ("optimizer", "batch_size", "learning_rate", "max_sequences", "chunk_size",
-               "eval_size", "units", "forget_bias", "solve_threshold")
+               "eval_size", "units", "forget_bias", "solve_threshold", "lengths")
 
 DEFAULT_MODELS = ("numpy-rnn", "keras-simplernn", "keras-lstm")
 DEFAULT_SEEDS = 3
@@ -173,16 +173,23 @@ class StudySpec:
         for name in task_names:
             tasks.entry(name)  # raises with the known names
         groups = self.regime_specs()
+        for i, group in enumerate(self.regimes):
+            strays = sorted(set(group.get("lengths", {}) if isinstance(group.get("lengths"), dict)
+                                else ()) - set(task_names))
+            if strays:
+                raise SpecError(
+                    f"regimes[{i}]: lengths for task {strays[0]!r}, which the study does not run; "
+                    f"its tasks: {', '.join(task_names)}"
+                )
         for group in groups:
             for name in group.models:
                 models.entry(name)
         out: list[SweepCell] = []
         for task_name in task_names:
             task = tasks.get(task_name)()
-            for length in self.lengths_for(task_name):
-                task.check_length(length)
             for group in groups:
-                out.extend(group._cells_of(task_name, task))
+                out.extend(group._cells_of(task_name, task, in_regime=group is not groups[0]
+                                           or not self.models))
         if not out:
             raise SpecError(
                 "the study has no cells: give at least one model (models = [...], or a regime's)"
@@ -195,7 +202,11 @@ class StudySpec:
         groups = [base] if base.models else []
         return groups + [replace(base, **regime) for regime in self.regimes]
 
-    def _cells_of(self, task_name: str, task: Any) -> list[SweepCell]:
+    def _cells_of(self, task_name: str, task: Any, in_regime: bool = False) -> list[SweepCell]:
+        if in_regime and isinstance(self.lengths, dict) and task_name not in self.lengths:
+            return []  # a regime's own lengths table names the tasks its models run
+        for length in self.lengths_for(task_name):
+            task.check_length(length)
         budget = self.max_sequences_for(task_name)
         learning_rate = self.learning_rate_for(task_name, task)
         out = []

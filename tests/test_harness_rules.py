@@ -158,3 +158,22 @@ def test_same_length_batches_keep_the_chunk_order():
     batches = same_length_batches(lengths, 2)
     assert [b.tolist() for b in batches] == [[0, 2], [1, 4], [3, 6], [5]]
     assert [b.tolist() for b in same_length_batches(lengths, 1)] == [[i] for i in range(7)]
+
+
+@pytest.mark.parametrize("name", ["numpy-rnn", "numpy-lstm"])
+def test_numpy_models_give_each_batchs_outputs_before_its_update(name):
+    """train_with_outputs: batch k's outputs are predict's on the weights after k-1 updates."""
+    from rnnbench.registry import tasks
+
+    task = tasks.get("delayed-recall")()
+    x, y = task.generate(12, 5, np.random.default_rng(0))
+    twin_a = models.get(name)(task, 8, 0, batch_size=4)
+    twin_b = models.get(name)(task, 8, 0, batch_size=4)
+    expected = []
+    for start in range(0, 12, 4):
+        expected.append(twin_b.predict(x[start : start + 4]))
+        twin_b.train(x[start : start + 4], y[start : start + 4])
+    loss, outputs = twin_a.train_with_outputs(x, y)
+    np.testing.assert_allclose(outputs, np.concatenate(expected), rtol=1e-5, atol=1e-6)
+    assert not np.allclose(expected[0], expected[2])  # the updates did change the outputs
+    np.testing.assert_array_equal(twin_a.params["W_h"], twin_b.params["W_h"])

@@ -54,10 +54,19 @@ def numeric_gradient(loss, params, eps=1e-6):
     return grads
 
 
+EXP2_OPTIONS = {"output_gate": False, "h": "identity", "g": (0.0, 1.0), "bias": "none"}
 NETS = {  # small nets covering blocks of several cells, hidden units and the bias variants
     "adding": Net1997(2, 1, input_gate_bias=(-3.0, -6.0)),
     "hidden+classes": Net1997(3, 3, blocks=2, cells_per_block=1, hidden_units=2, bias="hidden"),
     "gate biases only": Net1997(2, 2, blocks=1, cells_per_block=3, bias="gates"),
+    # Exp. 2a/2b's options (no output gate, h = id, g = f, "B", no biases) on a small net; a
+    # hidden unit and blocks of 2 exercise what 2a's single cell does not.
+    "exp2 (B)": Net1997(4, 3, blocks=2, cells_per_block=2, hidden_units=1, connectivity="B",
+                        **EXP2_OPTIONS),
+    # The same options with the fully connected hidden layer: the recurrent paths (which "B"
+    # lacks) through cells without output gates, identity h and g = f.
+    "exp2 options (F)": Net1997(3, 2, blocks=2, cells_per_block=2, connectivity="F",
+                                **EXP2_OPTIONS),
 }
 
 
@@ -84,6 +93,37 @@ def test_gradients_match_finite_differences(name, truncated):
     numeric = numeric_gradient(loss, params)
     for k in params:
         np.testing.assert_allclose(grads[k], numeric[k], rtol=1e-6, atol=1e-9, err_msg=k)
+
+
+def test_layered_net_has_no_recurrent_weights_so_truncation_cuts_nothing():
+    """Connectivity "B": the hidden layer reads the inputs only; the CEC is the net's only
+    recurrence, so the truncated gradient is the full one."""
+    net = NETS["exp2 (B)"]
+    rng = np.random.default_rng(11)
+    params = random_params(net, rng)
+    D, R = net.input_dim, net.recurrent
+    assert not params["W"][D : D + R].any() and not params["W"][-1].any()  # no y_{t-1}, no bias
+    x, d = rng.uniform(-1, 1, (3, 7, D)), rng.uniform(0, 1, (3, net.output_dim))
+    _, truncated, _ = loss_and_grads(params, net, x, d, np.array([7, 5, 2]), truncated=True)
+    _, full, _ = loss_and_grads(params, net, x, d, np.array([7, 5, 2]), truncated=False)
+    for k in full:
+        np.testing.assert_allclose(truncated[k], full[k], rtol=1e-12, atol=1e-15, err_msg=k)
+
+
+def test_without_output_gates_the_cell_output_is_h_of_the_state():
+    """No output gate (y_out := 1), h = id, g = f: y_c(t) = s_c(t) = sum_t y_in(t) f(net_c(t)),
+    which only grows (g > 0); the net's hidden units are just cells and input gates."""
+    net = Net1997(2, 1, blocks=1, cells_per_block=2, connectivity="B", **EXP2_OPTIONS)
+    assert net.recurrent == 3 and net.columns()[2] == slice(3, 3)  # 2 cells, 1 input gate
+    rng = np.random.default_rng(12)
+    params = random_params(net, rng)
+    x = rng.uniform(-1, 1, (2, 5, 2))
+    st = forward(params, net, x)
+    np.testing.assert_allclose(st.y[:, :, :2], st.s)  # y_c = s_c
+    y_in = st.y[:, :, 2:3]
+    increments = y_in / (1.0 + np.exp(-(st.u @ params["W"])[:, :, :2]))  # y_in f(net_c)
+    np.testing.assert_allclose(st.s, np.cumsum(increments, axis=0))
+    np.testing.assert_allclose(st.z[:, :2], x[:, -1])  # "B": the output layer reads x_t too
 
 
 def test_truncated_and_full_gradients_differ():
@@ -142,6 +182,41 @@ def test_reference_net_sets_the_topology():
         Net1997.from_task(make_task(net={"forget_bias": 1.0}))
 
 
+@pytest.mark.parametrize(
+    "key,value",
+    [("h", (-2.0, 2.0)), ("g", (-1.0, 1.0)), ("connectivity", "C"), ("output_gate", "maybe")],
+)
+def test_a_net_it_does_not_build_is_refused_by_name(key, value):
+    with pytest.raises(ValueError, match=f"does not build a net with {key} = .*it builds {key}"):
+        Net1997.from_task(make_task(net={key: value}))
+    with pytest.raises(ValueError, match=f"{key} .*allowed"):
+        Net1997(2, 1, **{key: value})
+    with pytest.raises(ValueError, match="output_gate_bias given for a net without output"):
+        Net1997(2, 1, blocks=1, output_gate=False, output_gate_bias=(-1.0,))
+
+
+@pytest.mark.parametrize("name", ["two-sequence-1997", "noise-1997"])
+def test_exp2ab_net_has_the_papers_10504_weights(name):
+    from rnnbench.registry import load_plugins, models, tasks
+
+    load_plugins()
+    model = models.get("numpy-lstm1997")(tasks.get(name)(), 32, 0)
+    # Table 2 / Table 10 rows 2a, 2b: 101 inputs, 1 block of 1 cell, no output gate, 101 outputs,
+    # connectivity "B", no biases. Hidden layer (cell + input gate) from the inputs only:
+    # 2 * 101 = 202. Output layer from the inputs and the cell: 101 * (101 + 1) = 10,302.
+    # 202 + 10,302 = 10,504 (RTRL's 10,404 with its one hidden unit: 101 * 102 + 102).
+    assert model.num_params == 10_504
+    net = model.net
+    assert (net.blocks, net.cells_per_block, net.output_gate, net.connectivity) == (
+        1, 1, False, "B"
+    )  # fmt: skip
+    assert (net.h, net.g, net.bias, model.learning_rate) == ("identity", (0.0, 1.0), "none", 1.0)
+    assert model.params["W"].shape == (101 + 2 + 1, 2) and model.params["W_k"].shape == (103, 101)
+    assert model.masks["W"].sum() == 202 and model.masks["W_k"].sum() == 10_302
+    for k, p in model.params.items():  # U[-0.2, 0.2], absent connections zero
+        assert np.abs(p).max() <= 0.2 and not p[model.masks[k] == 0].any()
+
+
 def online_run(use_compiled, x, y, lengths, seed=0, kind="regression", task=None):
     task = task or make_task()
     model = NumpyLSTM1997(Net1997.from_task(task), kind, seed, use_compiled=use_compiled)
@@ -149,16 +224,29 @@ def online_run(use_compiled, x, y, lengths, seed=0, kind="regression", task=None
     return model, loss, outputs
 
 
+COMPILED_CASES = {  # (kind, input_dim, output_dim, reference net): every branch of the kernel
+    "adding": ("regression", 2, 1, None),
+    # 3 classes, a hidden unit, unbiased output units
+    "hidden+classes": ("classification", 2, 3, {"hidden_units": 1, "bias": "hidden"}),
+    # Exp. 2a/2b's options: no output gate, h = id, g = f, "B", no biases; 2 blocks of 2 cells
+    "exp2 (B)": ("classification", 5, 4, {"blocks": 2, "cells_per_block": 2, "hidden_units": 1,
+                                          "connectivity": "B", **EXP2_OPTIONS}),
+    "exp2 options (F)": ("classification", 3, 3, {"blocks": 2, "cells_per_block": 2,
+                                                  "connectivity": "F", **EXP2_OPTIONS}),
+}  # fmt: skip
+
+
 @pytest.mark.skipif(lstm1997_compiled.kernel() is None, reason="numba is not installed")
-@pytest.mark.parametrize("kind", ["regression", "classification"])
-def test_compiled_online_path_equals_numpy_loop(kind):
+@pytest.mark.parametrize("case", list(COMPILED_CASES))
+def test_compiled_online_path_equals_numpy_loop(case):
+    kind, D, K, net = COMPILED_CASES[case]
     rng = np.random.default_rng(5)
     n, T = 40, 30
+    task = make_task(kind, D, K, net)
     if kind == "regression":
-        task, (x, y) = make_task(), adding_like(rng, n, T)
-    else:  # 3 classes, a hidden unit, unbiased output units: every branch of the kernel
-        task = make_task("classification", 2, 3, {"hidden_units": 1, "bias": "hidden"})
-        x, y = rng.uniform(-1, 1, (n, T, 2)), rng.integers(0, 3, n)
+        x, y = adding_like(rng, n, T)
+    else:
+        x, y = rng.uniform(-1, 1, (n, T, D)), rng.integers(0, K, n)
     lengths = rng.integers(T // 2, T + 1, n)
     a, loss_a, out_a = online_run(False, x, y, lengths, kind=kind, task=task)
     b, loss_b, out_b = online_run(True, x, y, lengths, kind=kind, task=task)
@@ -169,6 +257,22 @@ def test_compiled_online_path_equals_numpy_loop(kind):
     assert loss_b == pytest.approx(loss_a, abs=1e-12)
     untrained = NumpyLSTM1997(Net1997.from_task(task), kind, 0).params
     assert np.abs(b.params["W"] - untrained["W"]).max() > 1e-3  # it did train
+
+
+@pytest.mark.skipif(lstm1997_compiled.kernel() is None, reason="numba is not installed")
+def test_compiled_path_on_the_exp2a_net_equals_numpy_loop():
+    """The 10,504-weight net itself, on `two-sequence-1997` sequences at p = 100."""
+    from rnnbench.registry import load_plugins, tasks
+
+    load_plugins()
+    task = tasks.get("two-sequence-1997")()
+    x, y = task.generate(6, 100, np.random.default_rng(13))
+    a, loss_a, out_a = online_run(False, x, y, None, kind="classification", task=task)
+    b, loss_b, out_b = online_run(True, x, y, None, kind="classification", task=task)
+    for k in a.params:
+        np.testing.assert_allclose(b.params[k], a.params[k], rtol=0, atol=1e-9, err_msg=k)
+    np.testing.assert_allclose(out_b, out_a, rtol=0, atol=1e-10)
+    assert loss_b == pytest.approx(loss_a, abs=1e-10)
 
 
 def test_numpy_fallback_without_numba(monkeypatch):
@@ -184,9 +288,11 @@ def test_numpy_fallback_without_numba(monkeypatch):
         online_run(True, x, y, None)
 
 
-def test_padded_batch_gives_the_outputs_of_trimmed_sequences():
+@pytest.mark.parametrize("connectivity", ["F", "B"])
+def test_padded_batch_gives_the_outputs_of_trimmed_sequences(connectivity):
+    """With "B" the output layer reads the inputs of each sequence's last real step."""
     rng = np.random.default_rng(7)
-    model = NumpyLSTM1997(Net1997(2, 1), "regression", seed=0)
+    model = NumpyLSTM1997(Net1997(2, 1, connectivity=connectivity), "regression", seed=0)
     model.params = random_params(model.net, rng)
     lengths = np.array([9, 3, 6])
     x = rng.uniform(-1, 1, (3, 9, 2))
@@ -272,3 +378,28 @@ def test_registered_factory():
     assert model.accepts_lengths and model.outputs == "probabilities"
     probs = model.predict(np.zeros((2, 5, 8), np.float32))
     assert probs.shape == (2, 4) and np.all((probs > 0) & (probs < 1))
+
+
+@pytest.mark.skipif(lstm1997_compiled.kernel() is None, reason="slow without numba's kernel")
+def test_exp2a_net_runs_online_through_the_harness():
+    """The 10,504-weight net, online plain SGD at the paper's rate 1.0, under Exp. 2a's rule.
+
+    Only that it runs. Measured: it does not solve 2a within 60,000 sequences (paper: 5,040) for
+    seeds 0-2. The cell state, unsquashed (h = id, no output gate), reaches ~25 at p = 100
+    (y_in g ~ 0.25 a step), so the first rate-1.0 update moves the cell's output weights by up to
+    ~4 and about 70% of the output units' net inputs beyond +-5 (to -93): they saturate at once.
+    2,000 sequences here take ~4 s, most of it the rule's 10,000-sequence test.
+    """
+    from rnnbench.harness import run_cell
+    from rnnbench.registry import load_plugins
+    from rnnbench.schema import SweepCell
+
+    load_plugins()
+    cell = SweepCell(
+        task="two-sequence-1997", model="numpy-lstm1997", length=100, seed=0, batch_size=1,
+        learning_rate=1.0, optimizer="sgd", max_sequences=2_000,
+    )  # fmt: skip
+    result = run_cell(cell)
+    assert result.status == "ok", result.error
+    assert result.num_params == 10_504 and result.sequences_seen == result.updates_seen == 2_000
+    assert np.isfinite(result.final_loss) and 0.0 <= result.accuracy <= 1.0

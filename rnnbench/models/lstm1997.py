@@ -2,7 +2,8 @@
 gates, no forget gate, trained online by the paper's truncated gradient and plain gradient descent.
 
 One hidden layer of memory cell blocks (Section 4, Appendix A.1; Section 5 for the step order).
-Every hidden unit reads the inputs, all hidden units at t-1 and a bias:
+With Table 10's connectivity "F" every hidden unit reads the inputs, all hidden units at t-1 and a
+bias:
 
     u_t    = [x_t, y_{t-1}, 1]                       (B, M)   M = D + R + 1
     net_t  = u_t @ W                                 (B, R)   R = C + 2 NB + H hidden units
@@ -17,6 +18,20 @@ with f the logistic sigmoid, g = 4 f - 2 in [-2, 2] and h = 2 f - 1 in [-1, 1] (
 blk[c] the block of cell c. The target is read at each sequence's last real step only (rnnbench
 has one target per sequence; the paper's Experiments 3-6 likewise signal errors at sequence ends).
 
+Exp. 2a/2b's net (Section 5.2, Table 10 rows 2a, 2b) differs in four ways, all options here:
+- no output gates ("no og"): y_out := 1, so y_c = h(s_t) and R = C + NB + H;
+- h the identity ("id"): y_c = y_out s_t;
+- g the logistic sigmoid f, range [0, 1] ("g1"; "g is the logistic sigmoid", Section 5.2);
+- connectivity "B", "each layer receives connections from all layers below": the hidden layer
+  reads the inputs only (no y_{t-1}: the rows of W for the recurrent sources are absent; the
+  CEC's fixed self-connection is the only recurrence, as the RTRL net's self-recurrent hidden unit
+  was), and the output layer reads the inputs and the cells, y_k = f_k([x_t, y_c, y_h, 1] @ W_k),
+  with x_t and y_c of the same step (Section 5's step order: inputs, hidden units, outputs).
+  With no recurrent weights the truncated and the full gradient are the same.
+The paper adds 2a's memory cell and input gate "once the error has stopped decreasing" (Section
+5.2, pointing at Section 4's abuse problem, solution (1)) and does not say how that is decided;
+this model builds the final net, with the cell and its gate, from the start.
+
 Error: E = sum_k (d_k - y_k)^2 (eq. 16), the figure `train` reports (the mean over sequences). The
 paper's update rule drops eq. 16's factor 2 (e_k = f'_k (d_k - y_k), eq. 19), so the objective
 whose gradient is followed is E / 2: a learning rate means what it means in the paper.
@@ -27,13 +42,14 @@ unscaled. That is exactly the gradient of the loss with the recurrent inputs y_{
 their recorded values (`forward(held_y=...)` computes that loss, which the tests differentiate).
 `gradient="full"` is full BPTT through the recurrent weights as well.
 
-Topology comes from the task: `task.reference.net` (a dict, see `Net1997.KEYS`), else the adding
-net of Section 5.4: 2 blocks of 2 cells, input gate biases -3 and -6, lr 0.5, 93 weights.
+Topology comes from the task: `task.reference.net` (a dict, see `Net1997.KEYS` and `BUILT`), else
+the adding net of Section 5.4: 2 blocks of 2 cells, input gate biases -3 and -6, lr 0.5, 93 weights.
 """
 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -45,7 +61,8 @@ from rnnbench.models.numpy_common import Adam
 
 @dataclasses.dataclass(frozen=True)
 class Net1997:
-    """One 1997 LSTM architecture: Table 10's columns b, S, in, out, igb, ogb, bias and alpha."""
+    """One 1997 LSTM architecture: Table 10's columns b, S, in, out, c, ogb, igb, bias, h, g and
+    alpha."""
 
     input_dim: int
     output_dim: int
@@ -57,40 +74,86 @@ class Net1997:
     learning_rate: float = 0.5
     weight_init: float = 0.1  # every weight (and bias) starts U[-weight_init, weight_init]
     output_activation: str = "logistic"  # or "linear"
-    bias: str = "all"  # which units have biases: "all" non-input, "hidden" (b1), "gates" (ga)
+    bias: str = "all"  # which units have biases: "all" non-input, "hidden" (b1), "gates" (ga),
+    # or "none"
+    output_gate: bool = True  # False: no output gates, y_out := 1 (Table 10's "no og", Exp. 2)
+    connectivity: str = "F"  # Table 10's c: "F" (hidden layer fully connected) or "B" (layered)
+    h: tuple[float, float] | str = (-1.0, 1.0)  # h's range (2 f - 1, eq. 4) or "identity"
+    g: tuple[float, float] = (-2.0, 2.0)  # g's range: (-2, 2) is 4 f - 2 (eq. 5), (0, 1) is f
 
     KEYS = (
         "blocks", "cells_per_block", "hidden_units", "input_gate_bias", "output_gate_bias",
         "learning_rate", "weight_init", "output_activation", "bias",
     )  # fmt: skip
 
+    # The task's reference net's enumerated choices, and the values this model builds: a net that
+    # needs another is refused by name rather than silently built as something else.
+    BUILT = {
+        "output_gate": (True, False), "connectivity": ("F", "B"),
+        "h": ((-1.0, 1.0), "identity"), "g": ((-2.0, 2.0), (0.0, 1.0)),
+        "output_activation": ("logistic", "sigmoid", "linear"),
+    }  # fmt: skip
+    DESCRIPTIVE = ("notes", "weights")  # carried along; `weights` is checked after building
+
     def __post_init__(self) -> None:
         if self.output_activation not in ("logistic", "linear"):
             raise ValueError(
                 f"output_activation {self.output_activation!r}; allowed: 'logistic', 'linear'"
             )
-        if self.bias not in ("all", "hidden", "gates"):
-            raise ValueError(f"bias {self.bias!r}; allowed: 'all', 'hidden', 'gates'")
+        if self.bias not in ("all", "hidden", "gates", "none"):
+            raise ValueError(f"bias {self.bias!r}; allowed: 'all', 'hidden', 'gates', 'none'")
+        for key in ("output_gate", "connectivity", "h", "g"):
+            value, built = _as_tuple(getattr(self, key)), self.BUILT[key]
+            if value not in built:
+                raise ValueError(f"{key} {value!r}; allowed: {', '.join(map(repr, built))}")
+            object.__setattr__(self, key, value)  # lists from a task become tuples
         for name in ("input_gate_bias", "output_gate_bias"):
             value = getattr(self, name)
             if value is not None and len(value) != self.blocks:
                 raise ValueError(f"{name} {value!r} needs one value per block ({self.blocks})")
+        if self.output_gate_bias is not None and not self.output_gate:
+            raise ValueError("output_gate_bias given for a net without output gates")
 
     @classmethod
     def from_task(cls, task: Any) -> Net1997:
-        """The task's `reference.net` dict if it has one, else the adding net (Section 5.4)."""
-        net = getattr(getattr(task, "reference", None), "net", None) or ADDING_NET
-        unknown = sorted(set(net) - set(cls.KEYS))
+        """The task's `reference.net` dict if it has one, else the adding net (Section 5.4).
+
+        Raises:
+            ValueError: the net has a key this model does not know, or a feature it does not
+                build (named, with what it builds), or the built net's weight count differs from
+                the paper's `weights`.
+        """
+        net = dict(getattr(getattr(task, "reference", None), "net", None) or ADDING_NET)
+        unknown = sorted(set(net) - set(cls.KEYS) - set(cls.BUILT) - set(cls.DESCRIPTIVE))
         if unknown:
-            allowed = ", ".join(cls.KEYS)
+            allowed = ", ".join([*cls.KEYS, *cls.BUILT, *cls.DESCRIPTIVE])
             raise ValueError(f"reference.net keys {unknown} unknown; allowed: {allowed}")
-        kw = dict(net)
+        for key, built in cls.BUILT.items():
+            if key in net and _as_tuple(net[key]) not in [_as_tuple(b) for b in built]:
+                raise ValueError(
+                    f"numpy-lstm1997 does not build a net with {key} = {net[key]!r} (task "
+                    f"{getattr(task, 'name', '?')!r}); it builds {key} in "
+                    f"{', '.join(repr(b) for b in built)}"
+                )
+        paper_weights = net.get("weights")
+        for key in cls.DESCRIPTIVE:
+            net.pop(key, None)
+        if net.get("output_activation") == "sigmoid":
+            net["output_activation"] = "logistic"
+        kw = net
         for name in ("input_gate_bias", "output_gate_bias"):
             if kw.get(name) is not None:
                 kw[name] = tuple(float(b) for b in np.atleast_1d(kw[name]))
         if "weight_init" in kw:  # a half-width, or an interval (-a, a)
             kw["weight_init"] = float(np.max(np.abs(np.atleast_1d(kw["weight_init"]))))
-        return cls(int(task.input_dim), int(task.output_dim), **kw)
+        built = cls(int(task.input_dim), int(task.output_dim), **kw)
+        count = int(sum(m.sum() for m in built.masks().values()))
+        if paper_weights is not None and count != int(paper_weights):
+            raise ValueError(
+                f"the 1997 net for task {getattr(task, 'name', '?')!r} has {count} weights; "
+                f"the paper's has {paper_weights}"
+            )
+        return built
 
     # Unit counts and the column layout of W (M, R): rows are sources, columns hidden units.
     @property
@@ -98,34 +161,64 @@ class Net1997:
         return self.blocks * self.cells_per_block
 
     @property
+    def output_gates(self) -> int:  # NB, or 0 without output gates
+        return self.blocks if self.output_gate else 0
+
+    @property
     def recurrent(self) -> int:  # R: cells, input gates, output gates, hidden units
-        return self.cells + 2 * self.blocks + self.hidden_units
+        return self.cells + self.blocks + self.output_gates + self.hidden_units
 
     @property
     def sources(self) -> int:  # M: inputs, hidden units at t-1, bias
         return self.input_dim + self.recurrent + 1
 
     def columns(self) -> tuple[slice, slice, slice, slice]:
-        """Slices of R for the cells, input gates, output gates and hidden units."""
-        C, NB = self.cells, self.blocks
-        return slice(0, C), slice(C, C + NB), slice(C + NB, C + 2 * NB), slice(C + 2 * NB, None)
+        """Slices of R for the cells, input gates, output gates (empty if none) and hidden units."""
+        C, NB, NO = self.cells, self.blocks, self.output_gates
+        return slice(0, C), slice(C, C + NB), slice(C + NB, C + NB + NO), slice(C + NB + NO, None)
+
+    @property
+    def output_sources(self) -> int:  # rows of W_k: [x_t ("B" only), y_c, y_h, 1]
+        inputs = self.input_dim if self.connectivity == "B" else 0
+        return inputs + self.cells + self.hidden_units + 1
+
+    def output_rows(self) -> tuple[slice, slice, slice]:
+        """Slices of W_k's rows (the output layer's sources z) for the inputs (empty with "F"),
+        the cells and the hidden units; the last row is the bias."""
+        D = self.input_dim if self.connectivity == "B" else 0
+        C, H = self.cells, self.hidden_units
+        return slice(0, D), slice(D, D + C), slice(D + C, D + C + H)
 
     def masks(self) -> dict[str, np.ndarray]:
-        """Which entries of W and W_k are connections (1.0) of this net: all but absent biases."""
+        """Which entries of W and W_k are connections (1.0) of this net: all but absent biases
+        and, with connectivity "B", the hidden layer's recurrent sources y_{t-1}."""
         W = np.ones((self.sources, self.recurrent))
-        W_k = np.ones((self.cells + self.hidden_units + 1, self.output_dim))
+        W_k = np.ones((self.output_sources, self.output_dim))
         if self.bias != "all":
             W_k[-1] = 0.0  # output units unbiased
         if self.bias == "gates":
             cells, _, _, hidden = self.columns()
             W[-1, cells] = W[-1, hidden] = 0.0
+        if self.bias == "none":
+            W[-1] = 0.0
+        if self.connectivity == "B":  # the hidden layer reads the layer below it only
+            W[self.input_dim : self.input_dim + self.recurrent] = 0.0
+        # Exp. 2a/2b (101 in, 1 cell, 1 input gate, no output gate, 101 out, "B", no biases):
+        # W: 2 hidden units x 101 inputs = 202; W_k: 101 outputs x (101 inputs + 1 cell) =
+        # 10,302; 202 + 10,302 = 10,504, Table 2's count (`from_task` checks it).
         return {"W": W, "W_k": W_k}
+
+    def squashers(self) -> tuple[Callable, Callable, Callable, Callable]:
+        """(g, g', h, h') of this net; g' and h' take g's and h's outputs."""
+        g_pair = (f, df) if self.g == (0.0, 1.0) else (g, dg)
+        h_pair = (identity, didentity) if self.h == "identity" else (h, dh)
+        return (*g_pair, *h_pair)
 
     def initial_params(self, rng: np.random.Generator) -> dict[str, np.ndarray]:
         a = self.weight_init
         masks = self.masks()
         W = rng.uniform(-a, a, masks["W"].shape)  # (M, R)
-        W_k = rng.uniform(-a, a, masks["W_k"].shape)  # (C + H + 1, K)
+        W_k = rng.uniform(-a, a, masks["W_k"].shape)  # (Z, K), Z = output_sources
         _, ins, outs, _ = self.columns()
         if self.input_gate_bias is not None:
             W[-1, ins] = self.input_gate_bias
@@ -141,6 +234,10 @@ ADDING_NET: dict[str, Any] = {
     "output_gate_bias": None, "learning_rate": 0.5, "weight_init": 0.1,
     "output_activation": "logistic", "bias": "all",
 }  # fmt: skip
+
+
+def _as_tuple(value: Any) -> Any:
+    return tuple(float(v) for v in value) if isinstance(value, (list, tuple)) else value
 
 
 # -- the squashing functions and their derivatives, written in terms of their outputs ----------
@@ -170,6 +267,14 @@ def dh(h_s: np.ndarray) -> np.ndarray:  # h'(s) = 2 f (1 - f) = (1 - h^2) / 2
     return 0.5 * (1.0 - h_s * h_s)
 
 
+def identity(s: np.ndarray) -> np.ndarray:  # h(s) = s, Exp. 2a/2b's h ("id" in Table 10)
+    return s
+
+
+def didentity(h_s: np.ndarray) -> np.ndarray:  # h'(s) = 1
+    return np.ones_like(h_s)
+
+
 # -- one time step, and its backward directly below it ------------------------------------------
 
 
@@ -188,12 +293,14 @@ def step(
     """
     cells, ins, outs, hidden = net.columns()
     S = net.cells_per_block
+    g, _, h, _ = net.squashers()  # g in [-2, 2] or [0, 1]; h in [-1, 1] or the identity
     net_t = u_t @ W  # net_i(t) = sum_u w_iu y^u(t-1), every hidden unit       (B, R)
     y_in = f(net_t[:, ins])  # input gates                                    (B, NB)
-    y_out = f(net_t[:, outs])  # output gates                                 (B, NB)
+    y_out = f(net_t[:, outs])  # output gates                      (B, NB), or (B, 0) if none
+    gate_out = np.repeat(y_out, S, axis=1) if net.output_gate else 1.0  # no gate: y_out := 1
     g_c = g(net_t[:, cells])  # squashed cell inputs                          (B, C)
     s_t = s_tm1 + real * np.repeat(y_in, S, axis=1) * g_c  # CEC: s + y_in g(net_c)   (B, C)
-    y_c = np.repeat(y_out, S, axis=1) * h(s_t)  # y_c = y_out h(s_c)          (B, C)
+    y_c = gate_out * h(s_t)  # y_c = y_out h(s_c)                            (B, C)
     y_h = f(net_t[:, hidden])  # conventional hidden units                   (B, H)
     y_t = np.concatenate([y_c, y_in, y_out, y_h], axis=1)  # (B, R)
     y_t = real * y_t + (1.0 - real) * y_tm1  # (B, R)
@@ -216,19 +323,22 @@ def step_backward(
     and ds_t = dL/ds_t (B, C) that later steps send back (through the CEC only, if truncated)."""
     cells, ins, outs, hidden = net.columns()
     S, NB = net.cells_per_block, net.blocks
+    _, dg, h, dh = net.squashers()
     B = u_t.shape[0]
-    y_in, y_out, y_h = y_t[:, ins], y_t[:, outs], y_t[:, hidden]  # (B, NB), (B, NB), (B, H)
+    y_in, y_out, y_h = y_t[:, ins], y_t[:, outs], y_t[:, hidden]  # (B, NB), (B, NB|0), (B, H)
+    gate_out = np.repeat(y_out, S, axis=1) if net.output_gate else 1.0  # (B, C), or y_out := 1
     h_s = h(s_t)  # (B, C)
     dy = real * dy_t  # a padding step passes dy_t on untouched (below)            (B, R)
     dy_c, dy_in, dy_out, dy_h = dy[:, cells], dy[:, ins], dy[:, outs], dy[:, hidden]
-    ds = ds_t + dy_c * np.repeat(y_out, S, axis=1) * dh(h_s)  # y_c = y_out h(s)     (B, C)
+    ds = ds_t + dy_c * gate_out * dh(h_s)  # y_c = y_out h(s)                        (B, C)
     # Sums over each block's cells (they share the block's gates):
-    dy_out_all = dy_out + (dy_c * h_s).reshape(B, NB, S).sum(axis=2)  # (B, NB)
     dy_in_all = dy_in + real * (ds * g_c).reshape(B, NB, S).sum(axis=2)  # (B, NB)
     dnet = np.empty_like(y_t)  # dL/dnet_t  (B, R)
     dnet[:, cells] = real * ds * np.repeat(y_in, S, axis=1) * dg(g_c)  # s += y_in g(net_c)
     dnet[:, ins] = dy_in_all * df(y_in)
-    dnet[:, outs] = dy_out_all * df(y_out)
+    if net.output_gate:
+        dy_out_all = dy_out + (dy_c * h_s).reshape(B, NB, S).sum(axis=2)  # (B, NB)
+        dnet[:, outs] = dy_out_all * df(y_out)
     dnet[:, hidden] = dy_h * df(y_h)
     dW_t = u_t.T @ dnet  # sum over the batch of u_t^T dnet_t                   (M, R)
     dy_tm1 = (1.0 - real) * dy_t  # padding: y_t was y_{t-1}                     (B, R)
@@ -247,7 +357,7 @@ class States(NamedTuple):
     s: np.ndarray  # (T, B, C) internal states s_t
     g_c: np.ndarray  # (T, B, C) g(net_c(t))
     real: np.ndarray  # (T, B, 1) 1.0 on a sequence's own steps, 0.0 on padding
-    z: np.ndarray  # (B, C + H + 1) the output layer's sources [y_c, y_h, 1] at the last step
+    z: np.ndarray  # (B, Z) the output layer's sources [x_t ("B"), y_c, y_h, 1] at the last step
     y_k: np.ndarray  # (B, K) output units
 
 
@@ -290,8 +400,10 @@ def forward(
         y[t], s[t], g_c[t] = step(W, u[t], y_tm1, s_tm1, net, real[t])
         y_tm1, s_tm1 = y[t], s[t]
     cells, _, _, hidden = net.columns()
-    z = np.concatenate([y[-1][:, cells], y[-1][:, hidden], np.ones((B, 1))], axis=1)
-    net_k = z @ W_k  # (B, K)
+    last = real[:, :, 0].sum(axis=0).astype(np.int64) - 1  # each sequence's last real step  (B,)
+    x_last = x[np.arange(B), last] if net.connectivity == "B" else np.empty((B, 0))  # (B, D|0)
+    z = np.concatenate([x_last, y[-1][:, cells], y[-1][:, hidden], np.ones((B, 1))], axis=1)
+    net_k = z @ W_k  # "B": the output layer also reads the inputs of the same step  (B, K)
     y_k = f(net_k) if net.output_activation == "logistic" else net_k  # (B, K)
     return States(u, y, s, g_c, real, z, y_k)
 
@@ -316,12 +428,13 @@ def loss_and_grads(
     dnet_k = err / B  # e_k = f'_k (y_k - d_k), batch mean                      (B, K)
     if net.output_activation == "logistic":
         dnet_k = dnet_k * df(st.y_k)
-    grads = {"W_k": st.z.T @ dnet_k, "W": np.zeros_like(W)}  # (C + H + 1, K), (M, R)
-    dz = dnet_k @ W_k.T  # (B, C + H + 1)
+    grads = {"W_k": st.z.T @ dnet_k, "W": np.zeros_like(W)}  # (Z, K), (M, R)
+    dz = dnet_k @ W_k.T  # (B, Z); its input columns ("B") lead nowhere
     cells, _, _, hidden = net.columns()
+    _, z_cells, z_hidden = net.output_rows()
     dy = np.zeros((B, net.recurrent))  # dL/dy_T, from the output units only
-    dy[:, cells] = dz[:, : net.cells]
-    dy[:, hidden] = dz[:, net.cells : net.cells + net.hidden_units]
+    dy[:, cells] = dz[:, z_cells]
+    dy[:, hidden] = dz[:, z_hidden]
     ds = np.zeros((B, net.cells))  # dL/ds_T from later steps: none
     for t in range(T - 1, -1, -1):
         dW_t, dy, ds = step_backward(

@@ -200,10 +200,14 @@ class NumpyRecurrentModel:
 
         dLoss/dh_t lives in a work array (`work_array`): valid until the model's next pass.
         """
+        return self._pass(x, y)[:3]
+
+    def _pass(self, x: np.ndarray, y: np.ndarray):
+        """loss_and_grads, and the batch's logits (B, O) from the same forward pass."""
         states, logits = self.forward(x)
         loss, dlogits = readout_loss(self.kind, logits, y)
         grads, dh_all = self.backward(x, states, dlogits)
-        return loss, grads, dh_all
+        return loss, grads, dh_all, logits
 
     def state_gradients(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
         """The gradient hook of `rnnbench.gradients`: dLoss/dh_t (T, B, H), batch-mean loss."""
@@ -213,14 +217,21 @@ class NumpyRecurrentModel:
     # -- the Model contract ---------------------------------------------------------------------
 
     def train(self, x: np.ndarray, y: np.ndarray) -> float:
-        losses = []
+        return self.train_with_outputs(x, y)[0]
+
+    def train_with_outputs(self, x: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
+        """Train on (x, y) in mini-batches; the mean loss, and each sequence's output from its
+        mini-batch's forward pass, before that batch's update (what a paper's online rule judges;
+        it costs nothing extra: the forward pass computes it anyway)."""
+        losses, outputs = [], []
         with single_threaded_blas():
             for start in range(0, len(x), self.batch_size):
                 xb, yb = x[start : start + self.batch_size], y[start : start + self.batch_size]
-                loss, grads, _ = self.loss_and_grads(xb, yb)
+                loss, grads, _, logits = self._pass(xb, yb)
                 self.optimizer.step(self.params, grads)
                 losses.append(loss * len(xb))
-        return float(np.sum(losses) / len(x))
+                outputs.append(logits[:, 0] if self.kind == "regression" else logits.copy())
+        return float(np.sum(losses) / len(x)), np.concatenate(outputs)
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         with single_threaded_blas():
