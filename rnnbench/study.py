@@ -173,8 +173,8 @@ class StudySpec:
         for name in task_names:
             tasks.entry(name)  # raises with the known names
         groups = self.regime_specs()
-        for i, group in enumerate(self.regimes):
-            strays = sorted(set(group.get("lengths", {}) if isinstance(group.get("lengths"), dict)
+        for i, regime in enumerate(self.regimes):
+            strays = sorted(set(regime.get("lengths", {}) if isinstance(regime.get("lengths"), dict)
                                 else ()) - set(task_names))
             if strays:
                 raise SpecError(
