@@ -96,6 +96,9 @@ def paper_table(df: Any) -> Any:
         for length in sorted(mine["length"].unique()):
             rule = task.solve_rule(int(length))
             at_length = mine[mine["length"] == length]
+            if rule is not None and "solve_rule" in at_length.columns:
+                # only rows judged by the paper's rule stand beside the paper's figure
+                at_length = at_length[at_length["solve_rule"].astype(str) == rule.name]
             for paper_row in reference.rows_at(int(length)) or (None,):
                 for label, runs in at_length.groupby("label", sort=True):
                     records.append(_record(reference, paper_row, task_name, int(length), label,
@@ -132,6 +135,8 @@ def _record(reference: Any, paper_row: Any, task_name: str, length: int, label: 
     at = [v if ok else math.nan for v, ok in zip(at, solved_mask, strict=True)]
     updates = [v if ok else math.nan
                for v, ok in zip(_numbers(runs, "updates_to_solve"), solved_mask, strict=True)]
+    if rule is not None and rule.reported_from == "start":  # updates up to the same point
+        updates = [math.ceil(s / _batch(runs)) if s == s else s for s in at]
     level = _numbers(runs, "sequences_to_error_level")
     solved = [v for v in at if v == v]
     median = median_over_all(at, budget)
