@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import inspect
 import itertools
+import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
@@ -67,9 +68,6 @@ TEACHING: dict[str, Any] = {
 
 class SpecError(ValueError):
     """A study spec or option that cannot be run; the message names the key and what is allowed."""
-
-
-PerTask = list[int] | dict[str, list[int]]
 
 
 @dataclass(frozen=True)
@@ -177,8 +175,8 @@ class StudySpec:
         for name in task_names:
             tasks.entry(name)  # raises with the known names
         groups = self.regime_specs()
-        for i, group in enumerate(self.regimes):
-            strays = sorted(set(group.get("lengths", {}) if isinstance(group.get("lengths"), dict)
+        for i, regime in enumerate(self.regimes):
+            strays = sorted(set(regime.get("lengths", {}) if isinstance(regime.get("lengths"), dict)
                                 else ()) - set(task_names))
             if strays:
                 raise SpecError(
@@ -282,9 +280,9 @@ def takes_forget_bias(factory: Callable[..., Any]) -> bool:
 
 
 def _toml_loads(text: str) -> dict[str, Any]:
-    try:
+    if sys.version_info >= (3, 11):
         import tomllib
-    except ModuleNotFoundError:  # Python 3.10
+    else:  # Python 3.10
         import tomli as tomllib
     try:
         return tomllib.loads(text)
