@@ -10,8 +10,8 @@ import types
 from typing import Any
 
 from rnnbench import report as _report_module
+from rnnbench.models.base import register_model
 from rnnbench.models.keras_models import register_cell
-from rnnbench.registry import register_model
 from rnnbench.tasks.base import Task, register_task
 
 __version__ = "0.1.0"
@@ -34,24 +34,41 @@ def sweep(
     verbose: bool = False,
     **options: Any,
 ) -> Any:
-    """Run a study and return its rows as a pandas DataFrame with exactly the CSV's columns.
+    """Run a study and return its rows, as `rnnbench sweep` does.
 
-    Arguments mirror `rnnbench sweep`: tasks, models, lengths, seeds, and the other spec keys
-    (max_sequences, units, forget_bias, ...) as keyword options. `spec` names a TOML study file
-    that these override; without it they override the teaching study, as on the command line.
-    With `out`, rows are appended to that CSV as each cell finishes and cells already there are
-    not run again (`retry_failed=True` reruns those whose status is not ok).
+    Arguments left None come from the study file (`spec`), or without one from the teaching
+    study, as on the command line. As the command line does, it shows progress and runs the
+    cells in one worker process per core.
 
-    As the command line does, it shows progress (a tqdm bar in a notebook or on a terminal,
-    plain lines otherwise; `progress=False` for none) and runs the cells in one worker process
-    per core (`workers`, default RNNBENCH_WORKERS or the number of cores; `workers=1` runs them
-    in this process, which a model defined in the notebook itself needs). `scheduler`
-    ("tcp://host:port") runs them on a Dask cluster. TensorFlow's native start-up lines go to
-    `<out>.log` (or a log in the temporary folder) unless `verbose`.
+    Args:
+        tasks: task names (one name or a list).
+        models: model names (one name or a list).
+        lengths: dependency lengths for every task, or a dict of them per task name.
+        seeds: how many seeds (0..n-1), or the list of seeds.
+        out: a CSV path: each row is appended as its cell finishes, and cells already there are
+            not run again. TensorFlow's native start-up lines go to `<out>.log` beside it (else
+            to a log in the temporary folder).
+        spec: a TOML study file, overridden by the other arguments.
+        progress: None (the default) or True: a tqdm bar in a notebook or on a terminal, a line
+            per finished cell on stderr otherwise; False: nothing.
+        workers: cells run side by side in that many spawned processes; 1 runs them in this
+            process (which a model registered in the notebook itself needs). Default: the
+            RNNBENCH_WORKERS environment variable, else the number of cores, as the CLI.
+        cell_timeout: seconds after which a cell's worker is stopped and the cell recorded as
+            timed out (runs cells in worker processes).
+        scheduler: a Dask scheduler address ("tcp://host:port") to run the cells on.
+        retry_failed: with `out`, rerun the cells there whose status is not ok.
+        verbose: leave TensorFlow's native start-up lines on stderr.
+        **options: the other study keys (max_sequences, units, forget_bias, ...).
 
-    Columns have the dtypes of what they hold: Int64 (nullable) for counts such as
-    `sequences_to_solve` (missing when a cell never solved), string for text such as `error`.
-    `rnnbench.report(df)` turns the rows into the accuracy table.
+    Returns:
+        A pandas DataFrame with exactly the results CSV's columns, one row per cell, in dtypes
+        that say what they hold: Int64 (nullable) for counts such as `sequences_to_solve`
+        (missing where a cell never solved), string for text such as `error`, float for
+        measurements. `rnnbench.report(df)` turns it into the accuracy table.
+
+    Raises:
+        ValueError: an unknown name or a bad value, naming it and listing what is allowed.
     """
     import os
     from pathlib import Path

@@ -196,7 +196,8 @@ def sweep(spec: Path | None, tasks, models, lengths, seeds, max_sequences, units
                 else f"{workers} worker process{'es' if workers > 1 else ''}")
             click.echo(f"rnnbench: {start_message(study.name, total, to_run, out, where)}",
                        err=True)
-            progress.start(to_run)
+            if progress is not None:
+                progress.start(to_run)
 
         try:
             df = run_sweep(cells, out=out, progress=progress, on_start=on_start,

@@ -413,11 +413,6 @@ def accuracy_of(results: Any, numbers: bool = False) -> Any:
     return built.summary if numbers else built.tables["accuracy"]
 
 
-def accuracy_table(df: Any) -> Any:
-    """Rows (task, model), columns dependency length, cells 'mean ± sd (solved k/n)'."""
-    return build_report(df).tables["accuracy"]
-
-
 # ---------------------------------------------------------------------------------------------
 # Text: the terminal, Markdown, files
 
