@@ -406,9 +406,7 @@ def accuracy_of(results: Any, numbers: bool = False) -> Any:
     (task, model, length) with columns n, solved, mean, sd, min, max, median sequences to solve,
     chance.
     """
-    import os
-
-    df = read_results(results) if isinstance(results, (str, os.PathLike)) else results
+    df = read_results(results) if isinstance(results, (str, Path)) else results
     built = build_report(df)
     return built.summary if numbers else built.tables["accuracy"]
 
