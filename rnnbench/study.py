@@ -61,8 +61,14 @@ TEACHING: dict[str, Any] = {
     "seeds": 3,
     "units": 32,
     "forget_bias": [1.0, 4.0],
-    "lengths": {"adding": [5, 25], "delayed-recall": [5, 20, 50, 100]},
-    "max_sequences": {"adding": 32000, "delayed-recall": 96000},
+    "lengths": {"delayed-recall": [5, 20, 50, 100]},
+    "max_sequences": 96000,
+    "regimes": [{
+        "models": ["numpy-rnn", "keras-lstm"],
+        "forget_bias": 4.0,
+        "rule": "held-out",
+        "lengths": {"adding-1997": [20, 50]},
+    }],
 }
 
 
@@ -139,8 +145,9 @@ class StudySpec:
     def task_names(self) -> list[str]:
         if self.tasks:
             return list(self.tasks)
-        if isinstance(self.lengths, dict):
-            return list(self.lengths)
+        tables = [self.lengths] + [r["lengths"] for r in self.regimes if "lengths" in r]
+        if all(isinstance(t, dict) for t in tables):  # the tasks the lengths tables name
+            return list(dict.fromkeys(name for table in tables for name in table))
         return [
             e.name
             for e in tasks.items()
@@ -189,9 +196,12 @@ class StudySpec:
         out: list[SweepCell] = []
         for task_name in task_names:
             task = tasks.get(task_name)()
-            for group in groups:
-                out.extend(group._cells_of(task_name, task, in_regime=group is not groups[0]
-                                           or not self.models))
+            runs = [g for g in groups
+                    if not isinstance(g.lengths, dict) or task_name in g.lengths]
+            if not runs:
+                self.lengths_for(task_name)  # raises: no lengths for this task anywhere
+            for group in runs:
+                out.extend(group._cells_of(task_name, task))
         if not out:
             raise SpecError(
                 "the study has no cells: give at least one model (models = [...], or a regime's)"
@@ -204,9 +214,7 @@ class StudySpec:
         groups = [base] if base.models else []
         return groups + [replace(base, **regime) for regime in self.regimes]
 
-    def _cells_of(self, task_name: str, task: Any, in_regime: bool = False) -> list[SweepCell]:
-        if in_regime and isinstance(self.lengths, dict) and task_name not in self.lengths:
-            return []  # a regime's own lengths table names the tasks its models run
+    def _cells_of(self, task_name: str, task: Any) -> list[SweepCell]:
         for length in self.lengths_for(task_name):
             task.check_length(length)
         budget = self.max_sequences_for(task_name)
