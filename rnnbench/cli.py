@@ -234,14 +234,15 @@ def _written(path: Path) -> str:
 def start_message(study: str, total: int, to_run: int, out: Path, where: str) -> str:
     """What a sweep says before it trains: how many cells, and which ones earlier runs did."""
     done = total - to_run
+    where = f"in {where}" if where == "this process" else f"on {where}"
     if done == 0:
-        return (f"study {study!r}: {_plural(total, 'cell')} to train on {where}; "
+        return (f"study {study!r}: {_plural(total, 'cell')} to train {where}; "
                 f"rows go to {out}")
     earlier = f"{done} of {_plural(total, 'cell')} already in {out} " \
               f"(study {study!r}, written {_written(out)})"
     if to_run == 0:
         return f"{earlier}; nothing to train. Use --fresh to start over"
-    return f"{earlier}; training the other {to_run} on {where} (--fresh starts over)"
+    return f"{earlier}; training the other {to_run} {where} (--fresh starts over)"
 
 
 def end_message(study: str, shown: int, out: Path) -> str:
