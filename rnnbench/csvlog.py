@@ -17,10 +17,11 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from rnnbench.errors import UserError
 from rnnbench.schema import CELL_COLUMNS, COLUMNS
 
 
-class OutputError(ValueError):
+class OutputError(UserError):
     """The results file cannot be used; the message names the path and the reason."""
 
 

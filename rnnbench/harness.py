@@ -23,6 +23,7 @@ from rnnbench.diagnostics import first_to_last_ratio
 from rnnbench.models.base import accepted_hparams
 from rnnbench.registry import models, tasks
 from rnnbench.schema import CellResult, SweepCell
+from rnnbench.validation import check_loss, check_predictions, check_score, check_task_output
 
 GRAD_RATIO_BATCH = 32  # sequences in the batch that measures grad_ratio_init
 
@@ -40,7 +41,9 @@ def run_cell(cell: SweepCell) -> CellResult:
     started = time.perf_counter()
     try:
         _train(cell, result)
-    except Exception as exc:  # noqa: BLE001 - recorded in the row; the sweep goes on
+    except KeyboardInterrupt:
+        raise
+    except BaseException as exc:  # noqa: BLE001 - recorded in the row (SystemExit too)
         result.status = "error"
         result.error = error_text(exc)
     result.wall_seconds = round(time.perf_counter() - started, 3)
@@ -68,13 +71,14 @@ def make_model(cell: SweepCell, task: Any) -> Any:
 
 def gradient_batch(cell: SweepCell, task: Any, n: int) -> tuple[np.ndarray, np.ndarray]:
     """`n` sequences for gradient measurements, from the cell's own stream (not train or eval)."""
-    return task.generate(n, cell.length, _rng(cell.seed, GRADIENT_STREAM))
+    rng = _rng(cell.seed, GRADIENT_STREAM)
+    return check_task_output(task, task.generate(n, cell.length, rng), n)
 
 
 def _train(cell: SweepCell, result: CellResult) -> None:
     select_backend(cell.backend)  # before any Keras import in this process; raises on a clash
     task = make_task(cell)
-    result.chance_accuracy = float(task.chance_accuracy(cell.length))
+    result.chance_accuracy = check_score(task.chance_accuracy(cell.length), "chance_accuracy")
     model = make_model(cell, task)
     x_grad, y_grad = gradient_batch(cell, task, GRAD_RATIO_BATCH)
     result.grad_ratio_init = first_to_last_ratio(model, x_grad, y_grad)
@@ -86,21 +90,24 @@ def train_model(cell: SweepCell, task: Any, model: Any, result: CellResult) -> A
 
     Fills `result` (accuracy, sequences, loss, status) as it goes.
     """
-    x_eval, y_eval = task.generate(cell.eval_size, cell.length, _rng(cell.seed, EVAL_STREAM))
+    n_eval = cell.eval_size
+    x_eval, y_eval = check_task_output(
+        task, task.generate(n_eval, cell.length, _rng(cell.seed, EVAL_STREAM)), n_eval)
     train_rng = _rng(cell.seed, TRAIN_STREAM)
     result.num_params = int(model.num_params)
 
     while result.sequences_seen < cell.max_sequences:
         n = min(cell.chunk_size, cell.max_sequences - result.sequences_seen)
-        x, y = task.generate(n, cell.length, train_rng)
-        loss = float(model.train(x, y))
+        x, y = check_task_output(task, task.generate(n, cell.length, train_rng), n)
+        loss = check_loss(model.train(x, y))
         result.sequences_seen += n
         result.final_loss = loss
         if not math.isfinite(loss):
             result.status = "diverged"
             result.error = f"training loss became {loss} after {result.sequences_seen} sequences"
             return model
-        accuracy = float(task.accuracy(y_eval, model.predict(x_eval)))
+        y_pred = check_predictions(task, model.predict(x_eval), n_eval, cell.model)
+        accuracy = check_score(task.accuracy(y_eval, y_pred), "accuracy")
         result.accuracy = accuracy
         result.best_accuracy = max(accuracy, float(np.nan_to_num(result.best_accuracy, nan=-1.0)))
         if accuracy >= cell.solve_threshold:

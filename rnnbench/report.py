@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from rnnbench.errors import UserError
 from rnnbench.schema import CELL_COLUMNS, model_label
 
 REQUIRED_COLUMNS = ("task", "model", "length", "seed", "accuracy", "sequences_to_solve")
@@ -66,7 +67,7 @@ TABLES = {
 }
 
 
-class ReportError(ValueError):
+class ReportError(UserError):
     """The CSV cannot be reported on; the message names the file and the reason."""
 
 

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import io
+import math
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from rnnbench import executors
 from rnnbench.csvlog import ResultsCSV, config_key, rows_to_csv_text
+from rnnbench.errors import UserError
 from rnnbench.executors import DEFAULT_CELLS_PER_WORKER, DEFAULT_DASK_RETRIES
 from rnnbench.schema import CellResult, SweepCell, result_row
 
@@ -22,11 +24,20 @@ def cell_key(cell: SweepCell) -> tuple[str, ...]:
 
 
 def check_executor_options(scheduler: str | None, cell_timeout: float | None) -> None:
+    """Refuse, before anything runs or moves, executor options that cannot work together."""
     if scheduler is not None and cell_timeout is not None:
-        raise ValueError(
+        raise UserError(
             "a cell timeout (--cell-timeout) works with local workers only, "
             "not with a Dask scheduler (--scheduler)"
         )
+    if cell_timeout is not None and (
+        isinstance(cell_timeout, bool) or not 0 < cell_timeout < math.inf
+    ):
+        raise UserError(
+            f"cell timeout = {cell_timeout!r}; expected a positive, finite number of seconds"
+        )
+    if scheduler is not None:
+        executors.check_scheduler_address(scheduler)
 
 
 def runs_in_process(workers: int, cell_timeout: float | None, scheduler: str | None) -> bool:

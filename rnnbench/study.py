@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from rnnbench.backends import BACKENDS, current_backend, select_backend
+from rnnbench.errors import UserError
 from rnnbench.models.base import DEFAULT_FORGET_BIAS
 from rnnbench.registry import BUILTIN_SOURCE, models, tasks
 from rnnbench.schema import (
@@ -57,7 +58,7 @@ TEACHING: dict[str, Any] = {
 }
 
 
-class SpecError(ValueError):
+class SpecError(UserError):
     """A study spec or option that cannot be run; the message names the key and what is allowed."""
 
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import re
+import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from rnnbench.errors import UserError, one_line
 from rnnbench.executors.hygiene import (
     import_plugin_modules,
     limit_threads,
@@ -17,7 +20,57 @@ from rnnbench.schema import CellResult, SweepCell
 OnResult = Callable[[SweepCell, CellResult], None]
 
 DEFAULT_DASK_RETRIES = 2  # reruns Dask allows a cell task that raised (see run_dask)
+CONNECT_TIMEOUT = 10.0  # seconds to reach the scheduler and hear it answer as one
 
+# scheme://host:port (or host:port): the addresses a Dask client connects to.
+_ADDRESS = re.compile(r"(?:(?:tcp|tls|ws|wss|ucx)://)?(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.\-]+):(\d{1,5})")
+
+
+class SchedulerError(UserError):
+    """A --scheduler that is malformed, unreachable, or not a Dask scheduler."""
+
+
+def check_scheduler_address(address: str) -> None:
+    """Refuse, before anything runs, an address that no Dask scheduler can have."""
+    match = _ADDRESS.fullmatch(address) if isinstance(address, str) else None
+    if match is None or not 0 < int(match.group(2)) < 65536:
+        raise SchedulerError(
+            f"--scheduler {address!r} is not a Dask scheduler address; expected "
+            "tcp://HOST:PORT (port 1-65535), e.g. tcp://127.0.0.1:8786"
+        )
+
+
+def connect(address: str, timeout: float = CONNECT_TIMEOUT) -> Any:
+    """A Client of the scheduler at `address`, or a one-line SchedulerError within `timeout`.
+
+    distributed's own `timeout` covers reaching the address but not a server that accepts the
+    connection and never answers as a scheduler (an HTTP server, say): that hangs forever. So the
+    Client is made in a helper thread and abandoned (a daemon) when it does not answer in time.
+    """
+    check_scheduler_address(address)
+    from distributed import Client
+
+    outcome: list[Any] = []
+
+    def attempt() -> None:
+        try:
+            outcome.append(Client(address, timeout=timeout, set_as_default=False))
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread
+            outcome.append(exc)
+
+    thread = threading.Thread(target=attempt, name="rnnbench-dask-connect", daemon=True)
+    thread.start()
+    thread.join(timeout + 5.0)
+    if not outcome:
+        raise SchedulerError(
+            f"the Dask scheduler at {address!r} did not answer within {timeout + 5.0:g}s "
+            "(is something else listening on that port?)"
+        )
+    if isinstance(outcome[0], BaseException):
+        raise SchedulerError(
+            f"cannot reach the Dask scheduler at {address!r}: {one_line(outcome[0])}"
+        ) from None
+    return outcome[0]
 
 
 def run_cell_on_dask(cell: SweepCell, modules: list[str]) -> CellResult:
@@ -32,7 +85,7 @@ def run_dask(
     on_result: OnResult,
     scheduler: str,
     retries: int = DEFAULT_DASK_RETRIES,
-    connect_timeout: float = 10.0,
+    connect_timeout: float = CONNECT_TIMEOUT,
 ) -> None:
     """Send the cells to the Dask cluster at `scheduler`; results come back as they finish.
 
@@ -42,18 +95,15 @@ def run_dask(
     imported on a worker does). A cell that still fails is recorded as "crashed" with the error.
     """
     try:
-        from distributed import Client, as_completed
+        from distributed import as_completed
     except ImportError:
-        raise ValueError(
+        raise SchedulerError(
             "--scheduler needs dask.distributed; install it with: pip install 'rnnbench[dask]'"
         ) from None
     if retries < 0:
-        raise ValueError(f"retries = {retries!r}; expected 0 or more")
+        raise UserError(f"retries = {retries!r}; expected 0 or more")
     modules = plugin_modules(cells)
-    try:
-        client = Client(scheduler, timeout=connect_timeout, set_as_default=False)
-    except (OSError, TimeoutError) as exc:
-        raise ValueError(f"cannot reach the Dask scheduler at {scheduler!r}: {exc}") from None
+    client = connect(scheduler, connect_timeout)
     futures: dict[Any, SweepCell] = {}
     try:
         for cell in cells:

@@ -17,6 +17,7 @@ workers too: each worker imports the modules that registered the cells' tasks an
 from __future__ import annotations
 
 import contextlib
+import math
 import signal
 import sys
 import time
@@ -24,6 +25,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from rnnbench.errors import UserError
 from rnnbench.executors.hygiene import (
     THREADS_PER_WORKER,
     default_workers,
@@ -86,14 +88,14 @@ def _sigint_ignored() -> Iterator[None]:
 
 
 def check_worker_names(cells: Sequence[SweepCell], known: tuple[list[str], list[str]]) -> None:
-    """Raise ValueError if a worker does not know a task or model that the cells name."""
+    """Raise UserError if a worker does not know a task or model that the cells name."""
     for kind, names, have in (
         ("task", {c.task for c in cells}, set(known[0])),
         ("model", {c.model for c in cells}, set(known[1])),
     ):
         missing = sorted(names - have)
         if missing:
-            raise ValueError(
+            raise UserError(
                 f"{kind} {missing[0]!r} is registered in this process only (inside a function "
                 "or a notebook?), so worker processes do not know it; run this sweep with "
                 "--workers 1 (workers=1), or register it in a module the workers can import"
@@ -161,9 +163,11 @@ def run_local(
     from multiprocessing.connection import wait
 
     if workers < 1:
-        raise ValueError(f"workers = {workers!r}; expected 1 or more")
-    if cell_timeout is not None and not cell_timeout > 0:
-        raise ValueError(f"cell timeout = {cell_timeout!r}; expected a positive number of seconds")
+        raise UserError(f"workers = {workers!r}; expected 1 or more")
+    if cell_timeout is not None and not 0 < cell_timeout < math.inf:
+        raise UserError(
+            f"cell timeout = {cell_timeout!r}; expected a positive, finite number of seconds"
+        )
     ctx = multiprocessing.get_context("spawn")
     if threads_per_worker is None:
         threads_per_worker = max(THREADS_PER_WORKER, default_workers() // workers)

@@ -11,6 +11,7 @@ from typing import ClassVar, Literal
 
 import numpy as np
 
+from rnnbench.errors import UserError
 from rnnbench.registry import RegistryError, tasks
 
 KINDS = ("regression", "classification")
@@ -46,11 +47,11 @@ class Task:
         return "mse" if self.kind == "regression" else "cross-entropy"
 
     def check_length(self, length: int) -> None:
-        """Raise ValueError naming the bad length and the allowed range."""
+        """Raise ValueError (rnnbench's UserError) naming the bad length and the allowed range."""
         if isinstance(length, bool) or not isinstance(length, (int, np.integer)):
-            raise ValueError(f"length for task {self.name!r} must be an integer, got {length!r}")
+            raise UserError(f"length for task {self.name!r} must be an integer, got {length!r}")
         if length < self.min_length:
-            raise ValueError(
+            raise UserError(
                 f"length {length} is below task {self.name!r}'s minimum; "
                 f"allowed: integers >= {self.min_length}"
             )
