@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import inspect
 import itertools
+import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
@@ -43,6 +44,9 @@ from rnnbench.schema import (
 
 DEFAULT_MODELS = ("numpy-rnn", "keras-simplernn", "keras-lstm")
 DEFAULT_SEEDS = 3
+# A study of more cells is refused before it is listed: at a second a cell on every core of a big
+# machine that is still more than a day, and listing it alone takes memory by the gigabyte.
+MAX_CELLS = 100_000
 
 
 # The classroom study that `rnnbench sweep` runs with no spec; tasks/teaching.toml says the same
@@ -151,25 +155,57 @@ class StudySpec:
     def seed_list(self) -> list[int]:
         return list(range(self.seeds)) if isinstance(self.seeds, int) else list(self.seeds)
 
-    def cells(self) -> list[SweepCell]:
-        """Validate every name and length, then list the cells: task, length, model, seed."""
+    def count(self) -> int:
+        """How many cells `cells()` would list, counted without listing them."""
+        n_seeds = self.seeds if isinstance(self.seeds, int) else len(set(self.seeds))
+        per_length = sum(len(self._forget_biases(m)) for m in dict.fromkeys(self.models))
+        return sum(len(set(self.lengths_for(t))) for t in dict.fromkeys(self.task_names())) * (
+            per_length * n_seeds
+        )
+
+    def check(self) -> None:
+        """Validate every name, per-task table and length, and the grid's size; list nothing."""
         task_names = self.task_names()
         for name in task_names:
             tasks.entry(name)  # raises with the known names
         for name in self.models:
             models.entry(name)
-        out: list[SweepCell] = []
+        for key in ("lengths", "max_sequences"):
+            table = getattr(self, key)
+            if isinstance(table, dict):
+                for name in table:
+                    if name not in tasks:
+                        raise SpecError(
+                            f"{key}: the table names task {name!r}, which is not registered; "
+                            f"known tasks: {', '.join(tasks.names())}"
+                        )
         for task_name in task_names:
             task = tasks.get(task_name)()
             for length in self.lengths_for(task_name):
-                task.check_length(length)
+                try:
+                    task.check_length(length)
+                except ValueError as exc:  # the Task contract: ValueError for a bad length
+                    raise SpecError(f"lengths: {exc}") from None
+        n = self.count()
+        if n > MAX_CELLS:
+            raise SpecError(
+                f"the study has {n:,} cells (tasks x lengths x models x seeds), more than "
+                f"{MAX_CELLS:,}; split it into smaller studies"
+            )
+
+    def cells(self) -> list[SweepCell]:
+        """Validate every name and length, then list the cells: task, length, model, seed."""
+        self.check()
+        out: list[SweepCell] = []
+        seen: set[SweepCell] = set()
+        for task_name in dict.fromkeys(self.task_names()):
             budget = self.max_sequences_for(task_name)
             for length, model, seed in itertools.product(
-                self.lengths_for(task_name), self.models, self.seed_list()
+                dict.fromkeys(self.lengths_for(task_name)), dict.fromkeys(self.models),
+                dict.fromkeys(self.seed_list()),
             ):
                 for forget_bias in self._forget_biases(model):
-                    out.append(
-                        SweepCell(
+                    cell = SweepCell(
                             task=task_name,
                             model=model,
                             length=int(length),
@@ -184,7 +220,9 @@ class StudySpec:
                             solve_threshold=self.solve_threshold,
                             backend=self.backend or current_backend(),
                         )
-                    )
+                    if cell not in seen:
+                        seen.add(cell)
+                        out.append(cell)
         return out
 
     def _forget_biases(self, model: str) -> list[float | None]:
@@ -242,13 +280,17 @@ def _coerce(key: str, value: Any, where: str) -> Any:
     def number(v: Any, low: float = 0.0, high: float = float("inf")) -> float:
         if isinstance(v, bool) or not isinstance(v, (int, float)) or not low < v <= high:
             raise bad(f"a number in ({low:g}, {high:g}]")
+        if not math.isfinite(v):
+            raise bad(f"a number in ({low:g}, {high:g}]")
         return float(v)
 
     def names(v: Any) -> tuple[str, ...]:
         v = [v] if isinstance(v, str) else v
         if not isinstance(v, (list, tuple)) or not all(isinstance(s, str) and s for s in v):
-            raise bad("a list of names")
-        return tuple(v)
+            raise bad("a non-empty list of names")
+        if not v:
+            raise bad("a non-empty list of names")
+        return tuple(dict.fromkeys(v))
 
     def int_list(v: Any) -> list[int]:
         if not isinstance(v, (list, tuple)) or not v:
@@ -261,12 +303,15 @@ def _coerce(key: str, value: Any, where: str) -> Any:
         if isinstance(v, Mapping):
             if not v:
                 raise bad("a non-empty table of task = value")
+            for k in v:
+                if not isinstance(k, str) or not k.isprintable():
+                    raise bad("a table whose keys are task names")
             return {str(k): one(x) for k, x in v.items()}
         return one(v)
 
     if key == "name":
-        if not isinstance(value, str) or not value:
-            raise bad("a non-empty string")
+        if not isinstance(value, str) or not value.strip() or not value.isprintable():
+            raise bad("a non-empty single line of printable text")
         return value
     if key in ("tasks", "models"):
         return names(value)
@@ -294,7 +339,7 @@ def _coerce(key: str, value: Any, where: str) -> Any:
     if key == "forget_bias":
         values = value if isinstance(value, (list, tuple)) else [value]
         numeric = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
-        if not values or not numeric:
-            raise bad("a number or a list of numbers")
+        if not values or not numeric or not all(math.isfinite(v) for v in values):
+            raise bad("a finite number or a list of finite numbers")
         return tuple(float(v) for v in values)
     raise bad("a known key")  # unreachable: from_mapping checks the keys first
