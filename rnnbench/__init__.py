@@ -28,6 +28,9 @@ def sweep(
     cell_timeout: float | None = None,
     scheduler: str | None = None,
     retry_failed: bool = False,
+    in_process: bool = True,
+    wait: bool = False,
+    memory_limit: str | None = None,
     **options: Any,
 ) -> Any:
     """Run a study and return its rows as a pandas DataFrame with exactly the CSV's columns.
@@ -38,7 +41,11 @@ def sweep(
     With `out`, rows are appended to that CSV as each cell finishes and cells already there are
     not run again (`retry_failed=True` reruns those whose status is not ok). `workers` > 1 runs
     cells in that many spawned processes, `scheduler` ("tcp://host:port") on a Dask cluster;
-    the default runs them in this process.
+    the default runs them in this process (`in_process=False`: in one worker process, so a
+    model that ends its process costs a `crashed` row, not the caller). Errors the caller can fix
+    raise `rnnbench.errors.UserError` (a ValueError) before anything runs: a bad spec, a study
+    over `memory_limit` (default half this machine's memory; "8GB", "60%", "none"), an `out`
+    another sweep is writing (`wait=True` waits for it).
     """
     from rnnbench.progress import LineLog
     from rnnbench.runner import run_sweep
@@ -54,4 +61,7 @@ def sweep(
         cell_timeout=cell_timeout,
         scheduler=scheduler,
         retry_failed=retry_failed,
+        in_process=in_process,
+        wait=wait,
+        memory_limit=memory_limit,
     )

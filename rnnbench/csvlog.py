@@ -90,6 +90,7 @@ def _column_kinds() -> dict[str, str]:
 
 
 _INT = re.compile(r"-?\d+")
+_NUMPY_REPR = re.compile(r"np\.float(?:16|32|64)\((.*)\)")
 
 
 def _value_problem(kind: str, value: str) -> bool:
@@ -98,8 +99,9 @@ def _value_problem(kind: str, value: str) -> bool:
     if kind == "int?":
         return value != "" and _INT.fullmatch(value) is None
     if kind == "float" and value != "":
+        legacy = _NUMPY_REPR.fullmatch(value)  # "np.float64(0.5)": an old rnnbench wrote these
         try:
-            float(value)
+            float(legacy.group(1) if legacy else value)
         except ValueError:
             return True
     return False
@@ -109,6 +111,7 @@ def _value_problem(kind: str, value: str) -> bool:
 class ParsedRows:
     header: list[str] | None  # None: an empty file
     rows: list[dict[str, str]] = field(default_factory=list)
+    values: list[list[str]] = field(default_factory=list)  # the same rows as lists of fields
     bad: list[str] = field(default_factory=list)  # "line N: why", one per unparseable line
 
     def warning(self, path: str | Path) -> str | None:
@@ -162,6 +165,7 @@ def parse_rows(data: bytes) -> ParsedRows:
                 why = f"{wrong[0]} = {values[header.index(wrong[0])][:40]!r} is not a number"
         if why is None:
             parsed.rows.append(dict(zip(header, values, strict=True)))
+            parsed.values.append(values)
         else:
             parsed.bad.append(f"line {number}: {why}")
     if torn:

@@ -107,9 +107,14 @@ def read_results(path: str | Path) -> Any:
         raise ReportError(f"{str(path)!r} is not a readable CSV: {exc}") from None
     if parsed.header is None:
         raise ReportError(f"{str(path)!r} is empty: no header, no rows")
-    if len(set(parsed.header)) != len(parsed.header):
-        raise ReportError(f"{str(path)!r} is not a readable CSV: its header repeats a column")
-    df = pd.DataFrame(parsed.rows, columns=parsed.header, dtype=str)
+    columns: list[str] = []  # a repeated column name gets ".1", ".2" as pandas names them
+    for name in parsed.header:
+        n, unique = 0, name
+        while unique in columns:
+            n += 1
+            unique = f"{name}.{n}"
+        columns.append(unique)
+    df = pd.DataFrame(parsed.values, columns=columns, dtype=str)
     check_columns(df, str(path))
     warning = parsed.warning(path)
     if warning:
