@@ -71,7 +71,31 @@ def _skip_plugins(ctx: click.Context, param: click.Parameter, value: tuple[str, 
         os.environ[SKIP_PLUGINS_ENV] = ",".join([*before, *value])
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class OneLineGroup(click.Group):
+    """click's group, but a bad option or argument is one line (`Error: ...`) and exit code 2,
+    like every other refusal, instead of the usage text and a hint around it."""
+
+    def main(self, args: Any = None, prog_name: str | None = None, complete_var: str | None = None,
+             standalone_mode: bool = True, **extra: Any) -> Any:
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode, **extra)
+        try:
+            code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except click.UsageError as exc:
+            where = f" (see: {exc.ctx.command_path} --help)" if exc.ctx is not None else ""
+            click.echo(f"Error: {' '.join(exc.format_message().split())}{where}", err=True)
+            sys.exit(2)
+        except click.ClickException as exc:
+            exc.show()
+            sys.exit(exc.exit_code)
+        except click.Abort as exc:  # Ctrl-C or a terminating signal outside a sweep
+            signum = getattr(exc.__context__, "signum", None)
+            click.echo("Aborted!", err=True)
+            sys.exit(128 + signum if signum else 1)
+        sys.exit(code if isinstance(code, int) else 0)
+
+
+@click.group(cls=OneLineGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="rnnbench", message="rnnbench %(version)s")
 @click.option("--skip-plugin", multiple=True, metavar="NAME", callback=_skip_plugins,
               expose_value=False, is_eager=True,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import threading
 from collections.abc import Callable, Sequence
@@ -20,7 +21,8 @@ from rnnbench.schema import CellResult, SweepCell
 OnResult = Callable[[SweepCell, CellResult], None]
 
 DEFAULT_DASK_RETRIES = 2  # reruns Dask allows a cell task that raised (see run_dask)
-CONNECT_TIMEOUT = 10.0  # seconds to reach the scheduler and hear it answer as one
+# Seconds to reach the scheduler and hear it answer as one (RNNBENCH_DASK_CONNECT_TIMEOUT).
+CONNECT_TIMEOUT = float(os.environ.get("RNNBENCH_DASK_CONNECT_TIMEOUT", "10"))
 
 # scheme://host:port (or host:port): the addresses a Dask client connects to.
 _ADDRESS = re.compile(r"(?:(?:tcp|tls|ws|wss|ucx)://)?(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.\-]+):(\d{1,5})")
@@ -60,10 +62,10 @@ def connect(address: str, timeout: float = CONNECT_TIMEOUT) -> Any:
 
     thread = threading.Thread(target=attempt, name="rnnbench-dask-connect", daemon=True)
     thread.start()
-    thread.join(timeout + 5.0)
+    thread.join(2 * timeout)
     if not outcome:
         raise SchedulerError(
-            f"the Dask scheduler at {address!r} did not answer within {timeout + 5.0:g}s "
+            f"the Dask scheduler at {address!r} did not answer within {2 * timeout:g}s "
             "(is something else listening on that port?)"
         )
     if isinstance(outcome[0], BaseException):
