@@ -98,7 +98,7 @@ def check_task_output(task: Any, output: Any, n: int) -> tuple[np.ndarray, np.nd
 def check_predictions(task: Any, y_pred: Any, n: int, model: str = "") -> np.ndarray:
     """`model.predict` output for `n` sequences as an array, or ContractError naming the fault."""
     who = f"model {model!r}: predict" if model else "predict"
-    array = _as_array(y_pred, f"{who} returned")
+    array = _as_array(y_pred, f"{who} output")
     if getattr(task, "kind", "regression") == "classification":
         k = getattr(task, "output_dim", None)
         expected = f"({n}, {k})"

@@ -42,37 +42,61 @@ def check_scheduler_address(address: str) -> None:
         )
 
 
-def connect(address: str, timeout: float = CONNECT_TIMEOUT) -> Any:
+def connect(address: str, timeout: float | None = None) -> Any:
     """A Client of the scheduler at `address`, or a one-line SchedulerError within `timeout`.
 
     distributed's own `timeout` covers reaching the address but not a server that accepts the
-    connection and never answers as a scheduler (an HTTP server, say): that hangs forever. So the
-    Client is made in a helper thread and abandoned (a daemon) when it does not answer in time.
+    connection and never answers as a scheduler (an HTTP server, say): its Client then hangs, or
+    fails on the garbage it reads. So the address is first asked who it is (Dask's "identity"
+    message) in a helper thread bounded by `timeout`, and a Client is made only for a scheduler.
     """
-    check_scheduler_address(address)
-    from distributed import Client
+    import asyncio
 
+    timeout = CONNECT_TIMEOUT if timeout is None else timeout
+    check_scheduler_address(address)
     outcome: list[Any] = []
 
-    def attempt() -> None:
+    async def identity() -> Any:
+        from distributed.comm import connect as open_comm
+
+        comm = await open_comm(address, timeout=timeout)
         try:
-            outcome.append(Client(address, timeout=timeout, set_as_default=False))
+            await comm.write({"op": "identity", "reply": True})
+            return await comm.read()
+        finally:
+            comm.abort()
+
+    def ask() -> None:
+        try:
+            outcome.append(asyncio.run(asyncio.wait_for(identity(), timeout)))
         except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread
             outcome.append(exc)
 
-    thread = threading.Thread(target=attempt, name="rnnbench-dask-connect", daemon=True)
+    thread = threading.Thread(target=ask, name="rnnbench-dask-identity", daemon=True)
     thread.start()
-    thread.join(2 * timeout)
-    if not outcome:
+    thread.join(timeout + 1.0)
+    if not outcome or isinstance(outcome[0], (TimeoutError, asyncio.TimeoutError)):
         raise SchedulerError(
-            f"the Dask scheduler at {address!r} did not answer within {2 * timeout:g}s "
-            "(is something else listening on that port?)"
+            f"the Dask scheduler at {address!r} did not answer within {timeout:g}s"
         )
-    if isinstance(outcome[0], BaseException):
+    answer = outcome[0]
+    if isinstance(answer, BaseException):
         raise SchedulerError(
-            f"cannot reach the Dask scheduler at {address!r}: {one_line(outcome[0])}"
+            f"cannot reach the Dask scheduler at {address!r}: {one_line(answer, 300)}"
         ) from None
-    return outcome[0]
+    if not isinstance(answer, dict) or answer.get("type") != "Scheduler":
+        raise SchedulerError(
+            f"{address!r} answers, but not as a Dask scheduler (is something else listening "
+            "on that port?)"
+        )
+    from distributed import Client
+
+    try:
+        return Client(address, timeout=timeout, set_as_default=False)
+    except (OSError, TimeoutError) as exc:
+        raise SchedulerError(
+            f"cannot reach the Dask scheduler at {address!r}: {one_line(exc, 300)}"
+        ) from None
 
 
 def run_cell_on_dask(cell: SweepCell, modules: list[str]) -> CellResult:
@@ -87,7 +111,7 @@ def run_dask(
     on_result: OnResult,
     scheduler: str,
     retries: int = DEFAULT_DASK_RETRIES,
-    connect_timeout: float = CONNECT_TIMEOUT,
+    connect_timeout: float | None = None,
 ) -> None:
     """Send the cells to the Dask cluster at `scheduler`; results come back as they finish.
 
