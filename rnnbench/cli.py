@@ -174,6 +174,15 @@ class FiniteFloat(click.ParamType):
         return number
 
 
+def _learning_rate(ctx: click.Context, param: click.Parameter, value: str | None) -> Any:
+    if value is None or value == "paper":
+        return value
+    try:
+        return float(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r}: expected a number such as 0.01, or paper") from None
+
+
 def sweep_options(f: Callable[..., Any]) -> Callable[..., Any]:
     options = [
         click.option("--task", "tasks", multiple=True, help="Task to run (repeatable). "
@@ -189,6 +198,14 @@ def sweep_options(f: Callable[..., Any]) -> Callable[..., Any]:
                      "cell, in sequences; a cell stops earlier once solved."),
         click.option("--units", type=click.IntRange(min=1), help="Recurrent width of every "
                      "model. Default 32."),
+        click.option("--batch-size", type=click.IntRange(min=1), help="Sequences per update. "
+                     "Default 64; 1 with --optimizer sgd is the 1997 paper's online regime."),
+        click.option("--learning-rate", metavar="RATE|paper", callback=_learning_rate,
+                     help="Step size. Default 3e-3 (Adam); 'paper' takes each task's reference "
+                     "rate (the 1997 tasks carry the paper's)."),
+        click.option("--optimizer", type=click.Choice(["adam", "sgd"]), help="adam (default, "
+                     "each variable's gradient clipped to norm 1) or sgd (plain gradient "
+                     "descent, as in 1997)."),
         click.option("--forget-bias", callback=_comma_floats, metavar="B,B,...",
                      help="Initial forget-gate bias of LSTM models; several values run each. "
                      "Default: the spec's (the teaching study runs 1,4), else 1 as Keras."),
@@ -234,7 +251,8 @@ def sweep_options(f: Callable[..., Any]) -> Callable[..., Any]:
 @click.argument("spec", required=False, type=click.Path(dir_okay=False, path_type=Path))
 @sweep_options
 def sweep(spec: Path | None, tasks, models, lengths, seeds, max_sequences, units,
-          forget_bias, backend: str | None, out: Path | None, workers: int | None,
+          batch_size, learning_rate, optimizer, forget_bias, backend: str | None,
+          out: Path | None, workers: int | None,
           fresh: bool, retry_failed: bool, cell_timeout: float | None, scheduler: str | None,
           in_process: bool, wait: bool, memory_limit: str | None, quiet: bool) -> None:
     """Train every (task, model, length, seed) cell and print accuracy against length.
@@ -257,6 +275,7 @@ def sweep(spec: Path | None, tasks, models, lengths, seeds, max_sequences, units
         study = resolve_study(
             spec, tasks=tasks, models=models, lengths=lengths, seeds=seeds,
             max_sequences=max_sequences, units=units, forget_bias=forget_bias, backend=backend,
+            batch_size=batch_size, learning_rate=learning_rate, optimizer=optimizer,
         )
         cells = study.cells()
         # Everything that can be refused is refused here, before --fresh moves anything.

@@ -74,14 +74,14 @@ def config_key(row: Mapping[str, Any]) -> tuple[str, ...]:
 
 
 def _column_kinds() -> dict[str, str]:
-    """'int', 'int?' (may be empty), 'float' (may be empty: NaN) or 'str' for each known column."""
+    """'int' (length, seed), 'int?' (may be empty: a column an older rnnbench did not write),
+    'float' (may be empty: NaN) or 'str' for each known column."""
     kinds = {}
     for f in [*fields(SweepCell), *fields(CellResult)]:
         text = str(f.type).replace(" ", "")
-        optional = "None" in text
         base = text.replace("|None", "").replace("None|", "").replace("Optional[", "")
-        if base.startswith("int"):
-            kinds[f.name] = "int?" if optional else "int"
+        if base.startswith("int"):  # empty allowed but in the grid's own columns
+            kinds[f.name] = "int" if f.name in ("length", "seed") else "int?"
         elif base.startswith("float"):
             kinds[f.name] = "float"
         else:

@@ -12,6 +12,7 @@ untrained model (`grad_ratio_init`, see rnnbench.gradients), on a small batch of
 
 from __future__ import annotations
 
+import inspect
 import math
 import time
 from typing import Any
@@ -20,10 +21,13 @@ import numpy as np
 
 from rnnbench.backends import select_backend
 from rnnbench.diagnostics import first_to_last_ratio
+from rnnbench.errors import UserError
+from rnnbench.feeding import chunk_lengths, predict_all, probabilities, train_chunk
 from rnnbench.models.base import accepted_hparams
 from rnnbench.registry import models, tasks
-from rnnbench.schema import CellResult, SweepCell
-from rnnbench.validation import check_loss, check_predictions, check_score, check_task_output
+from rnnbench.schema import DEFAULT_OPTIMIZER, CellResult, SweepCell
+from rnnbench.tasks.rules import RuleTracker
+from rnnbench.validation import check_predictions, check_score, check_task_output
 
 GRAD_RATIO_BATCH = 32  # sequences in the batch that measures grad_ratio_init
 
@@ -64,15 +68,38 @@ def make_task(cell: SweepCell) -> Any:
 
 
 def make_model(cell: SweepCell, task: Any) -> Any:
-    """The cell's untrained model, built by its factory from the cell's hyper-parameters."""
+    """The cell's untrained model, built by its factory from the cell's hyper-parameters.
+
+    A factory takes the hyper-parameters it names; one that cannot take a non-default optimizer
+    the cell asks for is refused, rather than trained with another optimizer than the row says.
+    """
     factory = models.get(cell.model)
-    return factory(task, cell.units, cell.seed, **accepted_hparams(factory, cell.hparams()))
+    taken = accepted_hparams(factory, cell.hparams())
+    if "optimizer" in inspect.signature(factory).parameters:  # named: it must hear the default
+        taken["optimizer"] = cell.optimizer
+    if cell.optimizer != DEFAULT_OPTIMIZER and "optimizer" not in taken:
+        raise UserError(
+            f"model {cell.model!r} takes no optimizer, so it cannot train with "
+            f"optimizer={cell.optimizer!r}; allowed for it: {DEFAULT_OPTIMIZER}"
+        )
+    return factory(task, cell.units, cell.seed, **taken)
 
 
 def gradient_batch(cell: SweepCell, task: Any, n: int) -> tuple[np.ndarray, np.ndarray]:
-    """`n` sequences for gradient measurements, from the cell's own stream (not train or eval)."""
+    """`n` sequences for gradient measurements, from the cell's own stream (not train or eval).
+
+    For a task whose sequences vary in length, the largest group of one length among the `n`,
+    cut to that length (a gradient per step needs the steps to line up).
+    """
     rng = _rng(cell.seed, GRADIENT_STREAM)
-    return check_task_output(task, task.generate(n, cell.length, rng), n)
+    x, y = check_task_output(task, task.generate(n, cell.length, rng), n)
+    lengths = chunk_lengths(task, x)
+    if lengths is None:
+        return x, y
+    values, counts = np.unique(lengths, return_counts=True)
+    common = int(values[np.argmax(counts)])
+    keep = lengths == common
+    return x[keep, :common], np.asarray(y)[keep]
 
 
 def _train(cell: SweepCell, result: CellResult) -> None:
@@ -88,29 +115,102 @@ def _train(cell: SweepCell, result: CellResult) -> None:
 def train_model(cell: SweepCell, task: Any, model: Any, result: CellResult) -> Any:
     """The training loop: train `model` in chunks until solved or out of budget; return it.
 
-    Fills `result` (accuracy, sequences, loss, status) as it goes.
+    A task with its own solve rule (`Task.solve_rule`, such as the 1997 paper's ST3) is judged by
+    that rule on its training outputs, then tested on a fresh test set; any other task by held-out
+    accuracy after every chunk. Fills `result` (accuracy, sequences, updates, loss, status) as it
+    goes.
     """
+    result.num_params = int(model.num_params)
+    rule = task.solve_rule(cell.length)
+    if rule is None:
+        return _train_to_held_out_threshold(cell, task, model, result)
+    return _train_to_paper_rule(cell, task, model, result, rule)
+
+
+def _diverged(result: CellResult, loss: float) -> bool:
+    result.final_loss = loss
+    if math.isfinite(loss):
+        return False
+    result.status = "diverged"
+    result.error = f"training loss became {loss} after {result.sequences_seen} sequences"
+    return True
+
+
+def _train_to_held_out_threshold(
+    cell: SweepCell, task: Any, model: Any, result: CellResult
+) -> Any:
+    """Chunks of `chunk_size`; solved when held-out accuracy reaches `solve_threshold`."""
+    result.solve_rule = f"held-out>={cell.solve_threshold:g}"
     n_eval = cell.eval_size
     x_eval, y_eval = check_task_output(
         task, task.generate(n_eval, cell.length, _rng(cell.seed, EVAL_STREAM)), n_eval)
+    eval_lengths = chunk_lengths(task, x_eval)
     train_rng = _rng(cell.seed, TRAIN_STREAM)
-    result.num_params = int(model.num_params)
 
     while result.sequences_seen < cell.max_sequences:
         n = min(cell.chunk_size, cell.max_sequences - result.sequences_seen)
         x, y = check_task_output(task, task.generate(n, cell.length, train_rng), n)
-        loss = check_loss(model.train(x, y))
+        trained = train_chunk(model, x, y, chunk_lengths(task, x), cell.batch_size, False)
         result.sequences_seen += n
-        result.final_loss = loss
-        if not math.isfinite(loss):
-            result.status = "diverged"
-            result.error = f"training loss became {loss} after {result.sequences_seen} sequences"
+        result.updates_seen += int(trained.update[-1])
+        if _diverged(result, trained.loss):
             return model
-        y_pred = check_predictions(task, model.predict(x_eval), n_eval, cell.model)
-        accuracy = check_score(task.accuracy(y_eval, y_pred), "accuracy")
+        predictions = check_predictions(
+            task, predict_all(model, x_eval, eval_lengths), n_eval, cell.model)
+        accuracy = check_score(task.accuracy(y_eval, predictions), "accuracy")
         result.accuracy = accuracy
         result.best_accuracy = max(accuracy, float(np.nan_to_num(result.best_accuracy, nan=-1.0)))
         if accuracy >= cell.solve_threshold:
             result.sequences_to_solve = result.sequences_seen
+            result.updates_to_solve = result.updates_seen
             return model
+    return model
+
+
+def _train_to_paper_rule(
+    cell: SweepCell, task: Any, model: Any, result: CellResult, rule: Any
+) -> Any:
+    """Train until the task's own rule is met on the training outputs, then test.
+
+    The rule judges each training sequence by the output it got before the update that used it,
+    so the sequence at which it is met is known exactly. Chunks are sized so that training never
+    runs past the first sequence at which the rule could be met (`RuleTracker.earliest_solve`);
+    in mini-batches a chunk is whole batches, so it ends at most one update past that point.
+    After stopping (solved or out of budget), a fresh test set of `rule.test_size` sequences from
+    the cell's evaluation stream gives `test_wrong` and the cell's accuracy.
+    """
+    result.solve_rule = rule.name
+    tracker = RuleTracker(rule)
+    train_rng = _rng(cell.seed, TRAIN_STREAM)
+    batch = cell.batch_size
+    while result.sequences_seen < cell.max_sequences and tracker.solved_at is None:
+        budget = cell.max_sequences - result.sequences_seen
+        until_possible = max(1, tracker.earliest_solve() - result.sequences_seen)
+        n = min(cell.chunk_size, budget, -(-until_possible // batch) * batch)  # whole batches
+        x, y = check_task_output(task, task.generate(n, cell.length, train_rng), n)
+        trained = train_chunk(model, x, y, chunk_lengths(task, x), batch, True)
+        ordered_y = np.asarray(y)[trained.order]
+        outputs = probabilities(task, model, trained.outputs)
+        before = tracker.sequences
+        tracker.feed(task.errors(ordered_y, outputs), task.correct(ordered_y, outputs))
+        result.sequences_seen += n
+        if tracker.solved_at is not None:
+            result.sequences_to_solve = tracker.solved_at
+            result.updates_to_solve = result.updates_seen + int(
+                trained.update[tracker.solved_at - before - 1]
+            )
+        result.updates_seen += int(trained.update[-1])
+        if tracker.error_level_at is not None and result.sequences_to_error_level is None:
+            result.sequences_to_error_level = tracker.error_level_at
+        if _diverged(result, trained.loss):
+            return model
+
+    n_test = rule.test_size
+    x_test, y_test = check_task_output(
+        task, task.generate(n_test, cell.length, _rng(cell.seed, EVAL_STREAM)), n_test)
+    outputs = predict_all(model, x_test, chunk_lengths(task, x_test))
+    test = probabilities(task, model, check_predictions(task, outputs, n_test, cell.model))
+    wrong = int(np.count_nonzero(~np.asarray(task.correct(y_test, test), dtype=bool)))
+    result.test_wrong, result.test_size = wrong, int(rule.test_size)
+    result.accuracy = result.best_accuracy = 1.0 - wrong / rule.test_size
     return model

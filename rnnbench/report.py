@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from rnnbench import paper_table
 from rnnbench.errors import UserError
 from rnnbench.schema import CELL_COLUMNS, model_label
 
@@ -57,9 +58,11 @@ TABLES = {
     ),
     "sample_efficiency": (
         "Sample efficiency",
-        "columns: dependency length; cells: median training sequences to solve, over the seeds "
-        "that solved (k/n); none: no seed did",
+        "columns: dependency length; cells: median training sequences to solve over all seeds, "
+        "an unsolved seed counted as above its budget (>budget: half or more did not solve), "
+        "and k/n seeds that solved",
     ),
+    "paper": (paper_table.TITLE, paper_table.CAPTION),
     "cost": (
         "Cost",
         "trainable parameters, cells run, median and total wall seconds per cell",
@@ -259,13 +262,17 @@ def summary_table(rows: Rows) -> Any:
     import pandas as pd
 
     counted = rows.df[rows.df["counted"]]
-    columns = ["n", "solved", "mean", "sd", "min", "max", "median_sequences_to_solve", "chance",
-               "median_grad_ratio_init"]
+    columns = ["n", "solved", "mean", "sd", "min", "max", "median_sequences_to_solve", "budget",
+               "chance", "median_grad_ratio_init"]
     if counted.empty:
         index = pd.MultiIndex.from_arrays([[], [], []], names=["task", "model", "length"])
         return pd.DataFrame(columns=columns, index=index)
+    budget = (_numbers(counted, "max_sequences") if "max_sequences" in counted.columns
+              else math.nan)
     counted = counted.assign(
-        solved_sequences=counted["sequences_to_solve"].where(counted["solved"]),
+        # an unsolved seed counts as above its budget (inf), so the median does not drop it
+        solved_sequences=counted["sequences_to_solve"].where(counted["solved"], math.inf),
+        budget=budget,
         chance=counted.get("chance_accuracy", math.nan),
         grad_ratio=counted.get("grad_ratio_init", math.nan),
     )
@@ -278,6 +285,7 @@ def summary_table(rows: Rows) -> Any:
         min=("accuracy", "min"),
         max=("accuracy", "max"),
         median_sequences_to_solve=("solved_sequences", "median"),
+        budget=("budget", "max"),
         chance=("chance", "median"),
         median_grad_ratio_init=("grad_ratio", "median"),
     )
@@ -319,8 +327,9 @@ def _accuracy_cell(r: Any) -> str:
 def _efficiency_cell(r: Any) -> str:
     counts = f"({int(r['solved'])}/{int(r['n'])})"
     median = r["median_sequences_to_solve"]
-    if median != median:
-        return f"none {counts}"
+    if median != median or math.isinf(median):  # half or more of the seeds did not solve
+        budget = r.get("budget", math.nan)
+        return f">{budget:,.0f} {counts}" if budget == budget else f"none {counts}"
     shown = f"{median:,.0f}" if median % 1 == 0 else f"{median:,.1f}"
     return f"{shown} {counts}"
 
@@ -402,6 +411,9 @@ def build_report(df: Any, study: str = "results") -> Report:
         "sample_efficiency": _by_length(summary, _efficiency_cell, rows),
         "cost": cost_table(rows),
     }
+    paper = paper_table.paper_table(rows.df)
+    if not paper.empty:
+        tables["paper"] = paper
     return Report(study=study, rows=rows, summary=summary, tables=tables)
 
 

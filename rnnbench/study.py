@@ -37,10 +37,17 @@ from rnnbench.schema import (
     DEFAULT_EVAL_SIZE,
     DEFAULT_LEARNING_RATE,
     DEFAULT_MAX_SEQUENCES,
+    DEFAULT_OPTIMIZER,
     DEFAULT_SOLVE_THRESHOLD,
     DEFAULT_UNITS,
+    OPTIMIZERS,
     SweepCell,
 )
+
+PAPER = "paper"  # learning_rate = "paper": each task's reference learning rate
+# The settings a regime may give its models (besides `models`).
+REGIME_KEYS = ("optimizer", "batch_size", "learning_rate", "max_sequences", "chunk_size",
+               "eval_size", "units", "forget_bias", "solve_threshold", "lengths")
 
 DEFAULT_MODELS = ("numpy-rnn", "keras-simplernn", "keras-lstm")
 DEFAULT_SEEDS = 3
@@ -79,12 +86,16 @@ class StudySpec:
     max_sequences: Any = DEFAULT_MAX_SEQUENCES  # an int, or {task: int}
     units: int = DEFAULT_UNITS
     batch_size: int = DEFAULT_BATCH_SIZE
-    learning_rate: float = DEFAULT_LEARNING_RATE
+    learning_rate: float | str = DEFAULT_LEARNING_RATE  # or "paper": the task's reference rate
+    optimizer: str = DEFAULT_OPTIMIZER  # "adam" or "sgd"
     forget_bias: tuple[float, ...] = ()  # empty: the model's default
     chunk_size: int = DEFAULT_CHUNK_SIZE
     eval_size: int = DEFAULT_EVAL_SIZE
     solve_threshold: float = DEFAULT_SOLVE_THRESHOLD
     backend: str = ""  # empty: KERAS_BACKEND, else tensorflow
+    # More models, each group with its own settings (e.g. the 1997 LSTM online with SGD beside the
+    # modern models): a tuple of {key: value} with `models` and any of REGIME_KEYS.
+    regimes: tuple[dict[str, Any], ...] = ()
 
     # -- reading ---------------------------------------------------------------------------------
 
@@ -135,7 +146,11 @@ class StudySpec:
             return list(self.tasks)
         if isinstance(self.lengths, dict):
             return list(self.lengths)
-        return [e.name for e in tasks.items() if e.source == BUILTIN_SOURCE]
+        return [
+            e.name
+            for e in tasks.items()
+            if e.source == BUILTIN_SOURCE and getattr(e.obj, "in_default_study", True)
+        ]
 
     def lengths_for(self, task: str) -> list[int]:
         if isinstance(self.lengths, dict):
@@ -155,75 +170,117 @@ class StudySpec:
     def seed_list(self) -> list[int]:
         return list(range(self.seeds)) if isinstance(self.seeds, int) else list(self.seeds)
 
-    def count(self) -> int:
-        """How many cells `cells()` would list, counted without listing them."""
-        n_seeds = self.seeds if isinstance(self.seeds, int) else len(set(self.seeds))
-        per_length = sum(len(self._forget_biases(m)) for m in dict.fromkeys(self.models))
-        return sum(len(set(self.lengths_for(t))) for t in dict.fromkeys(self.task_names())) * (
-            per_length * n_seeds
-        )
+    def cells(self) -> list[SweepCell]:
+        """Validate every name and length, then list the cells: task, length, model, seed.
 
-    def check(self) -> None:
-        """Validate every name, per-task table and length, and the grid's size; list nothing."""
+        The top-level models run with the top-level settings; each regime's models with the
+        regime's settings over those.
+        """
         task_names = self.task_names()
         for name in task_names:
             tasks.entry(name)  # raises with the known names
-        for name in self.models:
-            models.entry(name)
-        for key in ("lengths", "max_sequences"):
-            table = getattr(self, key)
-            if isinstance(table, dict):
-                for name in table:
-                    if name not in tasks:
-                        raise SpecError(
-                            f"{key}: the table names task {name!r}, which is not registered; "
-                            f"known tasks: {', '.join(tasks.names())}"
-                        )
-        for task_name in task_names:
-            task = tasks.get(task_name)()
-            for length in self.lengths_for(task_name):
-                try:
-                    task.check_length(length)
-                except ValueError as exc:  # the Task contract: ValueError for a bad length
-                    raise SpecError(f"lengths: {exc}") from None
-        n = self.count()
+        groups = self.regime_specs()
+        for i, group in enumerate(self.regimes):
+            strays = sorted(set(group.get("lengths", {}) if isinstance(group.get("lengths"), dict)
+                                else ()) - set(task_names))
+            if strays:
+                raise SpecError(
+                    f"regimes[{i}]: lengths for task {strays[0]!r}, which the study does not run; "
+                    f"its tasks: {', '.join(task_names)}"
+                )
+        for group in groups:
+            for name in group.models:
+                models.entry(name)
+            for key in ("lengths", "max_sequences"):  # a table may name only registered tasks
+                table = getattr(group, key)
+                unknown = sorted(set(table) - set(tasks.names())) if isinstance(table, dict) else []
+                if unknown:
+                    raise SpecError(
+                        f"{key}: the table names task {unknown[0]!r}, which is not registered; "
+                        f"known tasks: {', '.join(tasks.names())}"
+                    )
+        # Counted before listed: an absurd grid (seeds = 100000000) is refused at once.
+        n = sum(group._count_of(t, in_regime=group is not groups[0] or not self.models)
+                for t in dict.fromkeys(task_names) for group in groups)
         if n > MAX_CELLS:
             raise SpecError(
                 f"the study has {n:,} cells (tasks x lengths x models x seeds), more than "
                 f"{MAX_CELLS:,}; split it into smaller studies"
             )
-
-    def cells(self) -> list[SweepCell]:
-        """Validate every name and length, then list the cells: task, length, model, seed."""
-        self.check()
         out: list[SweepCell] = []
-        seen: set[SweepCell] = set()
-        for task_name in dict.fromkeys(self.task_names()):
-            budget = self.max_sequences_for(task_name)
-            for length, model, seed in itertools.product(
-                dict.fromkeys(self.lengths_for(task_name)), dict.fromkeys(self.models),
-                dict.fromkeys(self.seed_list()),
-            ):
-                for forget_bias in self._forget_biases(model):
-                    cell = SweepCell(
-                            task=task_name,
-                            model=model,
-                            length=int(length),
-                            seed=int(seed),
-                            units=self.units,
-                            max_sequences=budget,
-                            batch_size=self.batch_size,
-                            learning_rate=self.learning_rate,
-                            forget_bias=forget_bias,
-                            chunk_size=self.chunk_size,
-                            eval_size=self.eval_size,
-                            solve_threshold=self.solve_threshold,
-                            backend=self.backend or current_backend(),
-                        )
-                    if cell not in seen:
-                        seen.add(cell)
-                        out.append(cell)
+        for task_name in dict.fromkeys(task_names):
+            task = tasks.get(task_name)()
+            for group in groups:
+                out.extend(group._cells_of(task_name, task, in_regime=group is not groups[0]
+                                           or not self.models))
+        out = list(dict.fromkeys(out))  # a cell named twice (lengths = [5, 5]) runs once
+        if not out:
+            raise SpecError(
+                "the study has no cells: give at least one model (models = [...], or a regime's)"
+            )
         return out
+
+    def regime_specs(self) -> list[StudySpec]:
+        """One spec per group of models: the top level's (if it names models), then each regime."""
+        base = replace(self, regimes=())
+        groups = [base] if base.models else []
+        return groups + [replace(base, **regime) for regime in self.regimes]
+
+    def _count_of(self, task_name: str, in_regime: bool = False) -> int:
+        """How many cells `_cells_of` lists for this task, counted without listing them."""
+        if in_regime and isinstance(self.lengths, dict) and task_name not in self.lengths:
+            return 0
+        n_seeds = self.seeds if isinstance(self.seeds, int) else len(set(self.seeds))
+        per_length = sum(len(self._forget_biases(m)) for m in dict.fromkeys(self.models))
+        return len(set(self.lengths_for(task_name))) * per_length * n_seeds
+
+    def _cells_of(self, task_name: str, task: Any, in_regime: bool = False) -> list[SweepCell]:
+        if in_regime and isinstance(self.lengths, dict) and task_name not in self.lengths:
+            return []  # a regime's own lengths table names the tasks its models run
+        for length in self.lengths_for(task_name):
+            try:
+                task.check_length(length)
+            except ValueError as exc:  # the Task contract: ValueError for a bad length
+                raise SpecError(f"lengths: {exc}") from None
+        budget = self.max_sequences_for(task_name)
+        learning_rate = self.learning_rate_for(task_name, task)
+        out = []
+        for length, model, seed in itertools.product(
+            self.lengths_for(task_name), self.models, self.seed_list()
+        ):
+            for forget_bias in self._forget_biases(model):
+                out.append(
+                    SweepCell(
+                        task=task_name,
+                        model=model,
+                        length=int(length),
+                        seed=int(seed),
+                        units=self.units,
+                        max_sequences=budget,
+                        batch_size=self.batch_size,
+                        learning_rate=learning_rate,
+                        forget_bias=forget_bias,
+                        chunk_size=self.chunk_size,
+                        eval_size=self.eval_size,
+                        solve_threshold=self.solve_threshold,
+                        backend=self.backend or current_backend(),
+                        optimizer=self.optimizer,
+                    )
+                )
+        return out
+
+    def learning_rate_for(self, task_name: str, task: Any) -> float:
+        """The learning rate as a number; "paper" is the task's reference net's rate."""
+        if self.learning_rate != PAPER:
+            return float(self.learning_rate)
+        reference = getattr(task, "reference", None)
+        net = getattr(reference, "net", None) or {}
+        if "learning_rate" not in net:
+            raise SpecError(
+                f"learning_rate = {PAPER!r}, but task {task_name!r} carries no paper learning "
+                "rate; give a number"
+            )
+        return float(net["learning_rate"])
 
     def _forget_biases(self, model: str) -> list[float | None]:
         return forget_biases_for(model, self.forget_bias)
@@ -287,9 +344,9 @@ def _coerce(key: str, value: Any, where: str) -> Any:
     def names(v: Any) -> tuple[str, ...]:
         v = [v] if isinstance(v, str) else v
         if not isinstance(v, (list, tuple)) or not all(isinstance(s, str) and s for s in v):
-            raise bad("a non-empty list of names")
-        if not v:
-            raise bad("a non-empty list of names")
+            raise bad("a list of names")
+        if not v and key == "tasks":  # models = [] is allowed when regimes name the models
+            raise bad("a non-empty list of task names")
         return tuple(dict.fromkeys(v))
 
     def int_list(v: Any) -> list[int]:
@@ -329,7 +386,32 @@ def _coerce(key: str, value: Any, where: str) -> Any:
     if key in ("units", "batch_size", "chunk_size", "eval_size"):
         return positive_int(value)
     if key == "learning_rate":
+        if value == PAPER:
+            return value
+        if isinstance(value, str):
+            raise bad(f'a number in (0, 10], or "{PAPER}" (the task\'s reference rate)')
         return number(value, 0.0, 10.0)
+    if key == "optimizer":
+        if value not in OPTIMIZERS:
+            raise bad(f"one of {', '.join(OPTIMIZERS)}")
+        return value
+    if key == "regimes":
+        if isinstance(value, Mapping):
+            value = [value]
+        if not isinstance(value, (list, tuple)) or not value:
+            raise bad("a list of tables, each with models and settings")
+        regimes = []
+        for i, table in enumerate(value):
+            here = f"{where}: regimes[{i}]"
+            if not isinstance(table, Mapping) or "models" not in table:
+                raise SpecError(f"{here} must be a table with a models list")
+            unknown = sorted(set(table) - {"models", *REGIME_KEYS})
+            if unknown:
+                raise SpecError(
+                    f"{here}: unknown key {unknown[0]!r}; allowed: models, {', '.join(REGIME_KEYS)}"
+                )
+            regimes.append({k: _coerce(k, v, here) for k, v in table.items()})
+        return tuple(regimes)
     if key == "solve_threshold":
         return number(value, 0.0, 1.0)
     if key == "backend":

@@ -143,7 +143,8 @@ def test_a_second_sweep_on_a_locked_csv_is_refused_naming_the_holder(spec, tmp_p
 
 def test_two_concurrent_sweeps_run_every_cell_once(spec, tmp_path):
     out = tmp_path / "r.csv"
-    first = rnnbench_process("sweep", spec, "--out", out, "-q", "--seeds", "6", "-j", "1")
+    first = rnnbench_process("sweep", spec, "--out", out, "-q", "--seeds", "6", "-j", "1",
+                             "--wait")
     second = rnnbench_process("sweep", spec, "--out", out, "-q", "--seeds", "6", "-j", "1",
                               "--wait")
     for p in (first, second):
@@ -378,13 +379,14 @@ def test_sigterm_is_ctrl_c_rows_kept_workers_stopped_hint_printed(spec, tmp_path
     wait_for(lambda: rows_in(out) >= 3, 90, "three rows")
     workers = _children(p.pid)
     assert workers
+    seen = rows_in(out)
     p.send_signal(signum)
     _, err = p.communicate(timeout=30)
     assert p.returncode == 128 + signum, err
     assert "To resume, run:" in err and "Traceback" not in err
     gone, alive = psutil.wait_procs(workers, timeout=10)
     assert not alive
-    assert len(pd.read_csv(out)) >= 3
+    assert rows_in(out) >= seen
 
 
 def test_workers_exit_when_the_parent_is_killed(spec, tmp_path):
@@ -420,6 +422,7 @@ def slow_plugin(tmp_path, monkeypatch):
     monkeypatch.delenv(registry.NO_PLUGINS_ENV, raising=False)
     monkeypatch.delenv(registry.SKIP_PLUGINS_ENV, raising=False)
     yield registry
+    monkeypatch.undo()
     sys.modules.pop("slow_plugin_mod", None)
     registry.load_plugins(force=True)  # back to the built-ins only (NO_PLUGINS is restored)
 

@@ -6,6 +6,7 @@ from typing import Any
 
 from rnnbench.models import keras_models
 from rnnbench.models.base import DEFAULT_FORGET_BIAS, register_model
+from rnnbench.models.lstm1997 import Net1997, NumpyLSTM1997
 from rnnbench.models.numpy_lstm import NumpyLSTM
 from rnnbench.models.numpy_rnn import NumpyRNN
 
@@ -24,6 +25,25 @@ def numpy_lstm(
     return NumpyLSTM(
         task.input_dim, units, task.output_dim, task.kind, seed, forget_bias, **hparams
     )
+
+
+@register_model("numpy-lstm1997")
+def numpy_lstm1997(
+    task: Any,
+    units: int,
+    seed: int,
+    learning_rate: float | None = None,
+    batch_size: int = 1,
+    optimizer: str = "sgd",
+    gradient: str = "truncated",
+) -> NumpyLSTM1997:
+    """1997 LSTM (no forget gate), online SGD, truncated gradient; the task sets its size, not units
+
+    Hochreiter & Schmidhuber's net: topology and learning rate come from the task's reference net
+    (`task.reference.net`), else the 93-weight adding net of their Section 5.4.
+    """
+    net = Net1997.from_task(task)
+    return NumpyLSTM1997(net, task.kind, seed, learning_rate, batch_size, optimizer, gradient)
 
 
 register_model("keras-simplernn")(keras_models.simple_rnn)

@@ -20,6 +20,7 @@ from rnnbench.models.base import (
     initial_lstm_bias,
 )
 from rnnbench.registry import models
+from rnnbench.schema import DEFAULT_OPTIMIZER, OPTIMIZERS
 
 
 def import_keras() -> Any:
@@ -79,6 +80,16 @@ def keras_readout_loss(kind: str) -> Any:
     return keras.losses.SparseCategoricalCrossentropy(from_logits=True)
 
 
+def keras_optimizer(name: str, learning_rate: float, clipnorm: float) -> Any:
+    """Adam with per-variable clipnorm (the default), or plain SGD as the 1997 paper trains."""
+    keras = import_keras()
+    if name == "adam":
+        return keras.optimizers.Adam(learning_rate, clipnorm=clipnorm)
+    if name == "sgd":
+        return keras.optimizers.SGD(learning_rate)
+    raise ValueError(f"optimizer {name!r} is not known; allowed: {', '.join(OPTIMIZERS)}")
+
+
 def build_keras_model(
     task: Any,
     recurrent_layer: Any,
@@ -87,6 +98,7 @@ def build_keras_model(
     batch_size: int = DEFAULT_BATCH_SIZE,
     clipnorm: float = DEFAULT_CLIPNORM,
     jit_compile: bool | str = "auto",
+    optimizer: str = DEFAULT_OPTIMIZER,
 ) -> KerasModel:
     """Wrap `recurrent_layer` (returning the last state) with the task's read-out and loss.
 
@@ -102,7 +114,7 @@ def build_keras_model(
     )(state)
     model = keras.Model(inputs, outputs)
     model.compile(
-        optimizer=keras.optimizers.Adam(learning_rate, clipnorm=clipnorm),
+        optimizer=keras_optimizer(optimizer, learning_rate, clipnorm),
         loss=keras_readout_loss(task.kind),
         jit_compile=jit_compile,
     )

@@ -20,6 +20,7 @@ from rnnbench.models.base import (
     DEFAULT_CLIPNORM,
     DEFAULT_LEARNING_RATE,
 )
+from rnnbench.schema import DEFAULT_OPTIMIZER, OPTIMIZERS
 
 
 def glorot_uniform(rng: np.random.Generator, fan_in: int, fan_out: int) -> np.ndarray:
@@ -68,6 +69,33 @@ def flush_to_zero(a: np.ndarray) -> None:
     """
     info = np.finfo(a.dtype)
     a[np.abs(a) < info.tiny / info.eps] = 0.0
+
+
+class SGD:
+    """Plain gradient descent, `p -= learning_rate * g`, as the 1997 paper trains (no clipping).
+
+    Keras's `keras.optimizers.SGD(learning_rate)` with no momentum does the same.
+    """
+
+    def __init__(self, params: dict[str, np.ndarray], learning_rate: float) -> None:
+        self.learning_rate = learning_rate
+        self.iterations = 0
+
+    def step(self, params: dict[str, np.ndarray], grads: dict[str, np.ndarray]) -> None:
+        self.iterations += 1
+        for name, p in params.items():
+            p -= (self.learning_rate * grads[name]).astype(p.dtype)
+
+
+def make_optimizer(
+    name: str, params: dict[str, np.ndarray], learning_rate: float, clipnorm: float | None
+) -> Adam | SGD:
+    """The NumPy optimizer a study names: "adam" (with clipnorm) or "sgd" (plain, no clip)."""
+    if name == "adam":
+        return Adam(params, learning_rate, clipnorm)
+    if name == "sgd":
+        return SGD(params, learning_rate)
+    raise ValueError(f"optimizer {name!r} is not known; allowed: {', '.join(OPTIMIZERS)}")
 
 
 class Adam:
@@ -127,11 +155,12 @@ class NumpyRecurrentModel:
         learning_rate: float = DEFAULT_LEARNING_RATE,
         batch_size: int = DEFAULT_BATCH_SIZE,
         clipnorm: float | None = DEFAULT_CLIPNORM,
+        optimizer: str = DEFAULT_OPTIMIZER,
     ) -> None:
         self.params = params
         self.kind = kind
         self.batch_size = batch_size
-        self.optimizer = Adam(self.params, learning_rate, clipnorm)
+        self.optimizer = make_optimizer(optimizer, self.params, learning_rate, clipnorm)
         self._work_arrays: dict[tuple[str, tuple[int, ...]], np.ndarray] = {}
 
     def work_array(self, name: str, shape: tuple[int, ...]) -> np.ndarray:
@@ -171,10 +200,14 @@ class NumpyRecurrentModel:
 
         dLoss/dh_t lives in a work array (`work_array`): valid until the model's next pass.
         """
+        return self._pass(x, y)[:3]
+
+    def _pass(self, x: np.ndarray, y: np.ndarray):
+        """loss_and_grads, and the batch's logits (B, O) from the same forward pass."""
         states, logits = self.forward(x)
         loss, dlogits = readout_loss(self.kind, logits, y)
         grads, dh_all = self.backward(x, states, dlogits)
-        return loss, grads, dh_all
+        return loss, grads, dh_all, logits
 
     def state_gradients(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
         """The gradient hook of `rnnbench.gradients`: dLoss/dh_t (T, B, H), batch-mean loss."""
@@ -184,14 +217,21 @@ class NumpyRecurrentModel:
     # -- the Model contract ---------------------------------------------------------------------
 
     def train(self, x: np.ndarray, y: np.ndarray) -> float:
-        losses = []
+        return self.train_with_outputs(x, y)[0]
+
+    def train_with_outputs(self, x: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
+        """Train on (x, y) in mini-batches; the mean loss, and each sequence's output from its
+        mini-batch's forward pass, before that batch's update (what a paper's online rule judges;
+        it costs nothing extra: the forward pass computes it anyway)."""
+        losses, outputs = [], []
         with single_threaded_blas():
             for start in range(0, len(x), self.batch_size):
                 xb, yb = x[start : start + self.batch_size], y[start : start + self.batch_size]
-                loss, grads, _ = self.loss_and_grads(xb, yb)
+                loss, grads, _, logits = self._pass(xb, yb)
                 self.optimizer.step(self.params, grads)
                 losses.append(loss * len(xb))
-        return float(np.sum(losses) / len(x))
+                outputs.append(logits[:, 0] if self.kind == "regression" else logits.copy())
+        return float(np.sum(losses) / len(x)), np.concatenate(outputs)
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         with single_threaded_blas():

@@ -34,6 +34,7 @@ from rnnbench.models.numpy_common import (
     glorot_uniform,
     orthogonal,
 )
+from rnnbench.schema import DEFAULT_OPTIMIZER
 
 
 def sigmoid(z: np.ndarray) -> np.ndarray:
@@ -79,6 +80,7 @@ class NumpyLSTM(NumpyRecurrentModel):
         learning_rate: float = DEFAULT_LEARNING_RATE,
         batch_size: int = DEFAULT_BATCH_SIZE,
         clipnorm: float | None = DEFAULT_CLIPNORM,
+        optimizer: str = DEFAULT_OPTIMIZER,
     ) -> None:
         rng = np.random.default_rng(seed)
         H = units
@@ -89,7 +91,7 @@ class NumpyLSTM(NumpyRecurrentModel):
             "V": glorot_uniform(rng, H, output_dim),  # (H, O) read-out kernel
             "b_out": np.zeros(output_dim, np.float32),  # (O,)
         }
-        super().__init__(params, kind, learning_rate, batch_size, clipnorm)
+        super().__init__(params, kind, learning_rate, batch_size, clipnorm, optimizer)
 
     # -- forward and backward, side by side ---------------------------------------------------
 

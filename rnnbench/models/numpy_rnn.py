@@ -18,6 +18,7 @@ from rnnbench.models.numpy_common import (
     glorot_uniform,
     orthogonal,
 )
+from rnnbench.schema import DEFAULT_OPTIMIZER
 
 
 class NumpyRNN(NumpyRecurrentModel):
@@ -35,6 +36,7 @@ class NumpyRNN(NumpyRecurrentModel):
         learning_rate: float = DEFAULT_LEARNING_RATE,
         batch_size: int = DEFAULT_BATCH_SIZE,
         clipnorm: float | None = DEFAULT_CLIPNORM,
+        optimizer: str = DEFAULT_OPTIMIZER,
     ) -> None:
         rng = np.random.default_rng(seed)
         params = {
@@ -44,7 +46,7 @@ class NumpyRNN(NumpyRecurrentModel):
             "V": glorot_uniform(rng, units, output_dim),  # (H, O) read-out kernel
             "c": np.zeros(output_dim, np.float32),  # (O,)
         }
-        super().__init__(params, kind, learning_rate, batch_size, clipnorm)
+        super().__init__(params, kind, learning_rate, batch_size, clipnorm, optimizer)
 
     # -- forward and backward, side by side ---------------------------------------------------
 

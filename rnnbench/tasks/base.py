@@ -2,6 +2,9 @@
 
 A task generates as many fresh sequences as asked (tasks are infinite), from the `rng` passed in
 and nothing else, and knows how to score predictions and what a memoryless predictor scores.
+A task that reproduces a paper's experiment also carries the paper's numbers (`reference`) and
+its stopping rule (`solve_rule`), so a measured figure is put beside a published one measured the
+same way.
 """
 
 from __future__ import annotations
@@ -13,22 +16,35 @@ import numpy as np
 
 from rnnbench.errors import UserError
 from rnnbench.registry import RegistryError, tasks
+from rnnbench.tasks.reference import PaperReference
+from rnnbench.tasks.rules import OnlineRule
 
 KINDS = ("regression", "classification")
-# Hochreiter & Schmidhuber (1997): a sequence counts as right if |error| < 0.04.
+# Hochreiter & Schmidhuber (1997, Sec. 5.4): a sequence counts as right if |error| < 0.04.
 REGRESSION_TOLERANCE = 0.04
 
 
 class Task:
     """Base class of every task; subclass it and decorate with `@rnnbench.register_task`.
 
-    Class attributes a task sets:
-      kind: "regression" (target float32 (n,), loss MSE) or "classification"
-            (target int (n,) class labels, loss cross-entropy)
-      input_dim: features per time step
-      output_dim: 1 for regression, the number of classes for classification
-      description: one line for `rnnbench list`
-      min_length: the smallest dependency length the task can generate
+    Attributes:
+        kind: "regression" (target float32 (n,), loss MSE) or "classification"
+            (target int (n,) class labels, loss cross-entropy).
+        input_dim: Features per time step.
+        output_dim: 1 for regression, the number of classes for classification.
+        description: One line for `rnnbench list`.
+        min_length: The smallest dependency length the task can generate.
+        allowed_lengths: The only lengths the task can generate, or None for any length
+            >= `min_length` (a task with fixed positions, such as temporal order, allows one).
+        variable_length: True if the sequences of one call vary in length. Such a task returns
+            `x` right-padded with all-zero steps to the longest sequence of the call, and the last
+            real step of every sequence has a nonzero input, so `sequence_lengths` can find it.
+        tolerance: Regression: a sequence is correct when |error| < tolerance. A classification
+            task judged by the paper's "all output units within tolerance" criterion uses it too.
+        reference: The published results this task reproduces, as data, or None.
+        in_default_study: True if a study that names no tasks runs this one. A paper's task,
+            with the paper's lengths and budgets of millions of sequences, sets False and runs
+            only when named.
     """
 
     name: ClassVar[str] = ""
@@ -37,8 +53,15 @@ class Task:
     output_dim: ClassVar[int] = 1
     description: ClassVar[str] = ""
     min_length: ClassVar[int] = 1
+    allowed_lengths: ClassVar[tuple[int, ...] | None] = None
+    variable_length: ClassVar[bool] = False
+    tolerance: ClassVar[float] = REGRESSION_TOLERANCE
+    reference: ClassVar[PaperReference | None] = None
+    in_default_study: ClassVar[bool] = True
 
-    def generate(self, n: int, length: int, rng: np.random.Generator):
+    def generate(
+        self, n: int, length: int, rng: np.random.Generator
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Return `x` float32 (n, steps, input_dim) and `y` (float32 or int (n,))."""
         raise NotImplementedError
 
@@ -50,19 +73,87 @@ class Task:
         """Raise ValueError (rnnbench's UserError) naming the bad length and the allowed range."""
         if isinstance(length, bool) or not isinstance(length, (int, np.integer)):
             raise UserError(f"length for task {self.name!r} must be an integer, got {length!r}")
+        if self.allowed_lengths is not None and length not in self.allowed_lengths:
+            allowed = ", ".join(str(v) for v in self.allowed_lengths)
+            raise UserError(
+                f"length {length} is not one task {self.name!r} can generate; allowed: {allowed}"
+            )
         if length < self.min_length:
             raise UserError(
                 f"length {length} is below task {self.name!r}'s minimum; "
                 f"allowed: integers >= {self.min_length}"
             )
 
+    def sequence_lengths(self, x: np.ndarray) -> np.ndarray:
+        """The real length of each sequence of a batch `x` (n, steps, input_dim).
+
+        Args:
+            x: A batch this task generated (or a slice of one along axis 0).
+
+        Returns:
+            int64 (n,): `steps` for every sequence of a fixed-length task; for a variable-length
+            task, the index of the last step with any nonzero input, plus 1 (0 for an all-zero
+            sequence).
+        """
+        n, steps = x.shape[0], x.shape[1]
+        if not self.variable_length:
+            return np.full(n, steps, dtype=np.int64)
+        nonzero = np.any(x != 0, axis=2)  # (n, steps) any input at step t
+        last_from_end = np.argmax(nonzero[:, ::-1], axis=1)  # (n,) zero steps after the last real
+        lengths = (steps - last_from_end).astype(np.int64)
+        lengths[~nonzero.any(axis=1)] = 0
+        return lengths
+
+    def errors(self, y_true: np.ndarray, y_prob: np.ndarray) -> np.ndarray:
+        """Per-sequence absolute error at the sequence end.
+
+        Args:
+            y_true: Targets (n,): values (regression) or int class labels (classification).
+            y_prob: Outputs: (n,) or (n, 1) values, or (n, K) class probabilities (the harness
+                softmaxes logits first; outputs that already are probabilities pass as they are).
+
+        Returns:
+            float64 (n,): |y_prob - y_true| for regression; for classification the largest
+            absolute error over the output units, max_k |p_k - onehot(y_true)_k|.
+        """
+        y_true = np.asarray(y_true)
+        y_prob = np.asarray(y_prob, dtype=np.float64)
+        if self.kind == "regression":
+            return np.abs(y_prob.reshape(len(y_true)) - y_true.astype(np.float64))
+        if self.kind == "classification":
+            onehot = np.zeros_like(y_prob)  # (n, K)
+            onehot[np.arange(len(y_true)), y_true.astype(np.int64)] = 1.0
+            return np.max(np.abs(y_prob - onehot), axis=1)
+        raise ValueError(f"task {self.name!r} has kind {self.kind!r}; allowed: {', '.join(KINDS)}")
+
+    def correct(self, y_true: np.ndarray, y_prob: np.ndarray) -> np.ndarray:
+        """The task's per-sequence criterion: which sequences count as processed correctly.
+
+        Args:
+            y_true: Targets (n,), as for `errors`.
+            y_prob: Outputs, as for `errors` (class probabilities for classification).
+
+        Returns:
+            bool (n,). Default: |error| < `tolerance` (regression) or argmax equal to the label
+            (classification). Tasks judged by another rule (a paper's) override it.
+        """
+        if self.kind == "regression":
+            return self.errors(y_true, y_prob) < self.tolerance
+        if self.kind == "classification":
+            return np.argmax(np.asarray(y_prob), axis=-1) == np.asarray(y_true)
+        raise ValueError(f"task {self.name!r} has kind {self.kind!r}; allowed: {', '.join(KINDS)}")
+
     def accuracy(self, y_true: np.ndarray, y_pred: np.ndarray) -> float:
-        """Fraction of sequences predicted right: |error| < 0.04, or argmax equal to the label."""
+        """Fraction of sequences predicted right: |error| < tolerance, or argmax equal to label.
+
+        Kept as it was for backward compatibility: raw predictions (logits are fine, argmax does
+        not care), and argmax even for tasks whose `correct` is stricter.
+        """
         y_true = np.asarray(y_true)
         y_pred = np.asarray(y_pred)
         if self.kind == "regression":
             y_pred = y_pred.reshape(len(y_true))
-            return float(np.mean(np.abs(y_pred - y_true) < REGRESSION_TOLERANCE))
+            return float(np.mean(np.abs(y_pred - y_true) < self.tolerance))
         if self.kind == "classification":
             return float(np.mean(np.argmax(y_pred, axis=-1) == y_true))
         raise ValueError(f"task {self.name!r} has kind {self.kind!r}; allowed: {', '.join(KINDS)}")
@@ -74,6 +165,29 @@ class Task:
         raise NotImplementedError(
             f"task {self.name!r} is a regression task and must define chance_accuracy()"
         )
+
+    def solve_rule(self, length: int) -> OnlineRule | None:
+        """The paper's rule for when training stops, judged online on training sequences.
+
+        Args:
+            length: The dependency length of the run.
+
+        Returns:
+            The rule, or None: the harness's own rule (accuracy on held-out sequences reaching
+            its threshold) applies.
+        """
+        return None
+
+    def checkpoint_rules(self, length: int) -> tuple[OnlineRule, ...]:
+        """Earlier rules at which the paper also tested the net without stopping training.
+
+        Args:
+            length: The dependency length of the run.
+
+        Returns:
+            The rules in the order they can fire, before `solve_rule`; empty by default.
+        """
+        return ()
 
     def __repr__(self) -> str:
         return f"<Task {self.name!r} ({self.kind})>"

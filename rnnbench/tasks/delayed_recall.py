@@ -1,4 +1,4 @@
-"""Delayed recall: remember the first symbol across `lag` distractors."""
+"""Delayed recall: remember the first symbol across `lag` distractors (not a 1997 experiment)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,11 @@ NUM_SYMBOLS = 8
 @register_task("delayed-recall")
 class DelayedRecall(Task):
     """Recall the symbol shown at step 0 after `lag` distractor symbols.
+
+    A recall task of rnnbench's own, harder than Hochreiter & Schmidhuber's (1997) Exp. 2
+    (`two-sequence-1997`, `noise-1997`, `long-lag-1997`) and not that experiment: 8 symbols,
+    every one of which can be the one to recall, distractors drawn from the same 8 symbols, a
+    separate recall cue, softmax read-out judged by argmax.
 
     Input (n, lag + 2, K + 1) with K = 8 symbols: step 0 shows a symbol one-hot in channels 0..K-1,
     steps 1..lag show distractors from the same alphabet, and the final step shows nothing but the
@@ -29,7 +34,10 @@ class DelayedRecall(Task):
     input_dim = NUM_SYMBOLS + 1
     output_dim = NUM_SYMBOLS
     min_length = 1
-    description = f"recall the first of {NUM_SYMBOLS} symbols after `lag` distractors; chance 1/8"
+    description = (
+        f"recall the first of {NUM_SYMBOLS} symbols after `lag` distractors from the same "
+        "alphabet (rnnbench's own, not the 1997 Exp. 2); chance 1/8"
+    )
 
     def generate(self, n: int, length: int, rng: np.random.Generator):
         self.check_length(length)

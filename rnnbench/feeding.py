@@ -1,0 +1,161 @@
+"""How a chunk of sequences reaches a model: whole, or in mini-batches of one length each.
+
+Tasks whose sequences vary in length (the 1997 paper's: T to T + T/10 steps, each sequence its
+own) return them right-padded with all-zero steps (`Task.variable_length`, `sequence_lengths`).
+A model never sees the padding, because rnnbench groups by length instead of masking:
+
+- A model that says it takes lengths (`accepts_lengths = True`, as numpy-lstm1997 does) gets the
+  padded chunk and each sequence's length, and reads each target at its own last step.
+- Any other model gets mini-batches whose sequences share one length, cut to that length. Online
+  (batch size 1) that is each sequence on its own, exactly the paper's protocol; in mini-batches
+  the sequences of one update share a length, each drawn from the task's distribution.
+
+Why grouping rather than padding with masking: grouping asks nothing of the model, so a
+third-party model, the NumPy loops and Keras all see exactly the sequences the task defines;
+masking would have to be trusted to be exact in every model (Keras skips masked steps, a plain
+NumPy loop would run its bias through them).
+
+Mini-batches are formed in the chunk's order: each sequence joins the open batch of its length,
+and a batch is trained when it is full (the rest at the end of the chunk, in the order their first
+sequence came). So training sees the chunk in nearly its drawn order, with no short-to-long
+curriculum.
+
+The paper's stopping rules judge each training sequence by the output the net gave it before
+the update that used it. `train_chunk` returns those outputs, from a model's
+`train_with_outputs` if it has one, else from `predict` just before each mini-batch's `train`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from rnnbench.validation import check_loss
+
+
+@dataclass
+class TrainedChunk:
+    """What training on one chunk gave: the mean loss, and per sequence in training order."""
+
+    loss: float
+    order: np.ndarray  # (n,) indices into the chunk, in the order the model trained on them
+    outputs: np.ndarray | None  # (n, ...) outputs before the update that used each sequence
+    update: np.ndarray  # (n,) the 1-based update (within the chunk) that used each sequence
+
+
+def chunk_lengths(task: Any, x: np.ndarray) -> np.ndarray | None:
+    """Each sequence's own length for a variable-length task, else None (all are x.shape[1])."""
+    if not getattr(task, "variable_length", False):
+        return None
+    lengths = np.asarray(task.sequence_lengths(x), dtype=np.int64)
+    if lengths.shape != (len(x),) or (lengths < 1).any() or (lengths > x.shape[1]).any():
+        raise ValueError(
+            f"task {task.name!r} gave sequence lengths outside 1..{x.shape[1]} "
+            f"(or not one per sequence: shape {lengths.shape})"
+        )
+    return lengths
+
+
+def same_length_batches(lengths: np.ndarray, batch_size: int) -> list[np.ndarray]:
+    """Indices of mini-batches whose sequences share one length, formed in the chunk's order.
+
+    Each sequence joins the open batch of its length; a full batch is closed at once, and the
+    batches still open at the end follow in the order of their first sequence.
+    """
+    closed: list[tuple[int, list[int]]] = []  # (position the batch closed at, its indices)
+    open_batches: dict[int, list[int]] = {}
+    for i, length in enumerate(lengths.tolist()):
+        batch = open_batches.setdefault(length, [])
+        batch.append(i)
+        if len(batch) == batch_size:
+            closed.append((i, batch))
+            del open_batches[length]
+    leftovers = sorted(open_batches.values(), key=lambda b: b[0])
+    return [np.asarray(b) for _, b in closed] + [np.asarray(b) for b in leftovers]
+
+
+def _train_with_outputs(model: Any, x: np.ndarray, y: np.ndarray, **kw: Any) -> tuple[float, Any]:
+    hook = getattr(model, "train_with_outputs", None)
+    if callable(hook):
+        loss, outputs = hook(x, y, **kw)
+        return check_loss(loss), outputs
+    outputs = model.predict(x, **kw)  # before the update: the paper's rules judge these
+    return check_loss(model.train(x, y, **kw)), outputs
+
+
+def train_chunk(
+    model: Any,
+    x: np.ndarray,
+    y: np.ndarray,
+    lengths: np.ndarray | None,
+    batch_size: int,
+    with_outputs: bool,
+) -> TrainedChunk:
+    """Train `model` on one chunk, whole or grouped by length; see the module docstring."""
+    n = len(x)
+    takes_lengths = lengths is not None and getattr(model, "accepts_lengths", False)
+    update = np.arange(n) // batch_size + 1  # the model takes the chunk in mini-batches
+    if lengths is None or takes_lengths:
+        kw = {"lengths": lengths} if takes_lengths else {}
+        if not with_outputs:
+            return TrainedChunk(check_loss(model.train(x, y, **kw)), np.arange(n), None, update)
+        if callable(getattr(model, "train_with_outputs", None)):
+            loss, outputs = _train_with_outputs(model, x, y, **kw)
+            return TrainedChunk(loss, np.arange(n), np.asarray(outputs), update)
+        # predict before each mini-batch's own update, not before the whole chunk's
+        total, outs = 0.0, []
+        for start in range(0, n, batch_size):
+            part = slice(start, start + batch_size)
+            part_kw = {"lengths": lengths[part]} if takes_lengths else {}
+            loss, out = _train_with_outputs(model, x[part], y[part], **part_kw)
+            total += loss * len(x[part])
+            outs.append(np.asarray(out))
+        return TrainedChunk(total / n, np.arange(n), np.concatenate(outs), update)
+
+    batches = same_length_batches(lengths, batch_size)
+    total, outs = 0.0, []
+    for b in batches:
+        xb = x[b, : int(lengths[b[0]])]  # (k, L, D): the batch's own length, no padding
+        if with_outputs:
+            loss, out = _train_with_outputs(model, xb, y[b])
+            outs.append(np.asarray(out))
+        else:
+            loss = check_loss(model.train(xb, y[b]))
+        total += loss * len(b)
+    order = np.concatenate(batches)
+    update = np.repeat(np.arange(1, len(batches) + 1), [len(b) for b in batches])
+    outputs = np.concatenate(outs) if with_outputs else None
+    return TrainedChunk(total / n, order, outputs, update)
+
+
+def predict_all(model: Any, x: np.ndarray, lengths: np.ndarray | None, batch: int = 4096) -> Any:
+    """The model's outputs for every sequence of `x`, in order, grouped by length if need be."""
+    if lengths is None:
+        return model.predict(x)
+    if getattr(model, "accepts_lengths", False):
+        return model.predict(x, lengths=lengths)
+    out: np.ndarray | None = None
+    for b in same_length_batches(lengths, batch):
+        pred = np.asarray(model.predict(x[b, : int(lengths[b[0]])]))
+        if out is None:
+            out = np.empty((len(x), *pred.shape[1:]), pred.dtype)
+        out[b] = pred
+    return out
+
+
+def probabilities(task: Any, model: Any, outputs: Any) -> np.ndarray:
+    """Outputs as a task's criterion reads them: class probabilities, or (n,) regression values.
+
+    A classifier's outputs are logits (softmaxed here) unless the model says they are already
+    probabilities (`outputs = "probabilities"`, as the 1997 net's logistic output units).
+    """
+    out = np.asarray(outputs, dtype=np.float64)
+    if task.kind != "classification":
+        return out.reshape(len(out))
+    if getattr(model, "outputs", "logits") == "probabilities":
+        return out
+    z = out - out.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=1, keepdims=True)

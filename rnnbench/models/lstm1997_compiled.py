@@ -1,0 +1,209 @@
+"""The 1997 LSTM's online training compiled by numba: one call trains on a whole chunk, sequence
+by sequence (forward, truncated gradient, plain gradient-descent update), as the paper does.
+
+Why: the adding net has 93 weights, so online NumPy training is all per-call overhead (~2.5 ms a
+sequence at T = 100, a few hundred tiny array operations); one compiled loop over the chunk does
+the same arithmetic in scalar code (~0.02 ms; benchmarks/lstm1997_online.py measures both).
+
+The kernel computes the truncated gradient the way Appendix A.1 does, forward and local in time:
+it carries the derivatives of each internal state with respect to the weights into its cell and
+its block's input gate (eqs. 25 and 27),
+
+    ds_c/dw_{c m}  += y_in(t) g'(net_c(t)) y^m(t-1)
+    ds_c/dw_{in m} += g(net_c(t)) f'(net_in(t)) y^m(t-1)
+
+and at the sequence's last step multiplies them by the internal state errors (eqs. 23, 24, 26,
+28); output gates, hidden units and output units get their ordinary backprop errors of that step
+(eqs. 19-22). lstm1997.py computes the same gradient backward in time; the tests hold both equal.
+
+numba is imported inside `kernel()`, so importing this module (and `rnnbench --help`) stays light;
+the first call compiles (about a second or two; cached on disk after, `cache=True`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+_KERNEL: Any = None
+
+
+def kernel() -> Any:
+    """The compiled `train_online_truncated`, or None if numba is not installed."""
+    global _KERNEL
+    if _KERNEL is None:
+        try:
+            import numba
+        except ImportError:
+            return None
+        _KERNEL = numba.njit(cache=True, fastmath=False, nogil=True)(train_online_truncated)
+    return _KERNEL
+
+
+def train_online(
+    compiled: Any,
+    params: dict[str, np.ndarray],
+    masks: dict[str, np.ndarray],
+    net: Any,
+    x: np.ndarray,
+    lengths: np.ndarray,
+    d: np.ndarray,
+    learning_rate: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Online truncated SGD over x (n, T, D), updating params in place; (E per sequence (n,),
+    the output units of each sequence before its update (n, K))."""
+    n, K = d.shape
+    errors, y_k = np.empty(n), np.empty((n, K))
+    compiled(
+        np.ascontiguousarray(x, np.float64),
+        np.ascontiguousarray(lengths, np.int64),
+        np.ascontiguousarray(d, np.float64),
+        params["W"],
+        params["W_k"],
+        masks["W"],
+        masks["W_k"],
+        net.input_dim,
+        net.blocks,
+        net.cells_per_block,
+        net.hidden_units,
+        float(learning_rate),
+        net.output_activation == "logistic",
+        net.output_gate,
+        net.g == (0.0, 1.0),
+        net.h == "identity",
+        net.connectivity == "B",
+        errors,
+        y_k,
+    )
+    return errors, y_k
+
+
+def train_online_truncated(
+    x, lengths, d, W, W_k, mask_W, mask_Wk, D, NB, S, H, lr, logistic_out, has_out_gate, g_is_f,
+    h_is_identity, inputs_to_out, errors, y_k,
+):  # pragma: no cover - runs compiled (the tests compare it with the NumPy loop)
+    """Plain Python, compiled by `kernel()`; the layout is lstm1997's (W (M, R), W_k (Z, K)).
+    f, g and h are written out with lstm1997's formulas: 1/2 (1 + tanh(z/2)), 2 tanh(z/2) (or f,
+    `g_is_f`) and tanh(s/2) (or s, `h_is_identity`). Without output gates (`has_out_gate`
+    False) y_out is 1 and R has no output gate columns; `inputs_to_out` (connectivity "B"): the
+    output layer's sources start with the last real step's inputs, z = [x_t, y_c, y_h, 1] (the
+    hidden layer's recurrent weights are then absent, zero in W and mask_W).
+
+    Updates W and W_k in place, one sequence at a time; writes each sequence's squared error E
+    and its output units (both before its update) into `errors` (n,) and `y_k` (n, K).
+    """
+    n = x.shape[0]
+    M, R = W.shape
+    Z, K = W_k.shape
+    C = NB * S
+    NO = NB if has_out_gate else 0  # output gates
+    in0, out0, h0 = C, C + NB, C + NB + NO  # first columns of input gates, output gates, hidden
+    z0 = D if inputs_to_out else 0  # first row of the cells in z
+    u = np.empty(M)  # [x_t, y_{t-1}, 1]
+    y = np.empty(R)  # y_t: [y_c, y_in, y_out, y_h]
+    net = np.empty(R)
+    s = np.empty(C)  # internal states
+    dS_c = np.empty((C, M))  # ds_c / dw_{c m}
+    dS_in = np.empty((C, M))  # ds_c / dw_{in_j m}, j the block of c
+    z = np.empty(Z)  # output layer's sources [x_t ("B"), y_c, y_h, 1]
+    e_k = np.empty(K)
+    dy = np.empty(Z)  # dL/dz
+    e_in = np.empty(M)  # dL/dw_{in_j m} of one block
+    for q in range(n):
+        y[:] = 0.0
+        s[:] = 0.0
+        dS_c[:] = 0.0
+        dS_in[:] = 0.0
+        u[:] = 0.0
+        u[M - 1] = 1.0
+        for t in range(lengths[q]):
+            for m in range(D):
+                u[m] = x[q, t, m]
+            for r in range(R):
+                u[D + r] = y[r]
+            for r in range(R):  # net_t = u_t W
+                acc = 0.0
+                for m in range(M):
+                    acc += u[m] * W[m, r]
+                net[r] = acc
+            for j in range(NB):
+                y_in = 0.5 * (1.0 + np.tanh(0.5 * net[in0 + j]))
+                y[in0 + j] = y_in
+                y_out = 1.0  # no output gate: y_out := 1
+                if has_out_gate:
+                    y_out = 0.5 * (1.0 + np.tanh(0.5 * net[out0 + j]))
+                    y[out0 + j] = y_out
+                for v in range(S):
+                    c = j * S + v
+                    if g_is_f:
+                        g_c = 0.5 * (1.0 + np.tanh(0.5 * net[c]))  # g = f in [0, 1]
+                        dg = g_c * (1.0 - g_c)
+                    else:
+                        g_c = 2.0 * np.tanh(0.5 * net[c])  # g = 4 f - 2 in [-2, 2]
+                        dg = 1.0 - 0.25 * g_c * g_c
+                    s[c] += y_in * g_c  # the CEC
+                    h_s = s[c] if h_is_identity else np.tanh(0.5 * s[c])  # h = id or 2 f - 1
+                    y[c] = y_out * h_s  # y_out h(s_c)
+                    a = y_in * dg  # y_in g'(net_c)                                (eq. 27)
+                    b = g_c * y_in * (1.0 - y_in)  # g(net_c) f'(net_in)           (eq. 25)
+                    for m in range(M):
+                        dS_c[c, m] += a * u[m]
+                        dS_in[c, m] += b * u[m]
+            for i in range(H):
+                y[h0 + i] = 0.5 * (1.0 + np.tanh(0.5 * net[h0 + i]))
+        # u holds the last real step's sources (its inputs x_t first), y and s its activations
+        # and states.
+        for m in range(z0):
+            z[m] = u[m]
+        for c in range(C):
+            z[z0 + c] = y[c]
+        for i in range(H):
+            z[z0 + C + i] = y[h0 + i]
+        z[Z - 1] = 1.0
+        E = 0.0
+        for k in range(K):
+            acc = 0.0
+            for m in range(Z):
+                acc += z[m] * W_k[m, k]
+            yk = 0.5 * (1.0 + np.tanh(0.5 * acc)) if logistic_out else acc
+            y_k[q, k] = yk
+            err = yk - d[q, k]
+            E += err * err
+            e_k[k] = err * yk * (1.0 - yk) if logistic_out else err  # dL/dnet_k, L = E / 2
+        errors[q] = E
+        for m in range(Z):  # dL/dz = W_k e_k, with the weights before the update
+            acc = 0.0
+            for k in range(K):
+                acc += W_k[m, k] * e_k[k]
+            dy[m] = acc
+        for m in range(Z):  # output units (eq. 22)
+            for k in range(K):
+                W_k[m, k] -= lr * mask_Wk[m, k] * z[m] * e_k[k]
+        for j in range(NB):
+            y_out = y[out0 + j] if has_out_gate else 1.0
+            dnet_out = 0.0
+            e_in[:] = 0.0
+            for v in range(S):
+                c = j * S + v
+                if h_is_identity:
+                    h_s, dh = s[c], 1.0
+                else:
+                    h_s = np.tanh(0.5 * s[c])
+                    dh = 0.5 * (1.0 - h_s * h_s)
+                dnet_out += dy[z0 + c] * h_s
+                ds = dy[z0 + c] * y_out * dh  # e_s: y_out h'(s) W_k e_k              (eq. 23)
+                for m in range(M):
+                    W[m, c] -= lr * mask_W[m, c] * ds * dS_c[c, m]  # (eq. 28)
+                    e_in[m] += ds * dS_in[c, m]
+            for m in range(M):
+                W[m, in0 + j] -= lr * mask_W[m, in0 + j] * e_in[m]  # (eq. 26)
+            if has_out_gate:
+                dnet_out *= y_out * (1.0 - y_out)  # (eq. 21)
+                for m in range(M):
+                    W[m, out0 + j] -= lr * mask_W[m, out0 + j] * dnet_out * u[m]  # (eq. 22)
+        for i in range(H):  # conventional hidden units (eq. 20)
+            y_h = y[h0 + i]
+            dnet_h = dy[z0 + C + i] * y_h * (1.0 - y_h)
+            for m in range(M):
+                W[m, h0 + i] -= lr * mask_W[m, h0 + i] * dnet_h * u[m]

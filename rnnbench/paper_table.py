@@ -1,0 +1,166 @@
+"""Paper vs rnnbench: each published figure beside ours, measured the same way.
+
+For every task that carries a paper's reference (`Task.reference`, e.g. the 1997 tasks) and every
+length of it in the results, one row per (paper row, model): the paper's sequences-to-solve with
+its statistic and success rate, and ours under the same rule (the task's `solve_rule`):
+
+- solved k/n: seeds whose run met the rule within its budget; failed seeds are counted, never
+  dropped;
+- median over ALL seeds, an unsolved seed counted as above its budget, so the median is shown
+  as ">budget" when half or more did not solve;
+- the mean over the solved seeds beside it (the paper's own statistic is a mean over trials),
+  with the updates the median took (a mini-batch of 64 makes one update of 64 sequences; the
+  paper's online net made one per sequence);
+- the error level: when the running mean absolute training error over the rule's window first
+  fell below the paper's level (e.g. 0.01 for adding), the same median over all seeds;
+- ratio: our median over the paper's figure (below 1: fewer sequences than the paper).
+
+Where a paper counts its figure to the start of the window of successive correct sequences (Exp.
+2: 5,040 sequences before a 10,000-sequence success window), ours is converted the same way
+(`OnlineRule.reported_count`).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from rnnbench.registry import tasks
+
+COLUMNS = ["experiment", "task", "length", "paper", "paper success", "model", "regime",
+           "solved", "median (all seeds)", "mean (solved)", "median updates", "error level at",
+           "ratio"]
+TITLE = "Paper vs rnnbench"
+CAPTION = (
+    "sequences to solve under the paper's own rule and criterion; solved k/n counts every seed; "
+    "median over all seeds, unsolved counted as above the budget (>budget); error level at: the "
+    "first sequence at which the running mean absolute training error over the rule's window fell "
+    "below the paper's level; ratio: our median / the paper's figure"
+)
+
+
+def _number(value: float) -> str:
+    return f"{value:,.0f}"
+
+
+def median_over_all(values: list[float], budget: float) -> str:
+    """The median over every seed, an unsolved seed (NaN) counted as above `budget`."""
+    if not values:
+        return ""
+    ranked = sorted(math.inf if v != v else v for v in values)
+    n = len(ranked)
+    middle = ranked[(n - 1) // 2 : n // 2 + 1]
+    if any(math.isinf(v) for v in middle):
+        return f">{_number(budget)}"
+    return _number(sum(middle) / len(middle))
+
+
+def regime_text(row: Any) -> str:
+    """How a model was trained, e.g. "sgd online, lr 0.5" or "adam, batch 64"."""
+    optimizer = str(row.get("optimizer", "") or "adam")
+    try:
+        batch = int(float(row.get("batch_size", "")))
+    except (TypeError, ValueError):
+        batch = 0
+    try:
+        lr = f"lr {float(row.get('learning_rate', '')):g}"
+    except (TypeError, ValueError):
+        lr = ""
+    size = "online" if batch == 1 else f"batch {batch}" if batch else ""
+    return ", ".join(p for p in (f"{optimizer} {size}".strip(), lr) if p)
+
+
+def paper_table(df: Any) -> Any:
+    """The paper-vs-rnnbench table of prepared rows (rnnbench.report.prepare's `df`).
+
+    Args:
+        df: one row per counted or uncounted cell, with task, label, length, seed, solved,
+            counted, sequences_to_solve and (when the CSV has them) max_sequences, updates_to_solve,
+            sequences_to_error_level, optimizer, batch_size, learning_rate.
+
+    Returns:
+        A DataFrame with COLUMNS (empty when no task in the rows carries a paper reference).
+    """
+    import pandas as pd
+
+    records = []
+    counted = df[df["counted"]] if len(df) else df
+    for task_name in sorted(counted["task"].unique()) if len(counted) else []:
+        if task_name not in tasks:
+            continue
+        task = tasks.get(task_name)()
+        reference = getattr(task, "reference", None)
+        if reference is None:
+            continue
+        mine = counted[counted["task"] == task_name]
+        for length in sorted(mine["length"].unique()):
+            rule = task.solve_rule(int(length))
+            at_length = mine[mine["length"] == length]
+            if rule is not None and "solve_rule" in at_length.columns:
+                # only rows judged by the paper's rule stand beside the paper's figure
+                at_length = at_length[at_length["solve_rule"].astype(str) == rule.name]
+            for paper_row in reference.rows_at(int(length)) or (None,):
+                for label, runs in at_length.groupby("label", sort=True):
+                    records.append(_record(reference, paper_row, task_name, int(length), label,
+                                           runs, rule))
+    if not records:
+        return pd.DataFrame(columns=COLUMNS)
+    return pd.DataFrame.from_records(records, columns=COLUMNS)
+
+
+def _numbers(runs: Any, column: str) -> list[float]:
+    if column not in runs.columns:
+        return [math.nan] * len(runs)
+    return [float(v) for v in pd_numeric(runs[column])]
+
+
+def pd_numeric(series: Any) -> Any:
+    import pandas as pd
+
+    return pd.to_numeric(series, errors="coerce")
+
+
+def _batch(runs: Any) -> float:
+    sizes = [v for v in _numbers(runs, "batch_size") if v == v and v >= 1]
+    return max(sizes) if sizes else 1.0
+
+
+def _record(reference: Any, paper_row: Any, task_name: str, length: int, label: str, runs: Any,
+            rule: Any) -> dict[str, Any]:
+    budget = max(_numbers(runs, "max_sequences") or [math.nan])
+    solved_mask = list(runs["solved"])
+    at = _numbers(runs, "sequences_to_solve")
+    if rule is not None:  # the figure the paper reports, e.g. counted to the window's start
+        at = [rule.reported_count(int(v)) if v == v else v for v in at]
+    at = [v if ok else math.nan for v, ok in zip(at, solved_mask, strict=True)]
+    updates = [v if ok else math.nan
+               for v, ok in zip(_numbers(runs, "updates_to_solve"), solved_mask, strict=True)]
+    if rule is not None and rule.reported_from == "start":  # updates up to the same point
+        updates = [math.ceil(s / _batch(runs)) if s == s else s for s in at]
+    level = _numbers(runs, "sequences_to_error_level")
+    solved = [v for v in at if v == v]
+    median = median_over_all(at, budget)
+    paper = paper_row.sequences_to_solve if paper_row is not None else None
+    ratio = ""
+    if paper and median and not median.startswith(">"):
+        ratio = f"{float(median.replace(',', '')) / paper:.2g}"
+    elif paper and median:
+        ratio = f">{budget / paper:.2g}"
+    statistic = f" ({paper_row.statistic})" if paper_row is not None and paper_row.statistic else ""
+    rate = paper_row.success_rate if paper_row is not None else None
+    return {
+        "experiment": reference.experiment + (f" [{paper_row.rule}]" if paper_row is not None
+                                              and paper_row.rule else ""),
+        "task": task_name,
+        "length": length,
+        "paper": (_number(paper) + statistic) if paper else "not reported",
+        "paper success": "" if rate is None else f"{rate:.0%}",
+        "model": label,
+        "regime": regime_text(runs.iloc[0]),
+        "solved": f"{len(solved)}/{len(runs)}",
+        "median (all seeds)": median,
+        "mean (solved)": _number(sum(solved) / len(solved)) if solved else "none",
+        "median updates": median_over_all(updates, budget / _batch(runs)),
+        "error level at": median_over_all(level, budget) if any(v == v for v in level) else "",
+        "ratio": ratio,
+    }

@@ -1,0 +1,81 @@
+"""The paper-vs-rnnbench table: the paper's figure from the task, ours measured the same way."""
+
+from __future__ import annotations
+
+import io
+
+import pandas as pd
+
+from rnnbench.csvlog import rows_to_csv_text
+from rnnbench.paper_table import median_over_all
+from rnnbench.registry import tasks
+from rnnbench.report import build_report
+from rnnbench.schema import CellResult, SweepCell, result_row
+
+
+def rows(task: str, model: str, length: int, solved_at: list[int | None], **cell) -> list[dict]:
+    rule = tasks.get(task)().solve_rule(length)
+    out = []
+    for seed, at in enumerate(solved_at):
+        c = SweepCell(task=task, model=model, length=length, seed=seed, max_sequences=300_000,
+                      **cell)
+        r = CellResult(accuracy=0.99, sequences_seen=at or 300_000, sequences_to_solve=at,
+                       updates_to_solve=None if at is None else -(-at // c.batch_size),
+                       sequences_to_error_level=(at or 250_000) - 1000, status="ok",
+                       solve_rule=rule.name if rule else "held-out>=0.95")
+        out.append(result_row(c, r))
+    return out
+
+
+def table(records: list[dict]) -> pd.DataFrame:
+    df = pd.read_csv(io.StringIO(rows_to_csv_text(records)), dtype=str, keep_default_na=False)
+    return build_report(df).tables["paper"].set_index(["task", "length", "model"])
+
+
+def test_median_over_all_seeds_counts_the_unsolved_above_the_budget():
+    assert median_over_all([100.0, 200.0, float("nan")], 1000) == "200"
+    assert median_over_all([100.0, float("nan"), float("nan")], 1000) == ">1,000"
+    assert median_over_all([100.0, 300.0], 1000) == "200"
+    assert median_over_all([100.0, float("nan")], 1000) == ">1,000"  # the middle holds a failure
+
+
+def test_adding_rows_beside_the_papers_74000():
+    online = dict(batch_size=1, optimizer="sgd", learning_rate=0.5)
+    records = rows("adding-1997", "numpy-lstm1997", 100, [60_000, None, 90_000], **online)
+    records += rows("adding-1997", "keras-lstm", 100, [None, None, 190_000], forget_bias=4.0)
+    t = table(records)
+    online_row = t.loc[("adding-1997", 100, "numpy-lstm1997")]
+    assert online_row["paper"].startswith("74,000")
+    assert online_row["solved"] == "2/3"
+    assert online_row["median (all seeds)"] == "90,000"  # 60,000, 90,000 and >300,000
+    assert online_row["mean (solved)"] == "75,000"
+    assert online_row["median updates"] == "90,000"  # online: one update per sequence
+    assert online_row["ratio"] == "1.2"
+    assert online_row["regime"] == "sgd online, lr 0.5"
+    modern = t.loc[("adding-1997", 100, "keras-lstm (fb=4)")]
+    assert modern["solved"] == "1/3" and modern["median (all seeds)"] == ">300,000"
+    assert modern["ratio"] == ">4.1"  # at least the budget over the paper's figure
+    assert modern["regime"] == "adam batch 64, lr 0.003"
+
+
+def test_exp2_is_counted_to_the_start_of_the_success_window():
+    """The paper's 5,040 precede its 10,000 successive correct sequences; ours are counted so."""
+    records = rows("two-sequence-1997", "numpy-lstm", 100, [12_000, 14_000, 16_000],
+                   forget_bias=4.0)
+    row = table(records).loc[("two-sequence-1997", 100, "numpy-lstm (fb=4)")]
+    assert row["paper"].startswith("5,040")
+    assert row["median (all seeds)"] == "4,000"  # 14,000 - 10,000
+    assert row["ratio"] == "0.79"
+
+
+def test_rows_judged_by_another_rule_are_not_put_beside_the_paper():
+    records = rows("adding-1997", "numpy-lstm", 100, [90_000, 80_000], forget_bias=4.0)
+    records[1]["solve_rule"] = "held-out>=0.95"
+    row = table(records).loc[("adding-1997", 100, "numpy-lstm (fb=4)")]
+    assert row["solved"] == "1/1" and row["median (all seeds)"] == "90,000"
+
+
+def test_tasks_without_a_paper_have_no_such_table():
+    records = rows("adding", "numpy-rnn", 10, [2048])
+    df = pd.read_csv(io.StringIO(rows_to_csv_text(records)), dtype=str, keep_default_na=False)
+    assert "paper" not in build_report(df).tables

@@ -1,0 +1,50 @@
+"""Study specs with regimes: groups of models with their own settings (the 1997 online one)."""
+
+from __future__ import annotations
+
+import pytest
+
+from rnnbench.study import SpecError, StudySpec
+
+SPEC = {
+    "models": ["numpy-lstm"],
+    "lengths": {"adding-1997": [100, 500]},
+    "seeds": 2,
+    "regimes": [{"models": ["numpy-lstm1997"], "optimizer": "sgd", "batch_size": 1,
+                 "learning_rate": "paper", "lengths": {"adding-1997": [500]},
+                 "max_sequences": 400_000}],
+}
+
+
+def test_a_regime_runs_its_models_with_its_own_settings():
+    cells = StudySpec.from_mapping(SPEC).cells()
+    modern = [c for c in cells if c.model == "numpy-lstm"]
+    online = [c for c in cells if c.model == "numpy-lstm1997"]
+    assert {(c.length, c.seed) for c in modern} == {(100, 0), (100, 1), (500, 0), (500, 1)}
+    assert {(c.optimizer, c.batch_size, c.learning_rate) for c in modern} == {("adam", 64, 0.003)}
+    assert {c.length for c in online} == {500} and len(online) == 2
+    # "paper": the task's reference learning rate, written into the row as a number
+    assert {(c.optimizer, c.batch_size, c.learning_rate, c.max_sequences) for c in online} == {
+        ("sgd", 1, 0.5, 400_000)}
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"regimes": [{"models": ["numpy-rnn"], "momentum": 0.9}]}, "unknown key 'momentum'"),
+    ({"regimes": [{"optimizer": "sgd"}]}, "must be a table with a models list"),
+    ({"regimes": [{"models": ["numpy-rnn"], "lengths": {"adding": [5]}}]},
+     "lengths for task 'adding', which the study does not run"),
+    ({"optimizer": "rmsprop"}, "expected one of adam, sgd"),
+    ({"learning_rate": "fast"}, "or \"paper\""),
+    ({"lengths": {"adding": [5]}, "learning_rate": "paper", "regimes": None},
+     "carries no paper learning rate"),
+])
+def test_bad_regimes_and_settings_are_one_line_errors(change, message):
+    spec = {k: v for k, v in {**SPEC, **change}.items() if v is not None}
+    with pytest.raises(SpecError, match=message) as raised:
+        StudySpec.from_mapping(spec).cells()
+    assert "\n" not in str(raised.value)
+
+
+def test_a_study_with_no_models_anywhere_is_refused():
+    with pytest.raises(SpecError, match="no cells"):
+        StudySpec.from_mapping({"models": [], "lengths": [5]}).cells()
