@@ -77,7 +77,8 @@ def connect(address: str, timeout: float | None = None) -> Any:
     thread.join(timeout + 1.0)
     if not outcome or isinstance(outcome[0], (TimeoutError, asyncio.TimeoutError)):
         raise SchedulerError(
-            f"the Dask scheduler at {address!r} did not answer within {timeout:g}s"
+            f"cannot reach the Dask scheduler at {address!r}: no answer within {timeout:g}s "
+            "(is it running there?)"
         )
     answer = outcome[0]
     if isinstance(answer, BaseException):
