@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from rnnbench.models.base import register_model
 from rnnbench.models.keras_models import register_cell
-from rnnbench.registry import register_model
 from rnnbench.tasks.base import Task, register_task
 
 __version__ = "0.1.0"
@@ -33,19 +33,39 @@ def sweep(
     memory_limit: str | None = None,
     **options: Any,
 ) -> Any:
-    """Run a study and return its rows as a pandas DataFrame with exactly the CSV's columns.
+    """Run a study and return its rows, as `rnnbench sweep` does.
 
-    Arguments mirror `rnnbench sweep`: tasks, models, lengths, seeds, and the other spec keys
-    (max_sequences, units, forget_bias, ...) as keyword options. `spec` names a TOML study file
-    that these override; without it they override the teaching study, as on the command line.
-    With `out`, rows are appended to that CSV as each cell finishes and cells already there are
-    not run again (`retry_failed=True` reruns those whose status is not ok). `workers` > 1 runs
-    cells in that many spawned processes, `scheduler` ("tcp://host:port") on a Dask cluster;
-    the default runs them in this process (`in_process=False`: in one worker process, so a
-    model that ends its process costs a `crashed` row, not the caller). Errors the caller can fix
-    raise `rnnbench.errors.UserError` (a ValueError) before anything runs: a bad spec, a study
-    over `memory_limit` (default half this machine's memory; "8GB", "60%", "none"), an `out`
-    another sweep is writing (`wait=True` waits for it).
+    Arguments left None come from the study file (`spec`), or without one from the teaching
+    study, as on the command line.
+
+    Args:
+        tasks: task names (one name or a list).
+        models: model names (one name or a list).
+        lengths: dependency lengths for every task, or a dict of them per task name.
+        seeds: how many seeds (0..n-1), or the list of seeds.
+        out: a CSV path: each row is appended as its cell finishes, and cells already there are
+            not run again.
+        spec: a TOML study file, overridden by the other arguments.
+        progress: print a line per finished cell to stderr.
+        workers: > 1 runs cells in that many spawned processes; 1 runs them in this process.
+        cell_timeout: seconds after which a cell's worker is stopped and the cell recorded as
+            timed out (runs cells in worker processes).
+        scheduler: a Dask scheduler address ("tcp://host:port") to run the cells on.
+        retry_failed: with `out`, rerun the cells there whose status is not ok.
+        in_process: with workers=1, run the cells in this process (the default); False runs
+            them in one worker process, so a model that ends its process costs a `crashed` row.
+        wait: with `out`, wait for another sweep writing it instead of raising LockedError.
+        memory_limit: refuse a study whose largest cell (times the workers) is estimated above
+            this: "8GB", "60%" (of this machine's memory), "none"; default half the memory.
+        **options: the other study keys (max_sequences, units, forget_bias, ...).
+
+    Returns:
+        A pandas DataFrame with exactly the results CSV's columns, one row per cell.
+
+    Raises:
+        rnnbench.errors.UserError (a ValueError): before anything runs, an unknown name or a bad
+            value (naming it and listing what is allowed), a study over `memory_limit`, or an
+            `out` that another sweep is writing.
     """
     from rnnbench.progress import LineLog
     from rnnbench.runner import run_sweep

@@ -309,7 +309,8 @@ def sweep(spec: Path | None, tasks, models, lengths, seeds, max_sequences, units
             already = f", {skipped} already in the CSV" if skipped else ""
             click.echo(f"rnnbench: study {study.name!r}, {total} cells{already} -> {out}; "
                        f"running {to_run} on {where}", err=True)
-            progress.start(to_run)
+            if progress is not None:
+                progress.start(to_run)
 
         try:
             df = run_sweep(cells, out=out, progress=progress, on_start=on_start,

@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 
 from rnnbench.errors import UserError
+from rnnbench.models.base import HasStateGradients
 from rnnbench.models.keras_models import KerasModel, import_keras, keras_readout_loss
 from rnnbench.models.numpy_lstm import NumpyLSTM
 from rnnbench.models.numpy_rnn import NumpyRNN
@@ -53,9 +54,8 @@ def state_gradients(
     A Keras model's come from TensorFlow's autodiff, or with `autodiff=False` from its NumPy twin
     when it has one (`numpy_twin`).
     """
-    hook = getattr(model, "state_gradients", None)
-    if callable(hook):
-        return np.asarray(hook(x, y))
+    if isinstance(model, HasStateGradients):  # the model's own hook
+        return np.asarray(model.state_gradients(x, y))
     if isinstance(model, KerasModel):
         twin = None if autodiff else numpy_twin(model)
         if twin is not None:

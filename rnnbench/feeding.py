@@ -108,7 +108,7 @@ def train_chunk(
         total, outs = 0.0, []
         for start in range(0, n, batch_size):
             part = slice(start, start + batch_size)
-            part_kw = {"lengths": lengths[part]} if takes_lengths else {}
+            part_kw = {"lengths": lengths[part]} if takes_lengths and lengths is not None else {}
             loss, out = _train_with_outputs(model, x[part], y[part], **part_kw)
             total += loss * len(x[part])
             outs.append(np.asarray(out))

@@ -3,7 +3,7 @@
 `diagnose` builds each model as a harness cell, measures dLoss/dh_t for every step with
 rnnbench.diagnostics (the maths, below the harness), trains it with the harness's loop and
 measures again; `write_csv`, `summary_lines` and `plot_gradients` give the command's output.
-matplotlib is imported inside `plot_gradients`.
+matplotlib is imported inside `plot_gradients`, through rnnbench.plots's helper.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from rnnbench.diagnostics import (
 )
 from rnnbench.errors import UserError
 from rnnbench.harness import gradient_batch, make_model, make_task, train_model
+from rnnbench.plots import _matplotlib as matplotlib_figure
 from rnnbench.schema import CellResult, SweepCell, model_label
 from rnnbench.study import forget_biases_for
 
@@ -135,12 +136,9 @@ def summary_lines(rows: Sequence[dict[str, Any]]) -> list[str]:
 
 def plot_gradients(rows: Sequence[dict[str, Any]], path: Any, title: str = "") -> None:
     """Log-scale norm against steps back from the end: one colour per model, one style per phase."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6, 3.6), dpi=80)
+    # matplotlib's object API: no pyplot, no global backend switch, no display needed
+    fig = matplotlib_figure()(figsize=(6, 3.6), dpi=80)
+    ax = fig.subplots()
     models = list(dict.fromkeys(r["model"] for r in rows))
     for i, model in enumerate(models):
         for phase, style in zip(PHASES, ("--", "-"), strict=True):
@@ -157,4 +155,3 @@ def plot_gradients(rows: Sequence[dict[str, Any]], path: Any, title: str = "") -
     ax.grid(True, which="both", alpha=0.3)
     fig.tight_layout()
     fig.savefig(path)
-    plt.close(fig)

@@ -23,9 +23,10 @@ from rnnbench.backends import select_backend
 from rnnbench.diagnostics import first_to_last_ratio
 from rnnbench.errors import UserError
 from rnnbench.feeding import chunk_lengths, predict_all, probabilities, train_chunk
-from rnnbench.models.base import accepted_hparams
+from rnnbench.models.base import Model, ModelFactory, accepted_hparams
 from rnnbench.registry import models, tasks
 from rnnbench.schema import DEFAULT_OPTIMIZER, CellResult, SweepCell
+from rnnbench.tasks.base import Task
 from rnnbench.tasks.rules import RuleTracker
 from rnnbench.validation import check_predictions, check_score, check_task_output
 
@@ -60,20 +61,20 @@ def error_text(exc: BaseException, prefix: str = "") -> str:
     return f"{prefix}{type(exc).__name__}: {message}"[:500]
 
 
-def make_task(cell: SweepCell) -> Any:
+def make_task(cell: SweepCell) -> Task:
     """The cell's task, with its length checked."""
-    task = tasks.get(cell.task)()
+    task: Task = tasks.get(cell.task)()
     task.check_length(cell.length)
     return task
 
 
-def make_model(cell: SweepCell, task: Any) -> Any:
+def make_model(cell: SweepCell, task: Task) -> Model:
     """The cell's untrained model, built by its factory from the cell's hyper-parameters.
 
     A factory takes the hyper-parameters it names; one that cannot take a non-default optimizer
     the cell asks for is refused, rather than trained with another optimizer than the row says.
     """
-    factory = models.get(cell.model)
+    factory: ModelFactory = models.get(cell.model)
     taken = accepted_hparams(factory, cell.hparams())
     if "optimizer" in inspect.signature(factory).parameters:  # named: it must hear the default
         taken["optimizer"] = cell.optimizer
@@ -85,7 +86,7 @@ def make_model(cell: SweepCell, task: Any) -> Any:
     return factory(task, cell.units, cell.seed, **taken)
 
 
-def gradient_batch(cell: SweepCell, task: Any, n: int) -> tuple[np.ndarray, np.ndarray]:
+def gradient_batch(cell: SweepCell, task: Task, n: int) -> tuple[np.ndarray, np.ndarray]:
     """`n` sequences for gradient measurements, from the cell's own stream (not train or eval).
 
     For a task whose sequences vary in length, the largest group of one length among the `n`,
@@ -112,7 +113,7 @@ def _train(cell: SweepCell, result: CellResult) -> None:
     train_model(cell, task, model, result)
 
 
-def train_model(cell: SweepCell, task: Any, model: Any, result: CellResult) -> Any:
+def train_model(cell: SweepCell, task: Task, model: Model, result: CellResult) -> Model:
     """The training loop: train `model` in chunks until solved or out of budget; return it.
 
     A task with its own solve rule (`Task.solve_rule`, such as the 1997 paper's ST3) is judged by
@@ -121,7 +122,7 @@ def train_model(cell: SweepCell, task: Any, model: Any, result: CellResult) -> A
     goes.
     """
     result.num_params = int(model.num_params)
-    rule = task.solve_rule(cell.length)
+    rule = task.solve_rule(cell.length) if cell.rule == "task" else None
     if rule is None:
         return _train_to_held_out_threshold(cell, task, model, result)
     return _train_to_paper_rule(cell, task, model, result, rule)
@@ -137,8 +138,8 @@ def _diverged(result: CellResult, loss: float) -> bool:
 
 
 def _train_to_held_out_threshold(
-    cell: SweepCell, task: Any, model: Any, result: CellResult
-) -> Any:
+    cell: SweepCell, task: Task, model: Model, result: CellResult
+) -> Model:
     """Chunks of `chunk_size`; solved when held-out accuracy reaches `solve_threshold`."""
     result.solve_rule = f"held-out>={cell.solve_threshold:g}"
     n_eval = cell.eval_size
@@ -168,8 +169,8 @@ def _train_to_held_out_threshold(
 
 
 def _train_to_paper_rule(
-    cell: SweepCell, task: Any, model: Any, result: CellResult, rule: Any
-) -> Any:
+    cell: SweepCell, task: Task, model: Model, result: CellResult, rule: Any
+) -> Model:
     """Train until the task's own rule is met on the training outputs, then test.
 
     The rule judges each training sequence by the output it got before the update that used it,

@@ -24,9 +24,14 @@ import time
 import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from rnnbench.errors import UserError
+
+# A model factory, kept at its own type by `register_model` (rnnbench.models.base's typed
+# register_model bounds it by the Model protocol, which the registry, below the models, cannot
+# name).
+FactoryT = TypeVar("FactoryT", bound=Callable[..., Any])
 
 ENTRY_POINT_GROUP = "rnnbench.plugins"
 NO_PLUGINS_ENV = "RNNBENCH_NO_PLUGINS"
@@ -230,15 +235,7 @@ def load_plugins(force: bool = False) -> list[str]:
     return failed
 
 
-def register_model(name: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Decorator: register a model factory under `name`.
-
-    Args:
-        name: the model's name in studies, on the command line and in result rows.
-
-    Returns:
-        A decorator that registers a factory `(task, units, seed, **hparams) -> Model` and returns
-        it unchanged. The factory takes the hyper-parameters it names (learning_rate,
-        batch_size, forget_bias, ...) and ignores the rest.
-    """
+def register_model(name: str) -> Callable[[FactoryT], FactoryT]:
+    """Decorator: register a model factory under `name`; see rnnbench.models.base.register_model,
+    the public and typed face of this one."""
     return lambda factory: models.register(name, factory)

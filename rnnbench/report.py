@@ -417,11 +417,6 @@ def build_report(df: Any, study: str = "results") -> Report:
     return Report(study=study, rows=rows, summary=summary, tables=tables)
 
 
-def accuracy_table(df: Any) -> Any:
-    """Rows (task, model), columns dependency length, cells 'mean ± sd (solved k/n)'."""
-    return build_report(df).tables["accuracy"]
-
-
 # ---------------------------------------------------------------------------------------------
 # Text: the terminal, Markdown, files
 

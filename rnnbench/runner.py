@@ -138,13 +138,11 @@ def _run(cells, out, progress, on_start, workers, cell_timeout, scheduler, retry
         if progress is not None:
             progress(len(new_rows), len(todo), cell, result)
 
-    if not todo:
-        pass
-    elif scheduler is not None:
+    if todo and scheduler is not None:
         executors.run_dask(todo, on_result, scheduler, retries=dask_retries)
-    elif runs_in_process(workers, cell_timeout, scheduler, in_process):
+    elif todo and runs_in_process(workers, cell_timeout, scheduler, in_process):
         executors.run_serial(todo, on_result)
-    else:
+    elif todo:
         executors.run_local(
             todo, on_result, workers, cell_timeout=cell_timeout, cells_per_worker=cells_per_worker
         )

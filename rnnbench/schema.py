@@ -19,6 +19,9 @@ DEFAULT_LEARNING_RATE = 3e-3
 DEFAULT_BATCH_SIZE = 64
 DEFAULT_OPTIMIZER = "adam"  # Adam with each variable's gradient clipped to norm 1
 OPTIMIZERS = ("adam", "sgd")  # sgd: plain gradient descent, the 1997 paper's
+# How a cell is judged: "task" is the task's own rule where it has one (the 1997 tasks: the
+# paper's), else held-out accuracy against solve_threshold; "held-out" always the latter.
+RULES = ("task", "held-out")
 
 # A cell's budget and how it is scored.
 DEFAULT_MAX_SEQUENCES = 64_000
@@ -45,6 +48,7 @@ class SweepCell:
     solve_threshold: float = DEFAULT_SOLVE_THRESHOLD
     backend: str = DEFAULT_BACKEND  # the Keras backend (recorded for NumPy models too)
     optimizer: str = DEFAULT_OPTIMIZER  # "adam", or "sgd" (batch_size 1 and sgd: online, as 1997)
+    rule: str = "task"  # one of RULES
 
     def hparams(self) -> dict[str, Any]:
         """The hyper-parameters offered to the model factory (it takes the ones it names).

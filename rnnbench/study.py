@@ -22,6 +22,7 @@ from __future__ import annotations
 import inspect
 import itertools
 import math
+import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
@@ -41,12 +42,13 @@ from rnnbench.schema import (
     DEFAULT_SOLVE_THRESHOLD,
     DEFAULT_UNITS,
     OPTIMIZERS,
+    RULES,
     SweepCell,
 )
 
 PAPER = "paper"  # learning_rate = "paper": each task's reference learning rate
 # The settings a regime may give its models (besides `models`).
-REGIME_KEYS = ("optimizer", "batch_size", "learning_rate", "max_sequences", "chunk_size",
+REGIME_KEYS = ("optimizer", "rule", "batch_size", "learning_rate", "max_sequences", "chunk_size",
                "eval_size", "units", "forget_bias", "solve_threshold", "lengths")
 
 DEFAULT_MODELS = ("numpy-rnn", "keras-simplernn", "keras-lstm")
@@ -73,9 +75,6 @@ class SpecError(UserError):
     """A study spec or option that cannot be run; the message names the key and what is allowed."""
 
 
-PerTask = list[int] | dict[str, list[int]]
-
-
 @dataclass(frozen=True)
 class StudySpec:
     name: str = "sweep"
@@ -88,6 +87,7 @@ class StudySpec:
     batch_size: int = DEFAULT_BATCH_SIZE
     learning_rate: float | str = DEFAULT_LEARNING_RATE  # or "paper": the task's reference rate
     optimizer: str = DEFAULT_OPTIMIZER  # "adam" or "sgd"
+    rule: str = "task"  # "task": the task's own solve rule if any; "held-out": solve_threshold
     forget_bias: tuple[float, ...] = ()  # empty: the model's default
     chunk_size: int = DEFAULT_CHUNK_SIZE
     eval_size: int = DEFAULT_EVAL_SIZE
@@ -180,8 +180,8 @@ class StudySpec:
         for name in task_names:
             tasks.entry(name)  # raises with the known names
         groups = self.regime_specs()
-        for i, group in enumerate(self.regimes):
-            strays = sorted(set(group.get("lengths", {}) if isinstance(group.get("lengths"), dict)
+        for i, regime in enumerate(self.regimes):
+            strays = sorted(set(regime.get("lengths", {}) if isinstance(regime.get("lengths"), dict)
                                 else ()) - set(task_names))
             if strays:
                 raise SpecError(
@@ -265,6 +265,7 @@ class StudySpec:
                         solve_threshold=self.solve_threshold,
                         backend=self.backend or current_backend(),
                         optimizer=self.optimizer,
+                        rule=self.rule,
                     )
                 )
         return out
@@ -312,9 +313,9 @@ def takes_forget_bias(factory: Callable[..., Any]) -> bool:
 
 
 def _toml_loads(text: str) -> dict[str, Any]:
-    try:
+    if sys.version_info >= (3, 11):
         import tomllib
-    except ModuleNotFoundError:  # Python 3.10
+    else:  # Python 3.10
         import tomli as tomllib
     try:
         return tomllib.loads(text)
@@ -394,6 +395,10 @@ def _coerce(key: str, value: Any, where: str) -> Any:
     if key == "optimizer":
         if value not in OPTIMIZERS:
             raise bad(f"one of {', '.join(OPTIMIZERS)}")
+        return value
+    if key == "rule":
+        if value not in RULES:
+            raise bad(f"one of {', '.join(RULES)}")
         return value
     if key == "regimes":
         if isinstance(value, Mapping):

@@ -36,6 +36,7 @@ def one_line_error(result, *fragments: str) -> None:
         assert fragment in lines[0], (fragment, lines[0])
 
 
+@pytest.mark.slow
 def test_smoke_sweep_writes_every_column_and_prints_the_table(tmp_path):
     out = tmp_path / "smoke.csv"
     result = run("sweep", SMOKE_SPEC, "--out", out)

@@ -13,6 +13,9 @@ from test_workers import NUMPY_MODELS, cell, numpy_cells, sorted_rows
 from rnnbench.csvlog import ResultsCSV, config_key
 from rnnbench.runner import run_sweep
 
+# Slow (not in the quick loop): starts Dask clusters and worker processes.
+pytestmark = pytest.mark.slow
+
 distributed = pytest.importorskip("distributed")
 
 

@@ -1,7 +1,8 @@
 """The known result the whole tool is about: at a long lag the LSTM learns, the tanh RNN cannot.
 
-A reduced slice of each reference study (tasks/teaching.toml, tasks/hochreiter1997.toml) is rerun
-and the direction of its result checked, not its exact numbers. Measured here on delayed recall at
+A reduced slice of the teaching study (tasks/teaching.toml) is rerun and the direction of its
+result checked, not its exact numbers (tests/test_reproduce1997.py does the same for the 1997
+study's tasks against the paper's figures). Measured here on delayed recall at
 lag 50 (results/teaching.csv): the LSTM with forget-gate bias 4 solved it with every seed after
 22,000 to 27,000 sequences, while the NumPy tanh RNN stayed at chance with every seed. The NumPy
 loop stands for SimpleRNN here (test_numpy_rnn proves they compute the same thing) because it is
@@ -22,11 +23,11 @@ BUDGET = 40_960
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("study", ["teaching.toml", "hochreiter1997.toml"])
-def test_lstm_learns_lag_50_where_the_tanh_rnn_stays_at_chance(study):
+def test_lstm_learns_lag_50_where_the_tanh_rnn_stays_at_chance():
     df = rnnbench.sweep(
-        spec=str(TASKS / study), tasks=["delayed-recall"], models=["numpy-rnn", "keras-lstm"],
-        lengths=[LAG], seeds=[0], max_sequences=BUDGET, forget_bias=[4.0],
+        spec=str(TASKS / "teaching.toml"), tasks=["delayed-recall"],
+        models=["numpy-rnn", "keras-lstm"], lengths=[LAG], seeds=[0], max_sequences=BUDGET,
+        forget_bias=[4.0],
     )
     assert (df["status"] == "ok").all(), df["error"].tolist()
     assert len(df) == 2

@@ -9,6 +9,9 @@ from rnnbench.backends import BackendError, current_backend, select_backend
 from rnnbench.models import keras_models
 from rnnbench.tasks.delayed_recall import DelayedRecall
 
+# Slow (not in the quick loop): trains Keras models on other paths and backends.
+pytestmark = pytest.mark.slow
+
 
 def test_xla_lstm_trains_like_the_plain_one():
     """Same seed, same data: the compiled and plain LSTM end within float noise of each other."""

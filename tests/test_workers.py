@@ -20,6 +20,9 @@ from rnnbench.runner import run_sweep
 from rnnbench.schema import CELL_COLUMNS, CellResult, SweepCell
 from rnnbench.study import StudySpec
 
+# Slow (not in the quick loop): starts worker processes, some of them running Keras.
+pytestmark = pytest.mark.slow
+
 # Spawned processes (workers, the CLI under test) must import this checkout's rnnbench.
 CHILD_ENV = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), str(REPO / "tests")])}
 

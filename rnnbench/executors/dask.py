@@ -145,8 +145,8 @@ def run_dask(
             if future.status == "finished":
                 result = outcome
             else:
-                exc = outcome[1] if isinstance(outcome, tuple) else outcome
-                result = CellResult(status="crashed", error=error_text(exc, prefix="dask: "))
+                failure = outcome[1] if isinstance(outcome, tuple) else outcome
+                result = CellResult(status="crashed", error=error_text(failure, prefix="dask: "))
             future.release()
             on_result(cell, result)
     finally:

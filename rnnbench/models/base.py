@@ -14,15 +14,16 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol, TypeVar, runtime_checkable
 
 import numpy as np
 
-from rnnbench.registry import register_model
+from rnnbench import registry
 from rnnbench.schema import DEFAULT_BATCH_SIZE, DEFAULT_LEARNING_RATE, DEFAULT_UNITS
 
-__all__ = ["DEFAULT_BATCH_SIZE", "DEFAULT_LEARNING_RATE", "DEFAULT_UNITS", "Model",
-           "accepted_hparams", "initial_lstm_bias", "register_model"]
+__all__ = ["DEFAULT_BATCH_SIZE", "DEFAULT_LEARNING_RATE", "DEFAULT_UNITS", "HasStateGradients",
+           "Model", "ModelFactory", "TaskSpec", "accepted_hparams", "initial_lstm_bias",
+           "register_model"]
 
 DEFAULT_CLIPNORM = 1.0  # per-variable gradient norm clip, as Keras's `clipnorm`
 ADAM_BETA_1 = 0.9
@@ -31,13 +32,99 @@ ADAM_EPSILON = 1e-7  # Keras's default, so the NumPy Adam matches keras.optimize
 DEFAULT_FORGET_BIAS = 1.0  # Keras's own `unit_forget_bias=True`
 
 
+class TaskSpec(Protocol):
+    """What a model factory reads of its task: every `rnnbench.Task` is one."""
+
+    @property
+    def kind(self) -> str:
+        """"regression" (one output, MSE) or "classification" (output_dim logits)."""
+        ...
+
+    @property
+    def input_dim(self) -> int:
+        """Features per time step of the task's x."""
+        ...
+
+    @property
+    def output_dim(self) -> int:
+        """1 for regression, the number of classes for classification."""
+        ...
+
+
 @runtime_checkable
 class Model(Protocol):
-    num_params: int
+    """What a model factory returns, and all the harness uses of it."""
 
-    def train(self, x: np.ndarray, y: np.ndarray) -> float: ...
+    @property
+    def num_params(self) -> int:
+        """Trainable parameter count, recorded in every result row."""
+        ...
 
-    def predict(self, x: np.ndarray) -> np.ndarray: ...
+    def train(self, x: np.ndarray, y: np.ndarray) -> float:
+        """Train on one chunk, in order, in mini-batches.
+
+        Args:
+            x: float32 (n, steps, input_dim) sequences.
+            y: the targets, float32 (n,) for regression or int (n,) class labels.
+
+        Returns:
+            The mean training loss over the chunk (NaN or inf ends the cell as diverged).
+        """
+        ...
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        """Predict without training.
+
+        Args:
+            x: float32 (n, steps, input_dim) sequences.
+
+        Returns:
+            Regression: (n,) predictions; classification: (n, classes) scores (argmax is the
+            predicted class).
+        """
+        ...
+
+
+@runtime_checkable
+class HasStateGradients(Protocol):
+    """The optional hook of `rnnbench gradients` (Keras models need none: autodiff does it)."""
+
+    def state_gradients(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """dLoss/dh_t of the batch-mean loss on (x, y), for t = 1..T.
+
+        Args:
+            x: float32 (B, T, input_dim) sequences.
+            y: their targets, as for `Model.train`.
+
+        Returns:
+            (T, B, H): the gradient with respect to each step's hidden state.
+        """
+        ...
+
+
+# A model builder: `factory(task, units, seed, **hparams) -> Model`. It takes the hyper-parameters
+# it names (learning_rate, batch_size, forget_bias, ...), so its full signature varies.
+ModelFactory = Callable[..., Model]
+ModelFactoryT = TypeVar("ModelFactoryT", bound=ModelFactory)
+
+
+def register_model(name: str) -> Callable[[ModelFactoryT], ModelFactoryT]:
+    """Decorator: register a model factory under `name` (`@rnnbench.register_model(name)`).
+
+    Args:
+        name: the model's name in studies, on the command line and in result rows.
+
+    Returns:
+        A decorator that registers a factory `(task, units, seed, **hparams) -> Model` and returns
+        it unchanged. `task` is a `TaskSpec` (kind, input_dim, output_dim), `units` the hidden
+        size, `seed` the cell's seed (all of the model's randomness comes from it); the factory
+        takes the hyper-parameters it names (learning_rate, batch_size, forget_bias, ...) and is
+        not passed the rest. A type checker holds the factory to returning a `Model`.
+
+    Raises:
+        RegistryError: the name is empty or already taken.
+    """
+    return registry.register_model(name)
 
 
 def accepted_hparams(factory: Callable[..., Any], hparams: dict[str, Any]) -> dict[str, Any]:

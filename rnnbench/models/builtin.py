@@ -5,21 +5,21 @@ from __future__ import annotations
 from typing import Any
 
 from rnnbench.models import keras_models
-from rnnbench.models.base import DEFAULT_FORGET_BIAS, register_model
+from rnnbench.models.base import DEFAULT_FORGET_BIAS, TaskSpec, register_model
 from rnnbench.models.lstm1997 import Net1997, NumpyLSTM1997
 from rnnbench.models.numpy_lstm import NumpyLSTM
 from rnnbench.models.numpy_rnn import NumpyRNN
 
 
 @register_model("numpy-rnn")
-def numpy_rnn(task: Any, units: int, seed: int, **hparams: Any) -> NumpyRNN:
+def numpy_rnn(task: TaskSpec, units: int, seed: int, **hparams: Any) -> NumpyRNN:
     """the lesson's tanh RNN loop in NumPy, hand-written BPTT and Adam"""
     return NumpyRNN(task.input_dim, units, task.output_dim, task.kind, seed, **hparams)
 
 
 @register_model("numpy-lstm")
 def numpy_lstm(
-    task: Any, units: int, seed: int, forget_bias: float = DEFAULT_FORGET_BIAS, **hparams: Any
+    task: TaskSpec, units: int, seed: int, forget_bias: float = DEFAULT_FORGET_BIAS, **hparams: Any
 ) -> NumpyLSTM:
     """the LSTM as a NumPy loop, hand-written BPTT and Adam; forget_bias as keras-lstm's"""
     return NumpyLSTM(

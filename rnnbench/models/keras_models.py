@@ -17,6 +17,7 @@ from rnnbench.models.base import (
     DEFAULT_CLIPNORM,
     DEFAULT_FORGET_BIAS,
     DEFAULT_LEARNING_RATE,
+    TaskSpec,
     initial_lstm_bias,
 )
 from rnnbench.registry import models
@@ -91,7 +92,7 @@ def keras_optimizer(name: str, learning_rate: float, clipnorm: float) -> Any:
 
 
 def build_keras_model(
-    task: Any,
+    task: TaskSpec,
     recurrent_layer: Any,
     seed: int,
     learning_rate: float = DEFAULT_LEARNING_RATE,
@@ -121,7 +122,7 @@ def build_keras_model(
     return KerasModel(model, task.kind, batch_size)
 
 
-def simple_rnn(task: Any, units: int, seed: int, **hparams: Any) -> KerasModel:
+def simple_rnn(task: TaskSpec, units: int, seed: int, **hparams: Any) -> KerasModel:
     """keras.layers.SimpleRNN (tanh) + Dense read-out"""
     keras = import_keras()
 
@@ -135,7 +136,7 @@ def simple_rnn(task: Any, units: int, seed: int, **hparams: Any) -> KerasModel:
 
 
 def lstm(
-    task: Any, units: int, seed: int, forget_bias: float = DEFAULT_FORGET_BIAS, **hparams: Any
+    task: TaskSpec, units: int, seed: int, forget_bias: float = DEFAULT_FORGET_BIAS, **hparams: Any
 ) -> KerasModel:
     """keras.layers.LSTM + Dense read-out; forget_bias sets the forget gate's initial bias"""
     keras = import_keras()
@@ -167,15 +168,17 @@ def lstm_bias_initializer(units: int, forget_bias: float) -> Callable[..., Any]:
 def cell_model_factory(cell_cls: type) -> Callable[..., KerasModel]:
     """A model builder for any Keras RNN cell class whose constructor takes `units`."""
 
-    def factory(task: Any, units: int, seed: int, **hparams: Any) -> KerasModel:
+    def factory(task: TaskSpec, units: int, seed: int, **hparams: Any) -> KerasModel:
         keras = import_keras()
 
         keras.utils.set_random_seed(seed)
         return build_keras_model(task, keras.layers.RNN(cell_cls(units)), seed, **hparams)
 
     doc = (cell_cls.__doc__ or "").strip()
-    factory.description = f"keras.layers.RNN({cell_cls.__name__}) + Dense read-out" + (
-        f": {doc.splitlines()[0]}" if doc else ""
+    summary = f": {doc.splitlines()[0]}" if doc else ""
+    # A function attribute, read by `rnnbench list` (registry.Entry.description)
+    factory.description = (  # type: ignore[attr-defined]
+        f"keras.layers.RNN({cell_cls.__name__}) + Dense read-out{summary}"
     )
     factory.__module__ = cell_cls.__module__  # so the registry attributes it to the plugin
     factory.__qualname__ = f"cell_model[{cell_cls.__name__}]"

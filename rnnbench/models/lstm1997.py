@@ -128,12 +128,12 @@ class Net1997:
         if unknown:
             allowed = ", ".join([*cls.KEYS, *cls.BUILT, *cls.DESCRIPTIVE])
             raise ValueError(f"reference.net keys {unknown} unknown; allowed: {allowed}")
-        for key, built in cls.BUILT.items():
-            if key in net and _as_tuple(net[key]) not in [_as_tuple(b) for b in built]:
+        for key, builds in cls.BUILT.items():
+            if key in net and _as_tuple(net[key]) not in [_as_tuple(b) for b in builds]:
                 raise ValueError(
                     f"numpy-lstm1997 does not build a net with {key} = {net[key]!r} (task "
                     f"{getattr(task, 'name', '?')!r}); it builds {key} in "
-                    f"{', '.join(repr(b) for b in built)}"
+                    f"{', '.join(repr(b) for b in builds)}"
                 )
         paper_weights = net.get("weights")
         for key in cls.DESCRIPTIVE:

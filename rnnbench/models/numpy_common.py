@@ -187,7 +187,7 @@ class NumpyRecurrentModel:
     def dtype(self) -> Any:
         return next(iter(self.params.values())).dtype
 
-    def forward(self, x: np.ndarray) -> tuple[Any, np.ndarray]:
+    def forward(self, x: np.ndarray, keep_states: bool = True) -> tuple[Any, np.ndarray]:
         raise NotImplementedError
 
     def backward(

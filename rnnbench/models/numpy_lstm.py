@@ -9,6 +9,10 @@
     h_t = o_t * tanh(c_t)                           (B, H)
     logits = h_T @ V + b_out                        (B, O)
 
+Read `lstm_step` and `lstm_step_backward` in lesson.py first: they are these equations written
+plainly. The loops below compute the same numbers (a test holds them equal), rearranged for speed:
+the gates stacked gate-major, the sigmoid as a tanh of halved weights, the bias folded into W_x.
+
 W_x (D, 4H), W_h (H, 4H) and b (4H,) are exactly keras.layers.LSTM's kernel, recurrent_kernel and
 bias, so weights copy both ways. Backward, the cell state's gradient flows through
 `dc_{t-1} = dc_t * f_t`: a product of forget gates, not of squashed recurrent matrices as in the

@@ -3,6 +3,9 @@
     h_t = tanh(x_t @ W_x + h_{t-1} @ W_h + b)      (B, H)
     logits = h_T @ V + c                            (B, O)
 
+Read `rnn_step` and `rnn_step_backward` in lesson.py first: they are these equations written
+plainly. The loops below compute the same numbers (a test holds them equal), rearranged for speed.
+
 W_x, W_h, b use Keras's SimpleRNN layout (kernel, recurrent_kernel, bias), so weights copy both
 ways and the forward pass equals `keras.layers.SimpleRNN`'s to float32 rounding.
 """

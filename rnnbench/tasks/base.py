@@ -10,7 +10,7 @@ same way.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import ClassVar, Literal
+from typing import ClassVar, Literal, TypeVar
 
 import numpy as np
 
@@ -20,6 +20,7 @@ from rnnbench.tasks.reference import PaperReference
 from rnnbench.tasks.rules import OnlineRule
 
 KINDS = ("regression", "classification")
+TaskClassT = TypeVar("TaskClassT", bound=type)
 # Hochreiter & Schmidhuber (1997, Sec. 5.4): a sequence counts as right if |error| < 0.04.
 REGRESSION_TOLERANCE = 0.04
 
@@ -27,7 +28,11 @@ REGRESSION_TOLERANCE = 0.04
 class Task:
     """Base class of every task; subclass it and decorate with `@rnnbench.register_task`.
 
+    A subclass sets the class attributes and writes `generate`; a regression task also writes
+    `chance_accuracy`. Every task is a `TaskSpec` for the model factories.
+
     Attributes:
+        name: Set by `register_task` to the registered name.
         kind: "regression" (target float32 (n,), loss MSE) or "classification"
             (target int (n,) class labels, loss cross-entropy).
         input_dim: Features per time step.
@@ -62,15 +67,35 @@ class Task:
     def generate(
         self, n: int, length: int, rng: np.random.Generator
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Return `x` float32 (n, steps, input_dim) and `y` (float32 or int (n,))."""
+        """Draw `n` fresh sequences at dependency length `length`.
+
+        Args:
+            n: how many sequences.
+            length: the dependency length (>= `min_length`; how many steps that makes is the
+                task's to say).
+            rng: the only source of randomness: every draw comes from it, nothing global.
+
+        Returns:
+            `x` float32 (n, steps, input_dim), and `y`: float32 (n,) targets for regression,
+            int (n,) class labels for classification. A `variable_length` task right-pads `x`
+            with all-zero steps to the call's longest sequence.
+        """
         raise NotImplementedError
 
     @property
     def loss(self) -> str:
+        """The training loss of the kind: "mse" or "cross-entropy"."""
         return "mse" if self.kind == "regression" else "cross-entropy"
 
     def check_length(self, length: int) -> None:
-        """Raise ValueError (rnnbench's UserError) naming the bad length and the allowed range."""
+        """Check that the task can generate sequences of dependency length `length`.
+
+        Args:
+            length: the dependency length asked for.
+
+        Raises:
+            ValueError (rnnbench's UserError): naming the bad length and the allowed range.
+        """
         if isinstance(length, bool) or not isinstance(length, (int, np.integer)):
             raise UserError(f"length for task {self.name!r} must be an integer, got {length!r}")
         if self.allowed_lengths is not None and length not in self.allowed_lengths:
@@ -159,7 +184,15 @@ class Task:
         raise ValueError(f"task {self.name!r} has kind {self.kind!r}; allowed: {', '.join(KINDS)}")
 
     def chance_accuracy(self, length: int) -> float:
-        """What a memoryless predictor scores; for classification, uniform guessing (1/K)."""
+        """What a memoryless predictor scores; a regression task must override this.
+
+        Args:
+            length: the dependency length.
+
+        Returns:
+            The accuracy of the best predictor that ignores the sequence's content; for
+            classification, uniform guessing (1 / classes).
+        """
         if self.kind == "classification":
             return 1.0 / self.output_dim
         raise NotImplementedError(
@@ -193,7 +226,7 @@ class Task:
         return f"<Task {self.name!r} ({self.kind})>"
 
 
-def register_task(name: str) -> Callable[[type], type]:
+def register_task(name: str) -> Callable[[TaskClassT], TaskClassT]:
     """Class decorator: register a `Task` subclass under `name`.
 
     Args:
@@ -207,7 +240,7 @@ def register_task(name: str) -> Callable[[type], type]:
         RegistryError: the class is not a subclass of `rnnbench.Task`, or the name is taken.
     """
 
-    def decorate(cls: type) -> type:
+    def decorate(cls: TaskClassT) -> TaskClassT:
         if not (isinstance(cls, type) and issubclass(cls, Task)):
             raise RegistryError(f"register_task({name!r}) needs a subclass of rnnbench.Task")
         cls.name = name

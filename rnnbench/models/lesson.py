@@ -1,0 +1,192 @@
+"""The lesson's equations, plainly: one RNN step and one LSTM step, each with its backward below it.
+
+Read this file first. Each step is the equations written out, micrograd-style: a forward function,
+then the backward function that undoes it line by line (the chain rule, in reverse order), one
+shape comment per line of tensor algebra. B is the batch, D the input features, H the units.
+
+`numpy-rnn` and `numpy-lstm` (numpy_rnn.py, numpy_lstm.py) compute exactly this, in loops
+rearranged for speed (arrays reused in place, the four gates stacked, the bias folded into the
+input weights); tests/test_lesson_path.py holds them equal to these functions in float64. The
+weights are in Keras's layout: W_x is the `kernel` (D, H) or (D, 4H), W_h the `recurrent_kernel`,
+b the `bias`, and the LSTM's gate columns come in Keras's order i, f, k (the candidate, Keras's
+"c"), o.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def sigmoid(z: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-z))
+
+
+# -- the tanh RNN -----------------------------------------------------------------------------
+
+
+def rnn_step(
+    x_t: np.ndarray, h_tm1: np.ndarray, W_x: np.ndarray, W_h: np.ndarray, b: np.ndarray
+) -> np.ndarray:
+    """h_t = tanh(x_t W_x + h_tm1 W_h + b): one step of the tanh RNN."""
+    a_t = x_t @ W_x + h_tm1 @ W_h + b  # (B, D)(D, H) + (B, H)(H, H) + (H,) -> (B, H)
+    h_t = np.tanh(a_t)  # (B, H)
+    return h_t
+
+
+def rnn_step_backward(
+    dh_t: np.ndarray, x_t: np.ndarray, h_tm1: np.ndarray, h_t: np.ndarray, W_h: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Back through `rnn_step`: from dLoss/dh_t to (dh_tm1, dW_x, dW_h, db) of this step."""
+    da_t = dh_t * (1.0 - h_t**2)  # tanh'(a) = 1 - tanh(a)^2                  (B, H)
+    dW_x = x_t.T @ da_t  # (D, B)(B, H) -> (D, H)
+    dW_h = h_tm1.T @ da_t  # (H, B)(B, H) -> (H, H)
+    db = da_t.sum(axis=0)  # (H,)
+    dh_tm1 = da_t @ W_h.T  # (B, H)(H, H) -> (B, H)
+    return dh_tm1, dW_x, dW_h, db
+
+
+# -- the LSTM ---------------------------------------------------------------------------------
+
+
+def lstm_step(
+    x_t: np.ndarray,
+    h_tm1: np.ndarray,
+    c_tm1: np.ndarray,
+    W_x: np.ndarray,
+    W_h: np.ndarray,
+    b: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, tuple[np.ndarray, ...]]:
+    """One LSTM step: (h_t, c_t), and the gates (i, f, k, o) its backward needs."""
+    z_t = x_t @ W_x + h_tm1 @ W_h + b  # (B, D)(D, 4H) + (B, H)(H, 4H) + (4H,) -> (B, 4H)
+    z_i, z_f, z_k, z_o = np.split(z_t, 4, axis=1)  # each (B, H)
+    i = sigmoid(z_i)  # input gate: how much of the candidate to write       (B, H)
+    f = sigmoid(z_f)  # forget gate: how much of the old cell to keep        (B, H)
+    k = np.tanh(z_k)  # candidate cell value                                 (B, H)
+    o = sigmoid(z_o)  # output gate: how much of the cell to show            (B, H)
+    c_t = f * c_tm1 + i * k  # the additive cell state                        (B, H)
+    h_t = o * np.tanh(c_t)  # (B, H)
+    return h_t, c_t, (i, f, k, o)
+
+
+def lstm_step_backward(
+    dh_t: np.ndarray,
+    dc_t: np.ndarray,
+    x_t: np.ndarray,
+    h_tm1: np.ndarray,
+    c_tm1: np.ndarray,
+    c_t: np.ndarray,
+    gates: tuple[np.ndarray, ...],
+    W_h: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Back through `lstm_step`: from dLoss/dh_t and the later steps' dLoss/dc_t to
+    (dh_tm1, dc_tm1, dW_x, dW_h, db) of this step."""
+    i, f, k, o = gates
+    tanh_c = np.tanh(c_t)  # (B, H)
+    do = dh_t * tanh_c  # h_t = o tanh(c_t)                                      (B, H)
+    dc = dc_t + dh_t * o * (1.0 - tanh_c**2)  # both paths into c_t            (B, H)
+    di = dc * k  # c_t = f c_tm1 + i k                                          (B, H)
+    df = dc * c_tm1  # (B, H)
+    dk = dc * i  # (B, H)
+    dc_tm1 = dc * f  # the additive path: scaled by the forget gate alone       (B, H)
+    dz_i = di * i * (1.0 - i)  # sigmoid'(z) = s (1 - s)                       (B, H)
+    dz_f = df * f * (1.0 - f)  # (B, H)
+    dz_k = dk * (1.0 - k**2)  # tanh'(z) = 1 - tanh(z)^2                        (B, H)
+    dz_o = do * o * (1.0 - o)  # (B, H)
+    dz_t = np.concatenate([dz_i, dz_f, dz_k, dz_o], axis=1)  # (B, 4H)
+    dW_x = x_t.T @ dz_t  # (D, B)(B, 4H) -> (D, 4H)
+    dW_h = h_tm1.T @ dz_t  # (H, B)(B, 4H) -> (H, 4H)
+    db = dz_t.sum(axis=0)  # (4H,)
+    dh_tm1 = dz_t @ W_h.T  # (B, 4H)(4H, H) -> (B, H)
+    return dh_tm1, dc_tm1, dW_x, dW_h, db
+
+
+# -- the read-out of the last state -----------------------------------------------------------
+
+
+def linear(h_T: np.ndarray, V: np.ndarray, c: np.ndarray) -> np.ndarray:
+    """logits = h_T V + c: the read-out of the last hidden state."""
+    return h_T @ V + c  # (B, H)(H, O) + (O,) -> (B, O)
+
+
+def linear_backward(
+    dlogits: np.ndarray, h_T: np.ndarray, V: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Back through `linear`: (dh_T, dV, dc)."""
+    dh_T = dlogits @ V.T  # (B, O)(O, H) -> (B, H)
+    dV = h_T.T @ dlogits  # (H, B)(B, O) -> (H, O)
+    dc = dlogits.sum(axis=0)  # (O,)
+    return dh_T, dV, dc
+
+
+# -- whole sequences: the steps in a loop over time -------------------------------------------
+
+
+def rnn_forward(x: np.ndarray, W_x: np.ndarray, W_h: np.ndarray, b: np.ndarray) -> list[np.ndarray]:
+    """The states [h_0 = 0, h_1, ..., h_T] of sequences x (B, T, D), each (B, H)."""
+    B, T, _ = x.shape
+    h = [np.zeros((B, W_h.shape[0]), W_h.dtype)]  # h_0 = 0                   (B, H)
+    for t in range(T):
+        h.append(rnn_step(x[:, t], h[-1], W_x, W_h, b))  # h_{t+1} from x's step t
+    return h
+
+
+def rnn_backward(
+    x: np.ndarray, h: list[np.ndarray], dh_T: np.ndarray, W_x: np.ndarray, W_h: np.ndarray
+) -> tuple[dict[str, np.ndarray], list[np.ndarray]]:
+    """Backpropagation through time: the weights' gradients summed over the steps, and
+    dLoss/dh_t for t = 1..T, given dLoss/dh_T from the read-out."""
+    T = x.shape[1]
+    grads = {name: np.zeros_like(w) for name, w in (("W_x", W_x), ("W_h", W_h))}
+    grads["b"] = np.zeros(W_h.shape[1], W_h.dtype)  # (H,) or (4H,)
+    dh = [np.zeros_like(dh_T)] * T  # dh[t - 1] will be dLoss/dh_t
+    dh_t = dh_T
+    for t in range(T, 0, -1):  # step t made h[t] from x[:, t - 1] and h[t - 1]
+        dh[t - 1] = dh_t
+        dh_t, dW_x, dW_h, db = rnn_step_backward(dh_t, x[:, t - 1], h[t - 1], h[t], W_h)
+        grads["W_x"] += dW_x  # the same weights at every step: their gradients add up
+        grads["W_h"] += dW_h
+        grads["b"] += db
+    return grads, dh
+
+
+def lstm_forward(
+    x: np.ndarray, W_x: np.ndarray, W_h: np.ndarray, b: np.ndarray
+) -> tuple[list[np.ndarray], list[np.ndarray], list[tuple[np.ndarray, ...]]]:
+    """The states [h_0 = 0, ..., h_T] and [c_0 = 0, ..., c_T], and each step's gates."""
+    B, T, _ = x.shape
+    H = W_h.shape[0]
+    h = [np.zeros((B, H), W_h.dtype)]  # h_0 = 0                               (B, H)
+    c = [np.zeros((B, H), W_h.dtype)]  # c_0 = 0                               (B, H)
+    gates = []
+    for t in range(T):
+        h_t, c_t, gates_t = lstm_step(x[:, t], h[-1], c[-1], W_x, W_h, b)
+        h.append(h_t)
+        c.append(c_t)
+        gates.append(gates_t)
+    return h, c, gates
+
+
+def lstm_backward(
+    x: np.ndarray,
+    h: list[np.ndarray],
+    c: list[np.ndarray],
+    gates: list[tuple[np.ndarray, ...]],
+    dh_T: np.ndarray,
+    W_x: np.ndarray,
+    W_h: np.ndarray,
+) -> tuple[dict[str, np.ndarray], list[np.ndarray]]:
+    """Backpropagation through time for the LSTM, as `rnn_backward`."""
+    T = x.shape[1]
+    grads = {name: np.zeros_like(w) for name, w in (("W_x", W_x), ("W_h", W_h))}
+    grads["b"] = np.zeros(W_h.shape[1], W_h.dtype)  # (H,) or (4H,)
+    dh = [np.zeros_like(dh_T)] * T  # dh[t - 1] will be dLoss/dh_t
+    dh_t, dc_t = dh_T, np.zeros_like(dh_T)  # nothing flows into c_T from later steps
+    for t in range(T, 0, -1):
+        dh[t - 1] = dh_t
+        dh_t, dc_t, dW_x, dW_h, db = lstm_step_backward(
+            dh_t, dc_t, x[:, t - 1], h[t - 1], c[t - 1], c[t], gates[t - 1], W_h
+        )
+        grads["W_x"] += dW_x
+        grads["W_h"] += dW_h
+        grads["b"] += db
+    return grads, dh

@@ -1,0 +1,96 @@
+"""The docs cannot drift from the code.
+
+- docs/cli.md is every command's `--help`, verbatim; when a help text changes, rewrite the page
+  with `RNNBENCH_WRITE_DOCS=1 python -m pytest tests/test_docs.py` and commit it.
+- Every `--option` of an `rnnbench <command>` line in README.md and docs/*.md is an option that
+  command has.
+- docs/report.md names the report's tables, as many as `rnnbench report` prints.
+(docs/lesson.md's commands and numbers are checked by tests/test_lesson_doc.py.)
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import click
+
+from rnnbench.cli import main
+from rnnbench.report import TABLES
+
+REPO = Path(__file__).resolve().parent.parent
+CLI_DOC = REPO / "docs" / "cli.md"
+DOCS = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
+WRITE = os.environ.get("RNNBENCH_WRITE_DOCS") == "1"
+WIDTH = 90  # the help texts' line width on the page, whatever the terminal
+
+
+def help_text(command: str | None) -> str:
+    """`rnnbench [command] --help` as the console script prints it, at width WIDTH."""
+    settings = {"terminal_width": WIDTH, "max_content_width": WIDTH, "resilient_parsing": True}
+    ctx = main.make_context("rnnbench", [], **settings)
+    if command is None:
+        return main.get_help(ctx)
+    sub = main.get_command(ctx, command)
+    assert sub is not None, command
+    return sub.get_help(sub.make_context(command, [], parent=ctx, **settings))
+
+
+def cli_doc() -> str:
+    ctx = main.make_context("rnnbench", [], resilient_parsing=True)
+    parts = [
+        "# Command reference\n\n"
+        "Every command's `--help`, verbatim. tests/test_docs.py checks this page against the\n"
+        "code; after changing a help text, rewrite it with\n"
+        "`RNNBENCH_WRITE_DOCS=1 python -m pytest tests/test_docs.py`.\n"
+    ]
+    for command in [None, *main.list_commands(ctx)]:
+        name = "rnnbench" + (f" {command}" if command else "")
+        parts.append(f"\n## `{name}`\n\n```text\n{help_text(command)}\n```\n")
+    return "".join(parts)
+
+
+def test_the_command_reference_is_the_help_text():
+    expected = cli_doc()
+    if WRITE:
+        CLI_DOC.write_text(expected, encoding="utf-8")
+    assert CLI_DOC.read_text(encoding="utf-8") == expected, (
+        "docs/cli.md differs from `rnnbench <command> --help`; rewrite it with "
+        "RNNBENCH_WRITE_DOCS=1 python -m pytest tests/test_docs.py"
+    )
+
+
+def command_lines(text: str) -> list[tuple[str, str]]:
+    """(command, rest of the line) of every `rnnbench <command> ...` in the text; lines continued
+    with a backslash are joined."""
+    text = text.replace("\\\n", " ")
+    return re.findall(r"(?<![\w./-])rnnbench (list|sweep|report|gradients)\b([^\n`]*)", text)
+
+
+def test_every_option_the_docs_give_a_command_is_one_it_has():
+    ctx = main.make_context("rnnbench", [], resilient_parsing=True)
+    options = {
+        name: {o for p in main.get_command(ctx, name).params  # type: ignore[union-attr]
+               if isinstance(p, click.Option) for o in p.opts + p.secondary_opts}
+        | {"--help", "-h"}
+        for name in main.list_commands(ctx)
+    }
+    seen, wrong = 0, []
+    for doc in DOCS:
+        for command, rest in command_lines(doc.read_text(encoding="utf-8")):
+            for option in re.findall(r"(?<![\w-])--[a-z][a-z0-9-]*", rest.split("#")[0]):
+                seen += 1
+                if option not in options[command]:
+                    wrong.append(f"{doc.name}: rnnbench {command} {option}")
+    assert seen > 20  # the pattern finds the docs' commands
+    assert not wrong, "options the commands do not have:\n" + "\n".join(wrong)
+
+
+def test_the_report_page_names_every_table_the_report_prints():
+    page = (REPO / "docs" / "report.md").read_text(encoding="utf-8")
+    numbers = {3: "three", 4: "four", 5: "five", 6: "six", 7: "seven"}
+    assert f"It prints {numbers[len(TABLES)]} tables" in page
+    titles = [title for title, _ in TABLES.values()]
+    assert re.findall(r"^- \*\*(.+?)\*\*", page, flags=re.M)[: len(titles)] == titles
+    assert f"({', '.join(TABLES)})" in page  # the file names `--out` writes

@@ -1,0 +1,96 @@
+"""The fast NumPy loops compute exactly the lesson's plain path (rnnbench/models/lesson.py).
+
+numpy-rnn and numpy-lstm rearrange the equations for speed; in float64 their states, logits,
+every parameter gradient and every dLoss/dh_t agree with the plain step functions run in a loop
+to 1e-10 relative (the rearrangements only reorder roundings: float64's are ~1e-16).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from gradcheck import in_float64
+
+from rnnbench.models import lesson
+from rnnbench.models.numpy_common import readout_loss
+from rnnbench.models.numpy_lstm import NumpyLSTM
+from rnnbench.models.numpy_rnn import NumpyRNN
+from rnnbench.tasks.adding import AddingProblem
+from rnnbench.tasks.delayed_recall import DelayedRecall
+
+TASKS = [AddingProblem(), DelayedRecall()]
+TASK_IDS = ["adding", "recall"]
+RTOL, ATOL = 1e-10, 1e-13
+
+
+def close(fast, plain, what: str) -> None:
+    np.testing.assert_allclose(fast, plain, rtol=RTOL, atol=ATOL, err_msg=what)
+
+
+def batch(task, n=4, length=9):
+    x, y = task.generate(n, length, np.random.default_rng(3))
+    return x.astype(np.float64), y
+
+
+@pytest.mark.parametrize("task", TASKS, ids=TASK_IDS)
+def test_numpy_rnn_is_the_plain_rnn_step_in_a_loop(task):
+    model = in_float64(NumpyRNN(task.input_dim, 5, task.output_dim, task.kind, seed=0))
+    p = model.params
+    x, y = batch(task)
+    h_fast, logits_fast = model.forward(x)
+    _, dlogits = readout_loss(task.kind, logits_fast, y)
+    grads_fast, dh_fast = model.backward(x, h_fast, dlogits)
+
+    h = lesson.rnn_forward(x, p["W_x"], p["W_h"], p["b"])
+    logits = lesson.linear(h[-1], p["V"], p["c"])
+    dh_T, dV, dc = lesson.linear_backward(dlogits, h[-1], p["V"])
+    grads, dh = lesson.rnn_backward(x, h, dh_T, p["W_x"], p["W_h"])
+    grads.update(V=dV, c=dc)
+
+    close(h_fast, np.stack(h), "h")
+    close(logits_fast, logits, "logits")
+    assert grads_fast.keys() == grads.keys() == p.keys()
+    for name in p:
+        close(grads_fast[name], grads[name], name)
+    close(dh_fast, np.stack(dh), "dLoss/dh_t")
+
+
+@pytest.mark.parametrize("task", TASKS, ids=TASK_IDS)
+def test_numpy_lstm_is_the_plain_lstm_step_in_a_loop(task):
+    model = in_float64(
+        NumpyLSTM(task.input_dim, 5, task.output_dim, task.kind, seed=0, forget_bias=1.0)
+    )
+    p = model.params
+    x, y = batch(task)
+    states, logits_fast = model.forward(x)
+    _, dlogits = readout_loss(task.kind, logits_fast, y)
+    grads_fast, dh_fast = model.backward(x, states, dlogits)
+
+    h, c, gates = lesson.lstm_forward(x, p["W_x"], p["W_h"], p["b"])
+    logits = lesson.linear(h[-1], p["V"], p["b_out"])
+    dh_T, dV, db_out = lesson.linear_backward(dlogits, h[-1], p["V"])
+    grads, dh = lesson.lstm_backward(x, h, c, gates, dh_T, p["W_x"], p["W_h"])
+    grads.update(V=dV, b_out=db_out)
+
+    close(states.h, np.stack(h), "h")
+    close(states.c, np.stack(c), "c")
+    close(states.gates, np.stack([np.stack(g) for g in gates]), "gates i, f, k, o")
+    close(logits_fast, logits, "logits")
+    assert grads_fast.keys() == grads.keys() == p.keys()
+    for name in p:
+        close(grads_fast[name], grads[name], name)
+    close(dh_fast, np.stack(dh), "dLoss/dh_t")
+
+
+def test_the_plain_steps_are_the_equations():
+    """A worked check of one step by hand: sigmoid, the gate order, the additive cell."""
+    rng = np.random.default_rng(0)
+    x_t, h_tm1, c_tm1 = rng.normal(size=(2, 3)), rng.normal(size=(2, 2)), rng.normal(size=(2, 2))
+    W_x, W_h, b = rng.normal(size=(3, 8)), rng.normal(size=(2, 8)), rng.normal(size=8)
+    h_t, c_t, (i, f, k, o) = lesson.lstm_step(x_t, h_tm1, c_tm1, W_x, W_h, b)
+    z = x_t @ W_x + h_tm1 @ W_h + b
+    np.testing.assert_allclose(f, 1 / (1 + np.exp(-z[:, 2:4])))  # Keras's order: i, f, k, o
+    np.testing.assert_allclose(c_t, f * c_tm1 + i * np.tanh(z[:, 4:6]))
+    np.testing.assert_allclose(h_t, o * np.tanh(c_t))
+    np.testing.assert_allclose(lesson.rnn_step(x_t, h_tm1, W_x[:, :2], W_h[:, :2], b[:2]),
+                               np.tanh(z[:, :2]))
