@@ -219,7 +219,8 @@ def sweep_options(f: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--workers", "-j", type=click.IntRange(min=1), default=None,
                      envvar="RNNBENCH_WORKERS", show_envvar=True,
                      help="Worker processes running cells side by side. Default: the number of "
-                     "cores. 1 runs the cells in this process (easiest to debug)."),
+                     "cores. 1 runs them one at a time in one worker process (--in-process: "
+                     "in this process, easiest to debug)."),
         click.option("--fresh", is_flag=True, help="Start over: move the existing results CSV "
                      "aside (renamed with a timestamp, never deleted) and run every cell."),
         click.option("--retry-failed", is_flag=True, help="Also rerun the cells whose rows "
@@ -467,14 +468,17 @@ def _check_writable_file(option: str, path: Path) -> None:
 
 def _check_gradients_memory(task: str, models: tuple[str, ...], length: int, seed: int,
                             units: int | None, batch: int) -> None:
+    from dataclasses import replace
+
     from rnnbench import memory
     from rnnbench.registry import models as model_registry
     from rnnbench.schema import SweepCell
 
     for name in models:
         model_registry.entry(name)  # unknown names: one line, with the known ones
-    cells = [SweepCell(task=task, model=m, length=length, seed=seed,
-                       **({"units": units} if units is not None else {})) for m in models]
+    cells = [SweepCell(task=task, model=m, length=length, seed=seed) for m in models]
+    if units is not None:
+        cells = [replace(c, units=units) for c in cells]
     memory.check_cells(cells, memory.Limit.parse(None), at_once=1, batch=batch)
 
 

@@ -163,11 +163,11 @@ def parse_rows(data: bytes) -> ParsedRows:
             wrong = [name for i, name, kind in typed if _value_problem(kind, values[i].strip())]
             if wrong:
                 why = f"{wrong[0]} = {values[header.index(wrong[0])][:40]!r} is not a number"
-        if why is None:
+        if why is None and values is not None:
             parsed.rows.append(dict(zip(header, values, strict=True)))
             parsed.values.append(values)
         else:
-            parsed.bad.append(f"line {number}: {why}")
+            parsed.bad.append(f"line {number}: {why or 'not CSV'}")
     if torn:
         parsed.bad.append(f"line {len(lines) + 1}: cut short (no line end)")
     return parsed
@@ -367,15 +367,16 @@ class ResultsCSV:
         try:
             start = os.fstat(fd).st_size
             text = rows_to_csv_text([row], header=start == 0).encode("utf-8")
+            view = memoryview(text)
             try:
-                view = memoryview(text)
                 while view:
                     view = view[os.write(fd, view):]
                 os.fsync(fd)
             except BaseException as exc:  # disk full, or a signal between two writes
-                with contextlib.suppress(OSError):
-                    os.ftruncate(fd, start)
-                    os.fsync(fd)
+                if isinstance(exc, OSError) or len(view):  # a row written whole stays
+                    with contextlib.suppress(OSError):
+                        os.ftruncate(fd, start)
+                        os.fsync(fd)
                 if isinstance(exc, OSError):
                     raise _write_fault(
                         self.path, exc, "the row was taken back; the rows before it are kept"

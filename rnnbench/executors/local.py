@@ -25,7 +25,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NoReturn
 
 from rnnbench.errors import UserError
 from rnnbench.executors.hygiene import (
@@ -140,9 +140,9 @@ class ProcessExitError(Exception):
     """A model or task called os._exit while its cell ran in the sweep's own process."""
 
 
-def _refuse_exit(code: int = 0) -> None:
+def _refuse_exit(status: int) -> NoReturn:
     raise ProcessExitError(
-        f"os._exit({code}) called during the cell; it ran in the sweep's own process, so the "
+        f"os._exit({status}) called during the cell; it ran in the sweep's own process, so the "
         "exit was refused and the cell recorded as an error"
     )
 
