@@ -99,7 +99,9 @@ def paper_table(df: Any) -> Any:
             if rule is not None and "solve_rule" in at_length.columns:
                 # only rows judged by the paper's rule stand beside the paper's figure
                 at_length = at_length[at_length["solve_rule"].astype(str) == rule.name]
-            for paper_row in reference.rows_at(int(length)) or (None,):
+            tag = rule.tag if rule is not None else ""
+            paper_rows = [r for r in reference.rows_at(int(length)) if r.rule in ("", tag)]
+            for paper_row in paper_rows or (None,):
                 for label, runs in at_length.groupby("label", sort=True):
                     records.append(_record(reference, paper_row, task_name, int(length), label,
                                            runs, rule))

@@ -235,12 +235,25 @@ def prepare(df: Any) -> Rows:
 
 
 def _missing_cells(df: Any) -> list[str]:
-    """One note per (task, model) whose cells do not cover every length x seed of its task."""
+    """Notes on (task, model)s whose cells do not cover their lengths x every seed of the task.
+
+    Cells missing at a length the model has rows at are an incomplete grid. A length of the task
+    at which the model has no row at all gets its own note: a study may run some models at
+    lengths others skip (its regimes), or the sweep has not got there yet; the CSV cannot say.
+    """
     notes = []
     for task, rows in df.groupby("task", sort=True):
-        n_lengths, n_seeds = rows["length"].nunique(), rows["seed"].nunique()
-        expected = n_lengths * n_seeds
+        n_seeds = rows["seed"].nunique()
+        task_lengths = set(rows["length"])
         for label, own in rows.groupby("label", sort=True):
+            absent = sorted(task_lengths - set(own["length"]))
+            if absent:
+                notes.append(
+                    f"{task} / {label}: no rows at length {', '.join(map(str, absent))} (not in "
+                    "its study, or not run yet)."
+                )
+            n_lengths = own["length"].nunique()
+            expected = n_lengths * n_seeds
             present = own[own["counted"]][["length", "seed"]].drop_duplicates()
             missing = expected - len(present)
             if missing > 0:

@@ -66,8 +66,14 @@ TEACHING: dict[str, Any] = {
     "seeds": 3,
     "units": 32,
     "forget_bias": [1.0, 4.0],
-    "lengths": {"adding": [5, 25], "delayed-recall": [5, 20, 50, 100]},
-    "max_sequences": {"adding": 32000, "delayed-recall": 96000},
+    "lengths": {"delayed-recall": [5, 20, 50, 100]},
+    "max_sequences": 96000,
+    "regimes": [{
+        "models": ["numpy-rnn", "keras-lstm"],
+        "forget_bias": 4.0,
+        "rule": "held-out",
+        "lengths": {"adding-1997": [20, 50]},
+    }],
 }
 
 
@@ -144,8 +150,9 @@ class StudySpec:
     def task_names(self) -> list[str]:
         if self.tasks:
             return list(self.tasks)
-        if isinstance(self.lengths, dict):
-            return list(self.lengths)
+        tables = [self.lengths] + [r["lengths"] for r in self.regimes if "lengths" in r]
+        if all(isinstance(t, dict) for t in tables):  # the tasks the lengths tables name
+            return list(dict.fromkeys(name for table in tables for name in table))
         return [
             e.name
             for e in tasks.items()
@@ -200,8 +207,8 @@ class StudySpec:
                         f"known tasks: {', '.join(tasks.names())}"
                     )
         # Counted before listed: an absurd grid (seeds = 100000000) is refused at once.
-        n = sum(group._count_of(t, in_regime=group is not groups[0] or not self.models)
-                for t in dict.fromkeys(task_names) for group in groups)
+        n = sum(group._count_of(name) for name in dict.fromkeys(task_names)
+                for group in groups if group._runs(name))
         if n > MAX_CELLS:
             raise SpecError(
                 f"the study has {n:,} cells (tasks x lengths x models x seeds), more than "
@@ -210,9 +217,12 @@ class StudySpec:
         out: list[SweepCell] = []
         for task_name in dict.fromkeys(task_names):
             task = tasks.get(task_name)()
-            for group in groups:
-                out.extend(group._cells_of(task_name, task, in_regime=group is not groups[0]
-                                           or not self.models))
+            runs = [g for g in groups
+                    if not isinstance(g.lengths, dict) or task_name in g.lengths]
+            if not runs:
+                self.lengths_for(task_name)  # raises: no lengths for this task anywhere
+            for group in runs:
+                out.extend(group._cells_of(task_name, task))
         out = list(dict.fromkeys(out))  # a cell named twice (lengths = [5, 5]) runs once
         if not out:
             raise SpecError(
@@ -226,17 +236,18 @@ class StudySpec:
         groups = [base] if base.models else []
         return groups + [replace(base, **regime) for regime in self.regimes]
 
-    def _count_of(self, task_name: str, in_regime: bool = False) -> int:
+    def _runs(self, task_name: str) -> bool:
+        """Whether this group of models runs `task_name` (its lengths table names it, or it has
+        one list of lengths for every task)."""
+        return not isinstance(self.lengths, dict) or task_name in self.lengths
+
+    def _count_of(self, task_name: str) -> int:
         """How many cells `_cells_of` lists for this task, counted without listing them."""
-        if in_regime and isinstance(self.lengths, dict) and task_name not in self.lengths:
-            return 0
         n_seeds = self.seeds if isinstance(self.seeds, int) else len(set(self.seeds))
         per_length = sum(len(self._forget_biases(m)) for m in dict.fromkeys(self.models))
         return len(set(self.lengths_for(task_name))) * per_length * n_seeds
 
-    def _cells_of(self, task_name: str, task: Any, in_regime: bool = False) -> list[SweepCell]:
-        if in_regime and isinstance(self.lengths, dict) and task_name not in self.lengths:
-            return []  # a regime's own lengths table names the tasks its models run
+    def _cells_of(self, task_name: str, task: Any) -> list[SweepCell]:
         for length in self.lengths_for(task_name):
             try:
                 task.check_length(length)

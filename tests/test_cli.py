@@ -15,7 +15,7 @@ from click.testing import CliRunner
 import rnnbench
 from rnnbench.cli import main
 from rnnbench.schema import COLUMNS
-from rnnbench.study import TEACHING, StudySpec
+from rnnbench.study import StudySpec
 
 REPO = Path(__file__).resolve().parent.parent
 SMOKE_SPEC = REPO / "tasks" / "smoke.toml"
@@ -117,7 +117,7 @@ def test_installed_console_script_starts():
 
 def test_teaching_toml_is_the_built_in_default():
     assert StudySpec.from_toml(REPO / "tasks" / "teaching.toml") == StudySpec.teaching()
-    assert set(TEACHING["lengths"]) == {"adding", "delayed-recall"}
+    assert StudySpec.teaching().task_names() == ["delayed-recall", "adding-1997"]
 
 
 # -- bad input: one line, exit code 2, nothing written ------------------------------------------

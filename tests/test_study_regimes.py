@@ -31,7 +31,8 @@ def test_a_regime_runs_its_models_with_its_own_settings():
 @pytest.mark.parametrize("change, message", [
     ({"regimes": [{"models": ["numpy-rnn"], "momentum": 0.9}]}, "unknown key 'momentum'"),
     ({"regimes": [{"optimizer": "sgd"}]}, "must be a table with a models list"),
-    ({"regimes": [{"models": ["numpy-rnn"], "lengths": {"adding": [5]}}]},
+    ({"tasks": ["adding-1997"], "regimes": [{"models": ["numpy-rnn"],
+                                               "lengths": {"adding": [5]}}]},
      "lengths for task 'adding', which the study does not run"),
     ({"optimizer": "rmsprop"}, "expected one of adam, sgd"),
     ({"learning_rate": "fast"}, "or \"paper\""),
@@ -48,3 +49,16 @@ def test_bad_regimes_and_settings_are_one_line_errors(change, message):
 def test_a_study_with_no_models_anywhere_is_refused():
     with pytest.raises(SpecError, match="no cells"):
         StudySpec.from_mapping({"models": [], "lengths": [5]}).cells()
+
+
+def test_each_group_runs_the_tasks_its_lengths_table_names():
+    """As the teaching study does: delayed recall for every model, adding-1997 for a regime."""
+    spec = {"models": ["numpy-rnn", "numpy-lstm"], "forget_bias": [1.0, 4.0], "seeds": 1,
+            "lengths": {"delayed-recall": [5]},
+            "regimes": [{"models": ["numpy-lstm"], "forget_bias": 4.0, "rule": "held-out",
+                         "lengths": {"adding-1997": [20, 50]}}]}
+    cells = StudySpec.from_mapping(spec).cells()
+    recall = {(c.model, c.forget_bias) for c in cells if c.task == "delayed-recall"}
+    adding = {(c.model, c.forget_bias, c.length, c.rule) for c in cells if c.task == "adding-1997"}
+    assert recall == {("numpy-rnn", None), ("numpy-lstm", 1.0), ("numpy-lstm", 4.0)}
+    assert adding == {("numpy-lstm", 4.0, 20, "held-out"), ("numpy-lstm", 4.0, 50, "held-out")}

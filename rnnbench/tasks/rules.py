@@ -37,6 +37,8 @@ class OnlineRule:
             Exp. 2).
         test_max_wrong: The paper's success criterion on that test set (at most this many
             wrong), if it has one.
+        tag: The `ReferenceRow.rule` of the paper's figure this rule stands beside, when the
+            paper reports several rules at one length (Exp. 5: "n_seq=13"); "" otherwise.
         reported_from: Which count the paper's "sequences until success" figure is: "end" (the
             count at which the rule is met, the default) or "start" (the count before the
             window of successive correct sequences began; Exp. 2 reports figures smaller than
@@ -52,6 +54,7 @@ class OnlineRule:
     test_size: int
     test_max_wrong: int | None
     reported_from: str = "end"
+    tag: str = ""  # which of a paper's rows at one length this rule's figure is (ReferenceRow.rule)
 
     def __post_init__(self) -> None:
         if self.window < 1:

@@ -209,6 +209,7 @@ def _n_seq_rule(n_seq: int, test_max_wrong: int) -> OnlineRule:
         error_level=None,
         test_size=TEST_SIZE,
         test_max_wrong=test_max_wrong,
+        tag=f"n_seq={n_seq}",
     )
 
 
