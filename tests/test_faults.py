@@ -269,11 +269,10 @@ def test_sys_exit_in_a_model_is_an_error_row_in_process(fault_models):
     assert result.status == "error" and "SystemExit: 3" in result.error
 
 
-def test_os_exit_in_process_is_refused_as_an_error_row(fault_models):
+def test_os_exit_in_process_is_refused_as_an_error_row(fault_models, spec):
     from rnnbench import sweep
 
-    df = sweep(tasks="adding", models=["test-osexit", "numpy-rnn"], lengths=[4], seeds=1,
-               max_sequences=128, chunk_size=64, eval_size=32)
+    df = sweep(spec=str(spec), models=["test-osexit", "numpy-rnn"], seeds=1)
     statuses = dict(zip(df["model"], df["status"], strict=True))
     assert statuses == {"test-osexit": "error", "numpy-rnn": "ok"}
     assert "os._exit(7)" in df.loc[df["model"] == "test-osexit", "error"].iloc[0]
@@ -587,7 +586,7 @@ def test_a_server_that_is_not_a_dask_scheduler_is_one_line_in_bounded_time(spec,
     assert len(lines) == 1 and "Dask scheduler" in lines[0], err
 
 
-def test_a_user_error_is_not_a_bare_value_error_catch(registered, tmp_path):
+def test_a_user_error_is_not_a_bare_value_error_catch(registered, tmp_path, spec):
     """A bug that raises ValueError outside a cell is a traceback, not a one-line 'user error'."""
     from rnnbench.registry import tasks
     from rnnbench.tasks.adding import AddingProblem
@@ -598,7 +597,7 @@ def test_a_user_error_is_not_a_bare_value_error_catch(registered, tmp_path):
 
     tasks.register("test-broken-ctor", Broken)
     registered(tasks, "test-broken-ctor")
-    result = cli("sweep", "--task", "test-broken-ctor", "--model", "numpy-rnn", "--lengths", "4",
+    result = cli("sweep", spec, "--task", "test-broken-ctor", "--lengths", "4",
                  "--out", tmp_path / "r.csv", "-q")
     assert result.exit_code == 1 and isinstance(result.exception, ValueError)
     assert not isinstance(result.exception, UserError)
