@@ -32,6 +32,9 @@ def sweep(
     scheduler: str | None = None,
     retry_failed: bool = False,
     verbose: bool = False,
+    in_process: bool = True,
+    wait: bool = False,
+    memory_limit: str | None = None,
     **options: Any,
 ) -> Any:
     """Run a study and return its rows, as `rnnbench sweep` does.
@@ -59,6 +62,11 @@ def sweep(
         scheduler: a Dask scheduler address ("tcp://host:port") to run the cells on.
         retry_failed: with `out`, rerun the cells there whose status is not ok.
         verbose: leave TensorFlow's native start-up lines on stderr.
+        in_process: with workers=1, run the cells in this process (the default); False runs
+            them in one worker process, so a model that ends its process costs a `crashed` row.
+        wait: with `out`, wait for another sweep writing it instead of raising LockedError.
+        memory_limit: refuse a study whose largest cell (times the workers) is estimated above
+            this: "8GB", "60%" (of this machine's memory), "none"; default half the memory.
         **options: the other study keys (max_sequences, units, forget_bias, ...).
 
     Returns:
@@ -68,7 +76,9 @@ def sweep(
         measurements. `rnnbench.report(df)` turns it into the accuracy table.
 
     Raises:
-        ValueError: an unknown name or a bad value, naming it and listing what is allowed.
+        rnnbench.errors.UserError (a ValueError): before anything runs, an unknown name or a bad
+            value (naming it and listing what is allowed), a study over `memory_limit`, or an
+            `out` that another sweep is writing.
     """
     import os
     from pathlib import Path
@@ -95,6 +105,9 @@ def sweep(
             cell_timeout=cell_timeout,
             scheduler=scheduler,
             retry_failed=retry_failed,
+            in_process=in_process,
+            wait=wait,
+            memory_limit=memory_limit,
         )
     finally:
         if bar is not None:

@@ -11,11 +11,13 @@ import importlib.util
 import os
 import sys
 
+from rnnbench.errors import UserError
+
 BACKENDS = ("tensorflow", "jax", "torch")
 DEFAULT_BACKEND = "tensorflow"
 
 
-class BackendError(ValueError):
+class BackendError(UserError):
     """A backend that is unknown, not installed, or not the one Keras already runs on."""
 
 

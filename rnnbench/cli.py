@@ -1,14 +1,19 @@
 """The `rnnbench` command: list, sweep, report, gradients.
 
 Heavy libraries are imported inside the commands that need them, so `rnnbench --help` and
-`rnnbench list` answer at once. Bad input is one line on stderr and exit code 2, never a traceback.
+`rnnbench list` answer at once. Bad input (a UserError) is one line on stderr and exit code 2, a
+fault of the machine (disk full, I/O error, out of memory) one line and exit code 1, never a
+traceback; anything else escaping is a bug and shows its traceback. SIGTERM and SIGHUP stop a
+command as Ctrl-C does (a sweep keeps its rows, stops its workers and prints how to resume).
 """
 
 from __future__ import annotations
 
+import os
+import signal
 import sys
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -19,21 +24,83 @@ DEFAULT_OUT = Path("results") / "sweep.csv"
 
 @contextmanager
 def user_errors() -> Iterator[None]:
-    """Turn the errors a user can cause into one line and exit code 2."""
-    from rnnbench.backends import BackendError
-    from rnnbench.csvlog import OutputError
-    from rnnbench.registry import RegistryError
-    from rnnbench.study import SpecError
+    """Turn the errors a user can cause into one line and exit code 2, and the machine's faults
+    (disk full, I/O errors, no memory left) into one line and exit code 1."""
+    from rnnbench.errors import MachineError, UserError, one_line
 
     try:
         yield
-    except (SpecError, RegistryError, OutputError, BackendError, ValueError) as exc:
-        click.echo(f"Error: {exc}", err=True)
+    except UserError as exc:
+        click.echo(f"Error: {one_line(exc, 2000)}", err=True)
         sys.exit(2)
+    except (MachineError, OSError, MemoryError) as exc:
+        what = exc if str(exc) else type(exc).__name__
+        click.echo(f"Error: {one_line(what, 2000)}", err=True)
+        sys.exit(1)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class Terminated(KeyboardInterrupt):
+    """SIGTERM or SIGHUP, raised where Ctrl-C would be, so both take the same clean way out."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+def _terminate(signum: int, frame: Any) -> None:
+    raise Terminated(signum)
+
+
+def _handle_termination() -> None:
+    """SIGTERM and SIGHUP act as Ctrl-C (main thread only: elsewhere signals stay as they are)."""
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return
+    for name in ("SIGTERM", "SIGHUP"):
+        signum = getattr(signal, name, None)
+        if signum is not None and signal.getsignal(signum) in (signal.SIG_DFL, None):
+            signal.signal(signum, _terminate)
+
+
+def _skip_plugins(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) -> None:
+    from rnnbench.registry import SKIP_PLUGINS_ENV
+
+    if value:  # an environment variable, so the worker processes leave them out too
+        before = [s for s in os.environ.get(SKIP_PLUGINS_ENV, "").split(",") if s]
+        os.environ[SKIP_PLUGINS_ENV] = ",".join([*before, *value])
+
+
+class OneLineGroup(click.Group):
+    """click's group, but a bad option or argument is one line (`Error: ...`) and exit code 2,
+    like every other refusal, instead of the usage text and a hint around it."""
+
+    def main(self, args: Any = None, prog_name: str | None = None, complete_var: str | None = None,
+             standalone_mode: bool = True, **extra: Any) -> Any:
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode, **extra)
+        try:
+            code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except click.UsageError as exc:
+            where = f" (see: {exc.ctx.command_path} --help)" if exc.ctx is not None else ""
+            click.echo(f"Error: {' '.join(exc.format_message().split())}{where}", err=True)
+            sys.exit(2)
+        except click.ClickException as exc:
+            exc.show()
+            sys.exit(exc.exit_code)
+        except click.Abort as exc:  # Ctrl-C or a terminating signal outside a sweep
+            signum = getattr(exc.__context__, "signum", None)
+            click.echo("Aborted!", err=True)
+            sys.exit(128 + signum if signum else 1)
+        sys.exit(code if isinstance(code, int) else 0)
+
+
+@click.group(cls=OneLineGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="rnnbench", message="rnnbench %(version)s")
+@click.option("--skip-plugin", multiple=True, metavar="NAME", callback=_skip_plugins,
+              expose_value=False, is_eager=True,
+              help="Do not load this plugin (its entry-point name, distribution or module; "
+              "repeatable), e.g. one whose import hangs. RNNBENCH_NO_PLUGINS=1 skips them all.")
 def main() -> None:
     """How does a recurrent model's accuracy fall as the dependency length grows?
 
@@ -42,6 +109,7 @@ def main() -> None:
     forgets, an LSTM remembers) as a measurement. Start with `rnnbench list`, then
     `rnnbench sweep`.
     """
+    _handle_termination()
 
 
 @main.command("list")
@@ -73,12 +141,37 @@ def _comma_ints(ctx: click.Context, param: click.Parameter, value: str | None) -
 
 
 def _comma_floats(ctx: click.Context, param: click.Parameter, value: str | None):
+    import math
+
     if value is None:
         return None
     try:
-        return [float(v) for v in value.split(",") if v.strip()]
+        numbers = [float(v) for v in value.split(",") if v.strip()]
     except ValueError:
-        raise click.BadParameter(f"{value!r}: expected a comma list of numbers, e.g. 1,4") from None
+        numbers = []
+    if not numbers or not all(math.isfinite(v) for v in numbers):
+        raise click.BadParameter(f"{value!r}: expected a comma list of finite numbers, e.g. 1,4")
+    return numbers
+
+
+class FiniteFloat(click.ParamType):
+    """A finite number in (low, high]: refuses nan and inf, which click's FloatRange lets in."""
+
+    name = "number"
+
+    def __init__(self, low: float = 0.0) -> None:
+        self.low = low
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None):
+        import math
+
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            number = math.nan
+        if not (math.isfinite(number) and number > self.low):
+            self.fail(f"{value!r}: expected a finite number above {self.low:g}", param, ctx)
+        return number
 
 
 def _learning_rate(ctx: click.Context, param: click.Parameter, value: str | None) -> Any:
@@ -126,17 +219,28 @@ def sweep_options(f: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--workers", "-j", type=click.IntRange(min=1), default=None,
                      envvar="RNNBENCH_WORKERS", show_envvar=True,
                      help="Worker processes running cells side by side. Default: the number of "
-                     "cores. 1 runs the cells in this process (easiest to debug)."),
+                     "cores. 1 runs them one at a time in one worker process (--in-process: "
+                     "in this process, easiest to debug)."),
         click.option("--fresh", is_flag=True, help="Start over: move the existing results CSV "
                      "aside (renamed with a timestamp, never deleted) and run every cell."),
         click.option("--retry-failed", is_flag=True, help="Also rerun the cells whose rows "
                      "say error, diverged, crashed or timeout; their old rows are replaced."),
-        click.option("--cell-timeout", type=click.FloatRange(min=0, min_open=True),
+        click.option("--cell-timeout", type=FiniteFloat(0.0),
                      metavar="SECONDS", help="Kill a cell that runs longer and record it as "
                      "timeout (runs cells in worker processes, even with --workers 1)."),
         click.option("--scheduler", metavar="tcp://HOST:PORT", help="Run the cells on this Dask "
                      "cluster instead of local processes (pip install 'rnnbench[dask]'; see "
                      "docs/cluster.md). The CSV is still written here."),
+        click.option("--in-process", is_flag=True, envvar="RNNBENCH_IN_PROCESS",
+                     help="With --workers 1 (and no --cell-timeout), run the cells in this process "
+                     "(for a debugger, or a "
+                     "model registered only here). By default even one worker is a process of its "
+                     "own, so a model that exits or crashes costs one crashed row, not the sweep."),
+        click.option("--wait", is_flag=True, help="If another sweep is writing the same --out, "
+                     "wait for it to finish instead of stopping (the cells it ran are skipped)."),
+        click.option("--memory-limit", metavar="SIZE", help="Refuse, before anything runs, a "
+                     "study whose largest cell times the workers is estimated above SIZE: e.g. "
+                     "8GB, 512MB, 60% (of this machine's memory) or none. Default 50%."),
         click.option("--quiet", "-q", is_flag=True, help="No progress bar or per-cell lines."),
         click.option("--verbose", "-v", is_flag=True, help="Show TensorFlow's native start-up "
                      "lines on the terminal; by default they go to a log beside the CSV "
@@ -154,7 +258,8 @@ def sweep(spec: Path | None, tasks, models, lengths, seeds, max_sequences, units
           batch_size, learning_rate, optimizer, forget_bias, backend: str | None,
           out: Path | None, workers: int | None,
           fresh: bool, retry_failed: bool, cell_timeout: float | None, scheduler: str | None,
-          quiet: bool, verbose: bool) -> None:
+          in_process: bool, wait: bool, memory_limit: str | None, quiet: bool,
+          verbose: bool) -> None:
     """Train every (task, model, length, seed) cell and print accuracy against length.
 
     SPEC is a TOML study file such as tasks/smoke.toml; options override its fields. With no
@@ -163,7 +268,8 @@ def sweep(spec: Path | None, tasks, models, lengths, seeds, max_sequences, units
     interrupted sweep loses nothing: rerunning the same command resumes, running only the
     cells not yet in the CSV.
     """
-    from rnnbench.csvlog import ResultsCSV
+    from rnnbench import memory
+    from rnnbench.csvlog import ResultsCSV, locked
     from rnnbench.executors import default_workers
     from rnnbench.progress import progress_for
     from rnnbench.quiet import quiet_native
@@ -171,17 +277,29 @@ def sweep(spec: Path | None, tasks, models, lengths, seeds, max_sequences, units
     from rnnbench.study import resolve_study
     from rnnbench.terminal_table import format_tables
 
-    with user_errors():
+    with user_errors(), ExitStack() as stack:
         study = resolve_study(
             spec, tasks=tasks, models=models, lengths=lengths, seeds=seeds,
             max_sequences=max_sequences, units=units, forget_bias=forget_bias, backend=backend,
             batch_size=batch_size, learning_rate=learning_rate, optimizer=optimizer,
         )
         cells = study.cells()
-        check_executor_options(scheduler, cell_timeout)  # before --fresh moves anything
+        # Everything that can be refused is refused here, before --fresh moves anything.
+        check_executor_options(scheduler, cell_timeout)
         out = out if out is not None else DEFAULT_OUT
         quiet_native(out.with_suffix(".log"), verbose)
         workers = workers if workers is not None else default_workers()
+        in_process_ok = in_process  # only with one worker, no --cell-timeout, no --scheduler
+        at_once = 1 if runs_in_process(workers, cell_timeout, scheduler, in_process) else workers
+        limit = memory.Limit.parse(memory_limit)
+        memory.check_cells(cells, limit, at_once if scheduler is None else 1)
+
+        def warn(message: str) -> None:
+            click.echo(f"rnnbench: warning: {message}", err=True)
+
+        lock = locked(out, wait=wait, on_wait=lambda holder: warn(
+            f"--wait: {str(out)!r} is being written by another sweep ({holder}); waiting"))
+        stack.enter_context(lock)  # held until the command ends: --fresh and every row
         if fresh:
             moved = ResultsCSV(out).move_aside()
             if moved is not None and not quiet:
@@ -192,7 +310,7 @@ def sweep(spec: Path | None, tasks, models, lengths, seeds, max_sequences, units
             if quiet:
                 return
             where = f"Dask scheduler {scheduler}" if scheduler else (
-                "this process" if runs_in_process(workers, cell_timeout, scheduler)
+                "this process" if runs_in_process(workers, cell_timeout, scheduler, in_process_ok)
                 else f"{workers} worker process{'es' if workers > 1 else ''}")
             click.echo(f"rnnbench: {start_message(study.name, total, to_run, out, where)}",
                        err=True)
@@ -202,15 +320,16 @@ def sweep(spec: Path | None, tasks, models, lengths, seeds, max_sequences, units
         try:
             df = run_sweep(cells, out=out, progress=progress, on_start=on_start,
                            workers=workers, cell_timeout=cell_timeout, scheduler=scheduler,
-                           retry_failed=retry_failed)
-        except KeyboardInterrupt:
+                           retry_failed=retry_failed, in_process=in_process_ok,
+                           memory_limit="none", warn=warn)  # the limit was checked above
+        except KeyboardInterrupt as exc:
             if progress is not None:
                 progress.close()
             n = len(ResultsCSV(out).done() & {cell_key(c) for c in cells})
-            click.echo(f"\nInterrupted: {n} of {_plural(len(cells), 'cell')} are done and saved "
-                       f"in {out}. "
-                       f"To resume, run: {resume_command()}", err=True)
-            sys.exit(130)
+            why = f"Stopped by {exc.args[0]}" if isinstance(exc, Terminated) else "Interrupted"
+            click.echo(f"\n{why}: {n} of {_plural(len(cells), 'cell')} are done and saved in "
+                       f"{out}. To resume, run: {resume_command()}", err=True)
+            sys.exit(128 + exc.signum if isinstance(exc, Terminated) else 130)
         if progress is not None:
             progress.close()
     click.echo(format_tables(df))
@@ -290,7 +409,10 @@ def report(results: Path, out_dir: Path | None, plot: bool, html: bool) -> None:
 
     with user_errors():
         study = results.stem
-        built = rep.build_report(rep.read_results(results), study=study)
+        df = rep.read_results(results)
+        if df.attrs.get("unparsed"):
+            click.echo(f"rnnbench: warning: {df.attrs['unparsed']}", err=True)
+        built = rep.build_report(df, study=study)
         click.echo(rep.format_report(built))
         folder = out_dir if out_dir is not None else results.parent
         written: list[Path] = []
@@ -356,6 +478,10 @@ def gradients(task, models, length, seed, units, max_sequences, batch, forget_bi
         quiet_native(out.with_suffix(".log") if out is not None else native_log_path(), verbose)
         if plot is not None:
             _require_matplotlib()
+        for option, path in (("--out", out), ("--plot", plot)):
+            if path is not None:
+                _check_writable_file(option, path)
+        _check_gradients_memory(task, models, length, seed, units, batch)
         click.echo(f"rnnbench: gradients of {', '.join(models)} on {task} length {length}, "
                    "at init and after training", err=True)
         rows = diagnose(task, models, length, seed=seed, units=units,
@@ -371,6 +497,36 @@ def gradients(task, models, length, seed, units, max_sequences, batch, forget_bi
 
             plot_gradients(rows, plot, title=f"{task}, length {length}, seed {seed}")
             click.echo(f"plot in {plot}")
+
+
+def _check_writable_file(option: str, path: Path) -> None:
+    """Refuse, before any training, an output file whose folder is missing or not writable."""
+    from rnnbench.errors import UserError
+
+    folder = path.parent if str(path.parent) else Path(".")
+    if path.is_dir():
+        raise UserError(f"{option} {str(path)!r} is a folder; give a file name")
+    if not folder.is_dir():
+        raise UserError(f"{option} {str(path)!r}: the folder {str(folder)!r} does not exist; "
+                        "create it first")
+    if not os.access(folder, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        raise UserError(f"{option} {str(path)!r}: cannot write there (permission denied)")
+
+
+def _check_gradients_memory(task: str, models: tuple[str, ...], length: int, seed: int,
+                            units: int | None, batch: int) -> None:
+    from dataclasses import replace
+
+    from rnnbench import memory
+    from rnnbench.registry import models as model_registry
+    from rnnbench.schema import SweepCell
+
+    for name in models:
+        model_registry.entry(name)  # unknown names: one line, with the known ones
+    cells = [SweepCell(task=task, model=m, length=length, seed=seed) for m in models]
+    if units is not None:
+        cells = [replace(c, units=units) for c in cells]
+    memory.check_cells(cells, memory.Limit.parse(None), at_once=1, batch=batch)
 
 
 def _require_matplotlib() -> None:

@@ -1,27 +1,45 @@
 """The results CSV: one row per cell, appended the moment the cell finishes.
 
-Each row goes to disk in one `write` on a file opened for appending, then fsync, so a sweep killed
-at any moment leaves a file pandas reads; a row cut short by a kill mid-write is dropped on resume.
+What it promises:
+- One writer: a sweep holds an advisory lock (`filelock`, on `.NAME.lock` beside the CSV) for as
+  long as it may write; a second sweep on the same file is refused with the holder's pid and host
+  (LockedError, exit 2), or waits for it (`--wait`).
+- Whole rows: each row is one line, written with `write` + fsync; if the write fails (disk full)
+  or is interrupted, the file is cut back to where the row began, so a row is in the file wholly
+  or not at all. A row cut short by SIGKILL mid-write is the last line without its line end:
+  dropped on resume, skipped by `report`.
+- Rows that do not parse (a wrong number of fields, a non-number where a number belongs, bytes
+  that are not UTF-8, a cut-short last line) are never results: resume and `report` both skip them
+  with a warning that counts them (`parse_rows`), and their cells run again on resume.
 Cells are identified by their whole config (the SweepCell columns as written), not by position.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import math
 import numbers
 import os
+import re
+import socket
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from rnnbench.schema import CELL_COLUMNS, COLUMNS
+from rnnbench.errors import MachineError, UserError, is_machine_fault
+from rnnbench.schema import CELL_COLUMNS, COLUMNS, CellResult, SweepCell
 
 
-class OutputError(ValueError):
+class OutputError(UserError):
     """The results file cannot be used; the message names the path and the reason."""
+
+
+class LockedError(OutputError):
+    """Another sweep holds the results file's lock; the message names its pid and host."""
 
 
 def cell_text(value: Any) -> str:
@@ -32,7 +50,7 @@ def cell_text(value: Any) -> str:
         return "" if math.isnan(value) else repr(float(value))
     if isinstance(value, numbers.Integral) and not isinstance(value, bool):
         return str(int(value))
-    return str(value)
+    return " ".join(str(value).splitlines())  # one row per line, always
 
 
 def rows_to_csv_text(
@@ -52,12 +70,220 @@ def config_key(row: Mapping[str, Any]) -> tuple[str, ...]:
     return tuple(cell_text(row.get(c)) for c in CELL_COLUMNS)
 
 
+# -- reading: rows that parse, and the lines that do not ---------------------------------------
+
+
+def _column_kinds() -> dict[str, str]:
+    """'int' (length, seed), 'int?' (may be empty: a column an older rnnbench did not write),
+    'float' (may be empty: NaN) or 'str' for each known column."""
+    kinds = {}
+    for f in [*fields(SweepCell), *fields(CellResult)]:
+        text = str(f.type).replace(" ", "")
+        base = text.replace("|None", "").replace("None|", "").replace("Optional[", "")
+        if base.startswith("int"):  # empty allowed but in the grid's own columns
+            kinds[f.name] = "int" if f.name in ("length", "seed") else "int?"
+        elif base.startswith("float"):
+            kinds[f.name] = "float"
+        else:
+            kinds[f.name] = "str"
+    return kinds
+
+
+_INT = re.compile(r"-?\d+")
+_NUMPY_REPR = re.compile(r"np\.float(?:16|32|64)\((.*)\)")
+
+
+def _value_problem(kind: str, value: str) -> bool:
+    if kind == "int":
+        return _INT.fullmatch(value) is None
+    if kind == "int?":
+        return value != "" and _INT.fullmatch(value) is None
+    if kind == "float" and value != "":
+        legacy = _NUMPY_REPR.fullmatch(value)  # "np.float64(0.5)": an old rnnbench wrote these
+        try:
+            float(legacy.group(1) if legacy else value)
+        except ValueError:
+            return True
+    return False
+
+
+@dataclass
+class ParsedRows:
+    header: list[str] | None  # None: an empty file
+    rows: list[dict[str, str]] = field(default_factory=list)
+    values: list[list[str]] = field(default_factory=list)  # the same rows as lists of fields
+    bad: list[str] = field(default_factory=list)  # "line N: why", one per unparseable line
+
+    def warning(self, path: str | Path) -> str | None:
+        """One line counting the rows skipped, with the first reasons; None when all parsed."""
+        if not self.bad:
+            return None
+        shown = "; ".join(self.bad[:3]) + ("; ..." if len(self.bad) > 3 else "")
+        rows = "row does not parse" if len(self.bad) == 1 else "rows do not parse"
+        return (f"{len(self.bad)} {rows} in {str(path)!r}: skipped, not counted as results "
+                f"({shown})")
+
+
+def parse_rows(data: bytes) -> ParsedRows:
+    """The header and the rows of a results CSV's bytes, one row per line, and what did not parse.
+
+    A row parses when its line is UTF-8 without NUL bytes, has as many fields as the header, and
+    every known column (the SweepCell and CellResult fields) holds a value of its type. The last
+    line must end with a line end: one without was cut short mid-write.
+    """
+    if not data:
+        return ParsedRows(header=None)
+    lines = data.split(b"\n")
+    torn = lines.pop()  # after the last line end: b"" unless the last row was cut short
+    try:
+        header_text = lines[0].rstrip(b"\r").decode("utf-8-sig") if lines else torn.decode()
+        header = next(csv.reader([header_text]))
+    except (UnicodeDecodeError, csv.Error, StopIteration):
+        raise OutputError("the first line is not a CSV header") from None
+    if not lines:
+        return ParsedRows(header=header, bad=["line 1: the header is cut short"])
+    kinds = _column_kinds()
+    typed = [(i, name, kinds[name]) for i, name in enumerate(header) if name in kinds]
+    parsed = ParsedRows(header=header)
+    for number, raw in enumerate(lines[1:], start=2):
+        raw = raw.rstrip(b"\r")
+        if not raw.strip():
+            continue
+        why = None
+        try:
+            text = raw.decode("utf-8")
+            values = next(csv.reader([text])) if "\x00" not in text else None
+        except (UnicodeDecodeError, csv.Error):
+            values = None
+        if values is None:
+            why = "not UTF-8 CSV text"
+        elif len(values) != len(header):
+            why = f"{len(values)} fields, expected {len(header)}"
+        else:
+            wrong = [name for i, name, kind in typed if _value_problem(kind, values[i].strip())]
+            if wrong:
+                why = f"{wrong[0]} = {values[header.index(wrong[0])][:40]!r} is not a number"
+        if why is None and values is not None:
+            parsed.rows.append(dict(zip(header, values, strict=True)))
+            parsed.values.append(values)
+        else:
+            parsed.bad.append(f"line {number}: {why or 'not CSV'}")
+    if torn:
+        parsed.bad.append(f"line {len(lines) + 1}: cut short (no line end)")
+    return parsed
+
+
+# -- one writer: the lock ---------------------------------------------------------------------
+
+_held: dict[str, list[Any]] = {}  # real path of a CSV -> [its FileLock, depth] in this process
+
+
+def lock_path(path: str | Path) -> Path:
+    real = Path(os.path.realpath(path))
+    return real.with_name(f".{real.name}.lock")
+
+
+def _holder_path(path: str | Path) -> Path:
+    return lock_path(path).with_name(lock_path(path).name + ".holder")
+
+
+def _holder(path: str | Path) -> str:
+    try:
+        text = _holder_path(path).read_text(encoding="utf-8").strip()
+    except OSError:
+        return "holder unknown"
+    return " ".join(text.split())[:200] or "holder unknown"
+
+
+def check_regular_file(path: str | Path) -> None:
+    """Refuse a results path that is a folder, a device, a pipe: a CSV must be a regular file."""
+    path = Path(path)
+    if path.is_dir():
+        raise OutputError(f"cannot write results to {str(path)!r}: it is a folder")
+    if path.exists() and not path.is_file():
+        raise OutputError(
+            f"cannot write results to {str(path)!r}: not a regular file (a device or a pipe "
+            "cannot hold a results CSV that a sweep resumes from); give a file path"
+        )
+
+
+@contextlib.contextmanager
+def locked(
+    path: str | Path, wait: bool = False, on_wait: Callable[[str], None] | None = None
+) -> Iterator[None]:
+    """Hold the lock of the results CSV at `path` (re-entrant within this process).
+
+    Another process holding it: LockedError naming the holder, or with `wait`, `on_wait(holder)`
+    is called once and this blocks until the lock is free.
+    """
+    from filelock import FileLock, Timeout
+
+    check_regular_file(path)
+    key = os.path.realpath(path)
+    if key in _held:
+        _held[key][1] += 1
+        try:
+            yield
+        finally:
+            _held[key][1] -= 1
+        return
+    where = lock_path(path)
+    try:
+        where.parent.mkdir(parents=True, exist_ok=True)
+        lock = FileLock(str(where))
+        try:
+            lock.acquire(timeout=0)
+        except Timeout:
+            holder = _holder(path)
+            if not wait:
+                raise LockedError(
+                    f"{str(path)!r} is being written by another rnnbench sweep ({holder}); "
+                    "wait for it to finish, choose another --out, or add --wait to queue behind "
+                    "it"
+                ) from None
+            if on_wait is not None:
+                on_wait(holder)
+            lock.acquire()
+    except OSError as exc:
+        raise OutputError(
+            f"cannot write results to {str(path)!r}: cannot create its lock file "
+            f"{str(where)!r}: {exc.strerror or exc}"
+        ) from None
+    _held[key] = [lock, 1]
+    try:
+        with contextlib.suppress(OSError):
+            _holder_path(path).write_text(
+                f"pid {os.getpid()} on {socket.gethostname()}, since "
+                f"{time.strftime('%Y-%m-%d %H:%M:%S')}\n", encoding="utf-8")
+        yield
+    finally:
+        del _held[key]
+        with contextlib.suppress(OSError):
+            _holder_path(path).unlink()
+        lock.release()
+
+
+# -- the file ---------------------------------------------------------------------------------
+
+
+def _write_fault(path: Path, exc: OSError, kept: str) -> Exception:
+    reason = exc.strerror or str(exc)
+    if is_machine_fault(exc):
+        return MachineError(
+            f"cannot write to {str(path)!r}: {reason}; {kept}, so the file stays readable; "
+            "free space and run the same command again to resume"
+        )
+    return OutputError(f"cannot write results to {str(path)!r}: {reason}; {kept}")
+
+
 class ResultsCSV:
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
+        self.unparsed: ParsedRows | None = None  # the last read, for its warning
 
     def prepare(self) -> None:
         """Create the folder, check the file can be appended to and has rnnbench's columns."""
+        check_regular_file(self.path)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             with open(self.path, "a", encoding="utf-8"):
@@ -65,15 +291,14 @@ class ResultsCSV:
         except OSError as exc:
             reason = exc.strerror or str(exc)
             raise OutputError(f"cannot write results to {str(self.path)!r}: {reason}") from None
-        if self.path.is_dir():
-            raise OutputError(f"cannot write results to {str(self.path)!r}: it is a folder")
+        check_regular_file(self.path)
         header = self._header()
         if header is not None and header != COLUMNS:
             missing = [c for c in COLUMNS if c not in header]
             shown = ", ".join(missing[:4])
             if len(missing) > 4:
                 shown += f" and {len(missing) - 4} more"
-            why = f"missing columns {shown}" if missing else "its columns are in another order"
+            why = f"missing columns {shown}" if missing else "its columns differ in number or order"
             raise OutputError(
                 f"{str(self.path)!r} is not a results CSV of this rnnbench ({why}); "
                 "choose another --out or start over with --fresh"
@@ -83,22 +308,44 @@ class ResultsCSV:
     def _header(self) -> list[str] | None:
         if not self.path.exists() or self.path.stat().st_size == 0:
             return None
-        with open(self.path, encoding="utf-8", newline="") as f:
-            return next(csv.reader(f), None)
+        with open(self.path, "rb") as f:
+            first = f.readline()
+        try:
+            return next(csv.reader([first.rstrip(b"\r\n").decode("utf-8-sig")]), None)
+        except (UnicodeDecodeError, csv.Error):
+            raise OutputError(
+                f"{str(self.path)!r} is not a results CSV (its first line is not CSV text); "
+                "choose another --out or start over with --fresh"
+            ) from None
 
     def _drop_torn_last_row(self) -> None:
         if not self.path.exists() or self.path.stat().st_size == 0:
             return
         data = self.path.read_bytes()
         if not data.endswith(b"\n"):  # a row cut short by a kill mid-write
-            with open(self.path, "r+b") as f:
-                f.truncate(data.rfind(b"\n") + 1)
+            try:
+                with open(self.path, "r+b") as f:
+                    f.truncate(data.rfind(b"\n") + 1)
+            except OSError as exc:
+                raise _write_fault(self.path, exc, "nothing was changed") from None
+
+    def parsed(self) -> ParsedRows:
+        """The file's rows that parse, and the lines that do not (see `parse_rows`)."""
+        if not self.path.exists() or self.path.stat().st_size == 0:
+            self.unparsed = ParsedRows(header=None)
+        else:
+            try:
+                self.unparsed = parse_rows(self.path.read_bytes())
+            except OutputError as exc:
+                raise OutputError(f"{str(self.path)!r}: {exc}") from None
+        return self.unparsed
 
     def rows(self) -> list[dict[str, str]]:
-        if not self.path.exists() or self.path.stat().st_size == 0:
-            return []
-        with open(self.path, encoding="utf-8", newline="") as f:
-            return list(csv.DictReader(f))
+        return self.parsed().rows
+
+    def warning(self) -> str | None:
+        """The warning of the last read: how many rows did not parse, or None."""
+        return self.unparsed.warning(self.path) if self.unparsed is not None else None
 
     def done(self, statuses: Iterable[str] | None = None) -> set[tuple[str, ...]]:
         """Config keys of the rows already written (optionally only rows with these statuses)."""
@@ -108,12 +355,33 @@ class ResultsCSV:
         }
 
     def append(self, row: Mapping[str, Any]) -> None:
-        new_file = not self.path.exists() or self.path.stat().st_size == 0
-        text = rows_to_csv_text([row], header=new_file).encode("utf-8")
-        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        """Add one row (and the header, to an empty file): wholly, or not at all.
+
+        On a failed write (disk full, I/O error) or an interrupt mid-write the file is cut back
+        to its length before, then MachineError (the machine failed: exit 1) or OutputError.
+        """
         try:
-            os.write(fd, text)  # one write: the row lands whole or (if killed) is dropped later
-            os.fsync(fd)
+            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        except OSError as exc:
+            raise _write_fault(self.path, exc, "no row was written") from None
+        try:
+            start = os.fstat(fd).st_size
+            text = rows_to_csv_text([row], header=start == 0).encode("utf-8")
+            view = memoryview(text)
+            try:
+                while view:
+                    view = view[os.write(fd, view):]
+                os.fsync(fd)
+            except BaseException as exc:  # disk full, or a signal between two writes
+                if isinstance(exc, OSError) or len(view):  # a row written whole stays
+                    with contextlib.suppress(OSError):
+                        os.ftruncate(fd, start)
+                        os.fsync(fd)
+                if isinstance(exc, OSError):
+                    raise _write_fault(
+                        self.path, exc, "the row was taken back; the rows before it are kept"
+                    ) from None
+                raise
         finally:
             os.close(fd)
 
@@ -121,19 +389,25 @@ class ResultsCSV:
         """Remove the rows of these cells (for --retry-failed); return how many went.
 
         The file is rewritten next to itself and swapped in with one rename, so a kill leaves
-        either the old file or the new one, never a mix.
+        either the old file or the new one, never a mix. Lines that do not parse go too.
         """
         unwanted = set(keys)
-        rows = self.rows()
+        parsed = self.parsed()
+        rows = parsed.rows
         kept = [r for r in rows if config_key(r) not in unwanted]
         if len(kept) == len(rows):
             return 0
         tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
-        with open(tmp, "w", encoding="utf-8", newline="") as f:
-            f.write(rows_to_csv_text(kept))
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, self.path)
+        try:
+            with open(tmp, "w", encoding="utf-8", newline="") as f:
+                f.write(rows_to_csv_text(kept))
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, self.path)
+        except OSError as exc:
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+            raise _write_fault(self.path, exc, "the file was left as it was") from None
         return len(rows) - len(kept)
 
     def move_aside(self) -> Path | None:
@@ -143,11 +417,18 @@ class ResultsCSV:
         """
         if not self.path.exists():
             return None
+        check_regular_file(self.path)
         stamp = time.strftime("%Y%m%d-%H%M%S")
         target = self.path.with_name(f"{self.path.stem}.{stamp}{self.path.suffix}")
         n = 1
         while target.exists():
             n += 1
             target = self.path.with_name(f"{self.path.stem}.{stamp}-{n}{self.path.suffix}")
-        os.rename(self.path, target)
+        try:
+            os.rename(self.path, target)
+        except OSError as exc:
+            raise OutputError(
+                f"--fresh: cannot move {str(self.path)!r} aside to {target.name!r}: "
+                f"{exc.strerror or exc}"
+            ) from None
         return target

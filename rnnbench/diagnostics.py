@@ -29,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from rnnbench.errors import UserError
 from rnnbench.models.base import HasStateGradients
 from rnnbench.models.keras_models import KerasModel, import_keras, keras_readout_loss
 from rnnbench.models.numpy_lstm import NumpyLSTM
@@ -38,7 +39,7 @@ DEFAULT_GRADIENT_BATCH = 256  # sequences whose gradient norms `rnnbench gradien
 TWINS = (("numpy-rnn", "keras-simplernn"), ("numpy-lstm", "keras-lstm"))  # same weight layout
 
 
-class NoGradientHookError(ValueError):
+class NoGradientHookError(UserError):
     """A model that exposes no gradients with respect to its hidden states."""
 
 
@@ -180,7 +181,7 @@ def get_weights(model: Any, name: str = "") -> list[np.ndarray]:
         return model.get_keras_weights()
     if hasattr(model, "model") and hasattr(model.model, "get_weights"):
         return model.model.get_weights()
-    raise ValueError(f"model {name!r} has no Keras-layout weights to copy")
+    raise UserError(f"model {name!r} has no Keras-layout weights to copy")
 
 
 def set_weights(model: Any, weights: list[np.ndarray], name: str = "") -> None:
@@ -190,10 +191,10 @@ def set_weights(model: Any, weights: list[np.ndarray], name: str = "") -> None:
         ours = model.model.get_weights()
         shapes = [np.shape(w) for w in weights]
         if [np.shape(w) for w in ours] != shapes:
-            raise ValueError(
+            raise UserError(
                 f"weights of shapes {shapes} do not fit {name}'s "
                 f"{[np.shape(w) for w in ours]}"
             )
         model.model.set_weights(weights)
     else:
-        raise ValueError(f"model {name!r} has no Keras-layout weights to copy into")
+        raise UserError(f"model {name!r} has no Keras-layout weights to copy into")

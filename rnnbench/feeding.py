@@ -32,6 +32,8 @@ from typing import Any
 
 import numpy as np
 
+from rnnbench.validation import check_loss
+
 
 @dataclass
 class TrainedChunk:
@@ -78,9 +80,9 @@ def _train_with_outputs(model: Any, x: np.ndarray, y: np.ndarray, **kw: Any) -> 
     hook = getattr(model, "train_with_outputs", None)
     if callable(hook):
         loss, outputs = hook(x, y, **kw)
-        return float(loss), outputs
+        return check_loss(loss), outputs
     outputs = model.predict(x, **kw)  # before the update: the paper's rules judge these
-    return float(model.train(x, y, **kw)), outputs
+    return check_loss(model.train(x, y, **kw)), outputs
 
 
 def train_chunk(
@@ -98,7 +100,7 @@ def train_chunk(
     if lengths is None or takes_lengths:
         kw = {"lengths": lengths} if takes_lengths else {}
         if not with_outputs:
-            return TrainedChunk(float(model.train(x, y, **kw)), np.arange(n), None, update)
+            return TrainedChunk(check_loss(model.train(x, y, **kw)), np.arange(n), None, update)
         if callable(getattr(model, "train_with_outputs", None)):
             loss, outputs = _train_with_outputs(model, x, y, **kw)
             return TrainedChunk(loss, np.arange(n), np.asarray(outputs), update)
@@ -120,7 +122,7 @@ def train_chunk(
             loss, out = _train_with_outputs(model, xb, y[b])
             outs.append(np.asarray(out))
         else:
-            loss = float(model.train(xb, y[b]))
+            loss = check_loss(model.train(xb, y[b]))
         total += loss * len(b)
     order = np.concatenate(batches)
     update = np.repeat(np.arange(1, len(batches) + 1), [len(b) for b in batches])

@@ -22,6 +22,7 @@ from rnnbench.diagnostics import (
     gradient_norms,
     set_weights,
 )
+from rnnbench.errors import UserError
 from rnnbench.harness import gradient_batch, make_model, make_task, train_model
 from rnnbench.plots import _matplotlib as matplotlib_figure
 from rnnbench.schema import CellResult, SweepCell, model_label
@@ -55,7 +56,7 @@ def diagnose(
     """
     models = list(dict.fromkeys(models))  # a model named twice is measured once
     if not models:
-        raise ValueError("give at least one model")
+        raise UserError("give at least one model")
     base = SweepCell(task=task, model=models[0], length=length, seed=seed)
     if units is not None:
         base = replace(base, units=units)
@@ -76,7 +77,7 @@ def diagnose(
             try:
                 set_weights(model, weights, name)
             except ValueError as exc:
-                raise ValueError(
+                raise UserError(
                     f"same weights: cannot copy {models[0]}'s weights into {name} ({exc}); "
                     f"twins are {', '.join('/'.join(pair) for pair in TWINS)}"
                 ) from None

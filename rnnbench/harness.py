@@ -21,12 +21,14 @@ import numpy as np
 
 from rnnbench.backends import select_backend
 from rnnbench.diagnostics import first_to_last_ratio
+from rnnbench.errors import UserError
 from rnnbench.feeding import chunk_lengths, predict_all, probabilities, train_chunk
 from rnnbench.models.base import Model, ModelFactory, accepted_hparams
 from rnnbench.registry import models, tasks
 from rnnbench.schema import DEFAULT_OPTIMIZER, CellResult, SweepCell
 from rnnbench.tasks.base import Task
 from rnnbench.tasks.rules import RuleTracker
+from rnnbench.validation import check_predictions, check_score, check_task_output
 
 GRAD_RATIO_BATCH = 32  # sequences in the batch that measures grad_ratio_init
 
@@ -44,7 +46,9 @@ def run_cell(cell: SweepCell) -> CellResult:
     started = time.perf_counter()
     try:
         _train(cell, result)
-    except Exception as exc:  # noqa: BLE001 - recorded in the row; the sweep goes on
+    except KeyboardInterrupt:
+        raise
+    except BaseException as exc:  # noqa: BLE001 - recorded in the row (SystemExit too)
         result.status = "error"
         result.error = error_text(exc)
     result.wall_seconds = round(time.perf_counter() - started, 3)
@@ -75,7 +79,7 @@ def make_model(cell: SweepCell, task: Task) -> Model:
     if "optimizer" in inspect.signature(factory).parameters:  # named: it must hear the default
         taken["optimizer"] = cell.optimizer
     if cell.optimizer != DEFAULT_OPTIMIZER and "optimizer" not in taken:
-        raise ValueError(
+        raise UserError(
             f"model {cell.model!r} takes no optimizer, so it cannot train with "
             f"optimizer={cell.optimizer!r}; allowed for it: {DEFAULT_OPTIMIZER}"
         )
@@ -88,7 +92,8 @@ def gradient_batch(cell: SweepCell, task: Task, n: int) -> tuple[np.ndarray, np.
     For a task whose sequences vary in length, the largest group of one length among the `n`,
     cut to that length (a gradient per step needs the steps to line up).
     """
-    x, y = task.generate(n, cell.length, _rng(cell.seed, GRADIENT_STREAM))
+    rng = _rng(cell.seed, GRADIENT_STREAM)
+    x, y = check_task_output(task, task.generate(n, cell.length, rng), n)
     lengths = chunk_lengths(task, x)
     if lengths is None:
         return x, y
@@ -101,7 +106,7 @@ def gradient_batch(cell: SweepCell, task: Task, n: int) -> tuple[np.ndarray, np.
 def _train(cell: SweepCell, result: CellResult) -> None:
     select_backend(cell.backend)  # before any Keras import in this process; raises on a clash
     task = make_task(cell)
-    result.chance_accuracy = float(task.chance_accuracy(cell.length))
+    result.chance_accuracy = check_score(task.chance_accuracy(cell.length), "chance_accuracy")
     model = make_model(cell, task)
     x_grad, y_grad = gradient_batch(cell, task, GRAD_RATIO_BATCH)
     result.grad_ratio_init = first_to_last_ratio(model, x_grad, y_grad)
@@ -137,20 +142,23 @@ def _train_to_held_out_threshold(
 ) -> Model:
     """Chunks of `chunk_size`; solved when held-out accuracy reaches `solve_threshold`."""
     result.solve_rule = f"held-out>={cell.solve_threshold:g}"
-    x_eval, y_eval = task.generate(cell.eval_size, cell.length, _rng(cell.seed, EVAL_STREAM))
+    n_eval = cell.eval_size
+    x_eval, y_eval = check_task_output(
+        task, task.generate(n_eval, cell.length, _rng(cell.seed, EVAL_STREAM)), n_eval)
     eval_lengths = chunk_lengths(task, x_eval)
     train_rng = _rng(cell.seed, TRAIN_STREAM)
 
     while result.sequences_seen < cell.max_sequences:
         n = min(cell.chunk_size, cell.max_sequences - result.sequences_seen)
-        x, y = task.generate(n, cell.length, train_rng)
+        x, y = check_task_output(task, task.generate(n, cell.length, train_rng), n)
         trained = train_chunk(model, x, y, chunk_lengths(task, x), cell.batch_size, False)
         result.sequences_seen += n
         result.updates_seen += int(trained.update[-1])
         if _diverged(result, trained.loss):
             return model
-        predictions = predict_all(model, x_eval, eval_lengths)
-        accuracy = float(task.accuracy(y_eval, predictions))
+        predictions = check_predictions(
+            task, predict_all(model, x_eval, eval_lengths), n_eval, cell.model)
+        accuracy = check_score(task.accuracy(y_eval, predictions), "accuracy")
         result.accuracy = accuracy
         result.best_accuracy = max(accuracy, float(np.nan_to_num(result.best_accuracy, nan=-1.0)))
         if accuracy >= cell.solve_threshold:
@@ -180,7 +188,7 @@ def _train_to_paper_rule(
         budget = cell.max_sequences - result.sequences_seen
         until_possible = max(1, tracker.earliest_solve() - result.sequences_seen)
         n = min(cell.chunk_size, budget, -(-until_possible // batch) * batch)  # whole batches
-        x, y = task.generate(n, cell.length, train_rng)
+        x, y = check_task_output(task, task.generate(n, cell.length, train_rng), n)
         trained = train_chunk(model, x, y, chunk_lengths(task, x), batch, True)
         ordered_y = np.asarray(y)[trained.order]
         outputs = probabilities(task, model, trained.outputs)
@@ -198,8 +206,11 @@ def _train_to_paper_rule(
         if _diverged(result, trained.loss):
             return model
 
-    x_test, y_test = task.generate(rule.test_size, cell.length, _rng(cell.seed, EVAL_STREAM))
-    test = probabilities(task, model, predict_all(model, x_test, chunk_lengths(task, x_test)))
+    n_test = rule.test_size
+    x_test, y_test = check_task_output(
+        task, task.generate(n_test, cell.length, _rng(cell.seed, EVAL_STREAM)), n_test)
+    outputs = predict_all(model, x_test, chunk_lengths(task, x_test))
+    test = probabilities(task, model, check_predictions(task, outputs, n_test, cell.model))
     wrong = int(np.count_nonzero(~np.asarray(task.correct(y_test, test), dtype=bool)))
     result.test_wrong, result.test_size = wrong, int(rule.test_size)
     result.accuracy = result.best_accuracy = 1.0 - wrong / rule.test_size

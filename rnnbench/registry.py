@@ -6,7 +6,11 @@ load through the same function, so a third-party task is a first-class citizen.
 
 Loading happens once, lazily, on the first `get` / `names` / `items` call. Set the environment
 variable RNNBENCH_NO_PLUGINS=1 to load only the built-ins (tests use it to see only what they
-register themselves).
+register themselves), or RNNBENCH_SKIP_PLUGINS=NAME,NAME (`rnnbench --skip-plugin NAME`) to leave
+out some; worker processes inherit both. A plugin whose import is still running after
+SLOW_PLUGIN_SECONDS is named on stderr while it loads, with these two ways around it.
+
+Names are printable single-line text (they go into CSV rows, tables and file names).
 """
 
 from __future__ import annotations
@@ -14,10 +18,15 @@ from __future__ import annotations
 import contextlib
 import importlib.metadata
 import os
+import sys
+import threading
+import time
 import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, TypeVar
+
+from rnnbench.errors import UserError
 
 # A model factory, kept at its own type by `register_model` (rnnbench.models.base's typed
 # register_model bounds it by the Model protocol, which the registry, below the models, cannot
@@ -26,6 +35,9 @@ FactoryT = TypeVar("FactoryT", bound=Callable[..., Any])
 
 ENTRY_POINT_GROUP = "rnnbench.plugins"
 NO_PLUGINS_ENV = "RNNBENCH_NO_PLUGINS"
+SKIP_PLUGINS_ENV = "RNNBENCH_SKIP_PLUGINS"
+SLOW_PLUGIN_SECONDS = float(os.environ.get("RNNBENCH_SLOW_PLUGIN_SECONDS", "3"))
+MAX_NAME_LENGTH = 100
 BUILTIN_SOURCE = "built-in"
 
 # The built-ins are described as entry points too, and go through `_load_entry_point` like any
@@ -36,7 +48,7 @@ BUILTIN_ENTRY_POINTS = (
 )
 
 
-class RegistryError(ValueError):
+class RegistryError(UserError):
     """A name that is unknown or registered twice; the message lists what is allowed."""
 
 
@@ -76,8 +88,7 @@ class Registry:
         """Register `obj` under `name`; without `obj`, return a decorator that does it."""
         if obj is None:
             return lambda o: self.register(name, o)
-        if not isinstance(name, str) or not name or name != name.strip():
-            raise RegistryError(f"{self.kind} name must be a non-empty string, got {name!r}")
+        check_name(self.kind, name)
         source = _current_source[-1] if _current_source else _source_of_module(obj)
         if name in self._entries:
             first = self._entries[name].source
@@ -115,6 +126,19 @@ class Registry:
         return name in self._entries
 
 
+def check_name(kind: str, name: Any) -> None:
+    """Refuse a name that is not printable single-line text without outer spaces."""
+    if not isinstance(name, str) or not name or name != name.strip():
+        raise RegistryError(f"{kind} name must be a non-empty string without outer spaces, "
+                            f"got {name!r}")
+    if not name.isprintable() or len(name) > MAX_NAME_LENGTH:
+        raise RegistryError(
+            f"{kind} name {name[:MAX_NAME_LENGTH]!r} is not allowed: names are printable "
+            f"single-line text (no newlines, tabs or control characters), at most "
+            f"{MAX_NAME_LENGTH} characters"
+        )
+
+
 def _source_of_module(obj: Any) -> str:
     """Who registered `obj` outside plugin loading: the built-ins, or the module that did it."""
     module = getattr(obj, "__module__", None) or "?"
@@ -137,6 +161,40 @@ def _load_entry_point(ep: importlib.metadata.EntryPoint, source: str) -> None:
         ep.load()
 
 
+def _load_watched(ep: importlib.metadata.EntryPoint, source: str) -> None:
+    """Load a plugin, saying on stderr (while it still loads) when it takes long.
+
+    An import cannot be stopped from outside, so a plugin that hangs is named, with the ways to
+    leave it out, after SLOW_PLUGIN_SECONDS and again every minute; Ctrl-C still works.
+    """
+    done = threading.Event()
+    started = time.monotonic()
+
+    def watch() -> None:
+        wait = SLOW_PLUGIN_SECONDS
+        while not done.wait(wait):
+            print(
+                f"rnnbench: still importing plugin {ep.name!r} ({ep.value}, from {source}) after "
+                f"{time.monotonic() - started:.0f}s; to leave it out: --skip-plugin {ep.name} "
+                f"(or {SKIP_PLUGINS_ENV}={ep.name}, or {NO_PLUGINS_ENV}=1 for none)",
+                file=sys.stderr,
+                flush=True,
+            )
+            wait = 60.0
+
+    watcher = threading.Thread(target=watch, name="rnnbench-plugin-watch", daemon=True)
+    watcher.start()
+    try:
+        _load_entry_point(ep, source)
+    finally:
+        done.set()
+
+
+def skipped_plugins() -> set[str]:
+    """The plugin names (or distributions, or modules) RNNBENCH_SKIP_PLUGINS leaves out."""
+    return {s.strip() for s in os.environ.get(SKIP_PLUGINS_ENV, "").split(",") if s.strip()}
+
+
 def _installed_entry_points() -> list[importlib.metadata.EntryPoint]:
     return list(importlib.metadata.entry_points(group=ENTRY_POINT_GROUP))
 
@@ -156,15 +214,18 @@ def load_plugins(force: bool = False) -> list[str]:
         _load_entry_point(ep, BUILTIN_SOURCE)
     if os.environ.get(NO_PLUGINS_ENV, "") not in ("", "0"):
         return failed
+    skip = skipped_plugins()
     for ep in _installed_entry_points():
         source = _source_of(ep)
+        if skip & {ep.name, source, ep.value, ep.value.split(":")[0]}:
+            continue
         try:
-            _load_entry_point(ep, source)
-        except RegistryError:
+            _load_watched(ep, source)
+        except (RegistryError, KeyboardInterrupt):
             raise
-        except Exception as exc:  # noqa: BLE001 - a broken plugin must not take the others down
+        except BaseException as exc:  # noqa: BLE001 - even sys.exit() in a plugin's import
             failed.append(ep.name)
-            first_line = (str(exc).strip().splitlines() or [""])[0]
+            first_line = (str(exc).strip().splitlines() or [""])[0][:300]
             warnings.warn(
                 f"rnnbench plugin {ep.name!r} ({ep.value}, from {source}) failed to load: "
                 f"{type(exc).__name__}: {first_line}",

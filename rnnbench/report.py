@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from rnnbench import paper_table
+from rnnbench.errors import UserError
 from rnnbench.schema import CELL_COLUMNS, model_label
 
 REQUIRED_COLUMNS = ("task", "model", "length", "seed", "accuracy", "sequences_to_solve")
@@ -69,7 +70,7 @@ TABLES = {
 }
 
 
-class ReportError(ValueError):
+class ReportError(UserError):
     """The CSV cannot be reported on; the message names the file and the reason."""
 
 
@@ -86,8 +87,15 @@ def _count(n: int, noun: str) -> str:
 
 
 def read_results(path: str | Path) -> Any:
-    """Read a results CSV as text columns; a one-line ReportError if it is not one."""
+    """Read a results CSV as text columns; a one-line ReportError if it is not one.
+
+    Rows that do not parse (csvlog.parse_rows: wrong number of fields, a non-number in a number
+    column, not UTF-8, cut short) are skipped, never counted: `df.attrs["unparsed"]` holds the
+    warning that counts them, which the report's notes repeat. Resume skips the same rows.
+    """
     import pandas as pd
+
+    from rnnbench.csvlog import OutputError, parse_rows
 
     path = Path(path)
     if not path.exists():
@@ -95,13 +103,25 @@ def read_results(path: str | Path) -> Any:
     if not path.is_file():
         raise ReportError(f"{str(path)!r} is not a file (give the results CSV of a sweep)")
     try:
-        df = pd.read_csv(path, dtype=str, keep_default_na=False)
-    except pd.errors.EmptyDataError:
-        raise ReportError(f"{str(path)!r} is empty: no header, no rows") from None
-    except (pd.errors.ParserError, UnicodeDecodeError, OSError) as exc:
-        reason = " ".join(str(exc).split())
-        raise ReportError(f"{str(path)!r} is not a readable CSV: {reason}") from None
+        parsed = parse_rows(path.read_bytes())
+    except OSError as exc:
+        raise ReportError(f"{str(path)!r} cannot be read: {exc.strerror or exc}") from None
+    except OutputError as exc:
+        raise ReportError(f"{str(path)!r} is not a readable CSV: {exc}") from None
+    if parsed.header is None:
+        raise ReportError(f"{str(path)!r} is empty: no header, no rows")
+    columns: list[str] = []  # a repeated column name gets ".1", ".2" as pandas names them
+    for name in parsed.header:
+        n, unique = 0, name
+        while unique in columns:
+            n += 1
+            unique = f"{name}.{n}"
+        columns.append(unique)
+    df = pd.DataFrame(parsed.values, columns=columns, dtype=str)
     check_columns(df, str(path))
+    warning = parsed.warning(path)
+    if warning:
+        df.attrs["unparsed"] = warning
     return df
 
 
@@ -152,6 +172,8 @@ def prepare(df: Any) -> Rows:
     """Deduplicate configs, label model variants, apply the status policy, find grid holes."""
     check_columns(df)
     notes: list[str] = [] if len(df) else ["no result rows yet (a sweep that has just started?)."]
+    if df.attrs.get("unparsed"):
+        notes.append(f"{df.attrs['unparsed']}.")
     df = df.reset_index(drop=True)
     config = [c for c in CELL_COLUMNS if c in df.columns]
     keys = df[config].map(_text) if len(df) else df[config]
@@ -460,14 +482,28 @@ def format_report(report: Report) -> str:
     return "\n".join(parts)
 
 
+_MARKDOWN_SPECIAL = "\\`*_[]|#!"
+
+
+def markdown_text(value: Any) -> str:
+    """`value` as literal Markdown text on one line: HTML and Markdown syntax shown, not run.
+
+    Names come from plugins and CSVs, so a model called `<script>` or `[x](javascript:...)` must
+    print as those characters: &, < and > become entities, Markdown's punctuation is escaped.
+    """
+    import html
+
+    text = html.escape(" ".join(str(value).split()), quote=False)
+    return "".join(f"\\{c}" if c in _MARKDOWN_SPECIAL else c for c in text)
+
+
 def to_markdown(table: Any) -> str:
     """A GitHub-flavoured Markdown table, index columns first (no `tabulate` needed)."""
     flat = table.reset_index()
     header = [str(c) for c in flat.columns]
 
-    def cell(value: Any) -> str:
-        return str(value).replace("|", "\\|").replace("\n", " ")
-
+    cell = markdown_text
+    header = [cell(c) for c in header]
     lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
     lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in flat.itertuples(False)]
     return "\n".join(lines) + "\n"
@@ -482,7 +518,8 @@ def write_tables(report: Report, out_dir: str | Path) -> list[Path]:
         csv_path = out_dir / f"{report.study}_{name}.csv"
         table.to_csv(csv_path)
         md_path = out_dir / f"{report.study}_{name}.md"
-        md_path.write_text(f"**{title}** ({report.study}): {caption}\n\n{to_markdown(table)}",
+        md_path.write_text(f"**{title}** ({markdown_text(report.study)}): {caption}\n\n"
+                           f"{to_markdown(table)}",
                            encoding="utf-8")
         written += [csv_path, md_path]
     summary_path = out_dir / f"{report.study}_summary.csv"

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import io
+import math
 import typing
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from rnnbench import executors
+from rnnbench import executors, memory
 from rnnbench.cost import most_expensive_first
-from rnnbench.csvlog import ResultsCSV, config_key, rows_to_csv_text
+from rnnbench.csvlog import ResultsCSV, config_key, locked, rows_to_csv_text
+from rnnbench.errors import UserError
 from rnnbench.executors import DEFAULT_CELLS_PER_WORKER, DEFAULT_DASK_RETRIES
 from rnnbench.schema import CellResult, SweepCell, result_row
 
@@ -24,16 +26,33 @@ def cell_key(cell: SweepCell) -> tuple[str, ...]:
 
 
 def check_executor_options(scheduler: str | None, cell_timeout: float | None) -> None:
+    """Refuse, before anything runs or moves, executor options that cannot work together."""
     if scheduler is not None and cell_timeout is not None:
-        raise ValueError(
+        raise UserError(
             "a cell timeout (--cell-timeout) works with local workers only, "
             "not with a Dask scheduler (--scheduler)"
         )
+    if cell_timeout is not None and (
+        isinstance(cell_timeout, bool) or not 0 < cell_timeout < math.inf
+    ):
+        raise UserError(
+            f"cell timeout = {cell_timeout!r}; expected a positive, finite number of seconds"
+        )
+    if scheduler is not None:
+        executors.check_scheduler_address(scheduler)
 
 
-def runs_in_process(workers: int, cell_timeout: float | None, scheduler: str | None) -> bool:
-    """Whether `run_sweep` runs the cells in this process rather than in workers or on Dask."""
-    return scheduler is None and workers == 1 and cell_timeout is None
+def runs_in_process(
+    workers: int, cell_timeout: float | None, scheduler: str | None, in_process: bool = True
+) -> bool:
+    """Whether `run_sweep` runs the cells in this process rather than in workers or on Dask.
+
+    Only with one worker, no time limit and no scheduler, and when `in_process` allows it: the
+    CLI passes False unless --in-process, so that a model that kills its process (os._exit,
+    SIGKILL, a segfault) costs one `crashed` row, not the sweep. That worker costs 0.3 s a sweep
+    for NumPy cells and 3 s for Keras ones (TensorFlow's import moves into it), measured on 2 cores.
+    """
+    return scheduler is None and workers == 1 and cell_timeout is None and in_process
 
 
 def run_sweep(
@@ -47,6 +66,10 @@ def run_sweep(
     retry_failed: bool = False,
     cells_per_worker: int = DEFAULT_CELLS_PER_WORKER,
     dask_retries: int = DEFAULT_DASK_RETRIES,
+    in_process: bool = True,
+    wait: bool = False,
+    memory_limit: str | None = None,
+    warn: Callable[[str], None] | None = None,
 ) -> Any:
     """Run the cells not yet in `out`, appending each row at once; return all their rows.
 
@@ -62,16 +85,45 @@ def run_sweep(
     run the most expensive first (rnnbench.cost); a `progress` with a `plan(cells, workers)`
     method is told which, and how many run side by side, for its ETA. The order changes no row:
     rows are keyed by config.
+
+    Before anything runs: the largest cell's estimated memory times the cells running at once
+    must fit `memory_limit` (rnnbench.memory; None: half this machine's memory, "none": no
+    limit), and `out` is locked for this sweep (another sweep on it: LockedError, or with `wait`
+    wait for it). Rows of `out` that do not parse are skipped (their cells run again), and
+    `warn` is told how many.
     """
+    check_executor_options(scheduler, cell_timeout)
+    local = scheduler is None
+    at_once = (1 if runs_in_process(workers, cell_timeout, scheduler, in_process) else workers)
+    memory.check_cells(cells, memory.Limit.parse(memory_limit), at_once if local else 1)
+    if out is None:
+        return _run(cells, None, progress, on_start, workers, cell_timeout, scheduler,
+                    retry_failed, cells_per_worker, dask_retries, in_process, warn)
+    with locked(out, wait=wait, on_wait=_waiting(out, warn)):
+        return _run(cells, out, progress, on_start, workers, cell_timeout, scheduler,
+                    retry_failed, cells_per_worker, dask_retries, in_process, warn)
+
+
+def _waiting(out: str | Path, warn: Callable[[str], None] | None) -> Callable[[str], None]:
+    def say(holder: str) -> None:
+        if warn is not None:
+            warn(f"--wait: {str(out)!r} is being written by another sweep ({holder}); waiting")
+
+    return say
+
+
+def _run(cells, out, progress, on_start, workers, cell_timeout, scheduler, retry_failed,
+         cells_per_worker, dask_retries, in_process, warn) -> Any:  # noqa: ANN001 - run_sweep's
     import pandas as pd
 
-    check_executor_options(scheduler, cell_timeout)
     log = ResultsCSV(out) if out is not None else None
     wanted = {cell_key(c): c for c in cells}
     done_rows: dict[tuple[str, ...], dict[str, Any]] = {}
     if log is not None:
         log.prepare()
         done_rows = {config_key(r): r for r in log.rows()}
+        if log.warning() and warn is not None:
+            warn(f"{log.warning()}; their cells run again")
         if retry_failed:
             failed = [k for k in wanted if k in done_rows and done_rows[k].get("status") != "ok"]
             log.drop(failed)
@@ -82,7 +134,7 @@ def run_sweep(
     plan = getattr(progress, "plan", None)
     if plan is not None:
         side_by_side = None if scheduler is not None else (
-            1 if runs_in_process(workers, cell_timeout, scheduler) else workers)
+            1 if runs_in_process(workers, cell_timeout, scheduler, in_process) else workers)
         plan(todo, side_by_side)
     if on_start is not None:
         on_start(len(wanted), len(todo))
@@ -99,7 +151,7 @@ def run_sweep(
 
     if todo and scheduler is not None:
         executors.run_dask(todo, on_result, scheduler, retries=dask_retries)
-    elif todo and runs_in_process(workers, cell_timeout, scheduler):
+    elif todo and runs_in_process(workers, cell_timeout, scheduler, in_process):
         executors.run_serial(todo, on_result)
     elif todo:
         executors.run_local(

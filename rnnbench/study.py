@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import inspect
 import itertools
+import math
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
@@ -28,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from rnnbench.backends import BACKENDS, current_backend, select_backend
+from rnnbench.errors import UserError
 from rnnbench.models.base import DEFAULT_FORGET_BIAS
 from rnnbench.registry import BUILTIN_SOURCE, models, tasks
 from rnnbench.schema import (
@@ -51,6 +53,9 @@ REGIME_KEYS = ("optimizer", "rule", "batch_size", "learning_rate", "max_sequence
 
 DEFAULT_MODELS = ("numpy-rnn", "keras-simplernn", "keras-lstm")
 DEFAULT_SEEDS = 3
+# A study of more cells is refused before it is listed: at a second a cell on every core of a big
+# machine that is still more than a day, and listing it alone takes memory by the gigabyte.
+MAX_CELLS = 100_000
 
 
 # The classroom study that `rnnbench sweep` runs with no spec; tasks/teaching.toml says the same
@@ -72,7 +77,7 @@ TEACHING: dict[str, Any] = {
 }
 
 
-class SpecError(ValueError):
+class SpecError(UserError):
     """A study spec or option that cannot be run; the message names the key and what is allowed."""
 
 
@@ -182,19 +187,31 @@ class StudySpec:
         for name in task_names:
             tasks.entry(name)  # raises with the known names
         groups = self.regime_specs()
-        for i, regime in enumerate(self.regimes):
-            strays = sorted(set(regime.get("lengths", {}) if isinstance(regime.get("lengths"), dict)
-                                else ()) - set(task_names))
-            if strays:
-                raise SpecError(
-                    f"regimes[{i}]: lengths for task {strays[0]!r}, which the study does not run; "
-                    f"its tasks: {', '.join(task_names)}"
-                )
+        for regime in self.regimes:  # a regime's table may name tasks a --task leaves out
+            if isinstance(regime.get("lengths"), dict):
+                for name in regime["lengths"]:
+                    tasks.entry(name)  # but not a task nobody registered
         for group in groups:
             for name in group.models:
                 models.entry(name)
+            for key in ("lengths", "max_sequences"):  # a table may name only registered tasks
+                table = getattr(group, key)
+                unknown = sorted(set(table) - set(tasks.names())) if isinstance(table, dict) else []
+                if unknown:
+                    raise SpecError(
+                        f"{key}: the table names task {unknown[0]!r}, which is not registered; "
+                        f"known tasks: {', '.join(tasks.names())}"
+                    )
+        # Counted before listed: an absurd grid (seeds = 100000000) is refused at once.
+        n = sum(group._count_of(name) for name in dict.fromkeys(task_names)
+                for group in groups if group._runs(name))
+        if n > MAX_CELLS:
+            raise SpecError(
+                f"the study has {n:,} cells (tasks x lengths x models x seeds), more than "
+                f"{MAX_CELLS:,}; split it into smaller studies"
+            )
         out: list[SweepCell] = []
-        for task_name in task_names:
+        for task_name in dict.fromkeys(task_names):
             task = tasks.get(task_name)()
             runs = [g for g in groups
                     if not isinstance(g.lengths, dict) or task_name in g.lengths]
@@ -202,6 +219,7 @@ class StudySpec:
                 self.lengths_for(task_name)  # raises: no lengths for this task anywhere
             for group in runs:
                 out.extend(group._cells_of(task_name, task))
+        out = list(dict.fromkeys(out))  # a cell named twice (lengths = [5, 5]) runs once
         if not out:
             raise SpecError(
                 "the study has no cells: give at least one model (models = [...], or a regime's)"
@@ -214,9 +232,23 @@ class StudySpec:
         groups = [base] if base.models else []
         return groups + [replace(base, **regime) for regime in self.regimes]
 
+    def _runs(self, task_name: str) -> bool:
+        """Whether this group of models runs `task_name` (its lengths table names it, or it has
+        one list of lengths for every task)."""
+        return not isinstance(self.lengths, dict) or task_name in self.lengths
+
+    def _count_of(self, task_name: str) -> int:
+        """How many cells `_cells_of` lists for this task, counted without listing them."""
+        n_seeds = self.seeds if isinstance(self.seeds, int) else len(set(self.seeds))
+        per_length = sum(len(self._forget_biases(m)) for m in dict.fromkeys(self.models))
+        return len(set(self.lengths_for(task_name))) * per_length * n_seeds
+
     def _cells_of(self, task_name: str, task: Any) -> list[SweepCell]:
         for length in self.lengths_for(task_name):
-            task.check_length(length)
+            try:
+                task.check_length(length)
+            except ValueError as exc:  # the Task contract: ValueError for a bad length
+                raise SpecError(f"lengths: {exc}") from None
         budget = self.max_sequences_for(task_name)
         learning_rate = self.learning_rate_for(task_name, task)
         out = []
@@ -313,13 +345,17 @@ def _coerce(key: str, value: Any, where: str) -> Any:
     def number(v: Any, low: float = 0.0, high: float = float("inf")) -> float:
         if isinstance(v, bool) or not isinstance(v, (int, float)) or not low < v <= high:
             raise bad(f"a number in ({low:g}, {high:g}]")
+        if not math.isfinite(v):
+            raise bad(f"a number in ({low:g}, {high:g}]")
         return float(v)
 
     def names(v: Any) -> tuple[str, ...]:
         v = [v] if isinstance(v, str) else v
         if not isinstance(v, (list, tuple)) or not all(isinstance(s, str) and s for s in v):
             raise bad("a list of names")
-        return tuple(v)
+        if not v and key == "tasks":  # models = [] is allowed when regimes name the models
+            raise bad("a non-empty list of task names")
+        return tuple(dict.fromkeys(v))
 
     def int_list(v: Any) -> list[int]:
         if not isinstance(v, (list, tuple)) or not v:
@@ -332,12 +368,15 @@ def _coerce(key: str, value: Any, where: str) -> Any:
         if isinstance(v, Mapping):
             if not v:
                 raise bad("a non-empty table of task = value")
+            for k in v:
+                if not isinstance(k, str) or not k.isprintable():
+                    raise bad("a table whose keys are task names")
             return {str(k): one(x) for k, x in v.items()}
         return one(v)
 
     if key == "name":
-        if not isinstance(value, str) or not value:
-            raise bad("a non-empty string")
+        if not isinstance(value, str) or not value.strip() or not value.isprintable():
+            raise bad("a non-empty single line of printable text")
         return value
     if key in ("tasks", "models"):
         return names(value)
@@ -394,7 +433,7 @@ def _coerce(key: str, value: Any, where: str) -> Any:
     if key == "forget_bias":
         values = value if isinstance(value, (list, tuple)) else [value]
         numeric = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
-        if not values or not numeric:
-            raise bad("a number or a list of numbers")
+        if not values or not numeric or not all(math.isfinite(v) for v in values):
+            raise bad("a finite number or a list of finite numbers")
         return tuple(float(v) for v in values)
     raise bad("a known key")  # unreachable: from_mapping checks the keys first

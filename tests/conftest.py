@@ -15,6 +15,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 # `rnnbench sweep` runs cells in this process unless a test asks for workers (-j / workers=):
 # starting TensorFlow in two fresh processes costs more than a smoke study's cells.
 os.environ.setdefault("RNNBENCH_WORKERS", "1")
+# ... and in this process (--in-process), not in one worker of its own as a user's would.
+os.environ.setdefault("RNNBENCH_IN_PROCESS", "1")
 
 REPO = Path(__file__).resolve().parent.parent
 SMOKE_SPEC = REPO / "tasks" / "smoke.toml"

@@ -58,7 +58,7 @@ def run_in_pty(args: list[str], cwd, env: dict[str, str], timeout: float = 240.0
     return b"".join(chunks).decode("utf-8", "replace")
 
 
-@pytest.mark.parametrize("mode", [["--workers", "1"], ["--workers", "1", "--cell-timeout", "600"]],
+@pytest.mark.parametrize("mode", [["--workers", "1", "--in-process"], ["--workers", "1"]],
                          ids=["in-process", "worker"])
 def test_a_keras_cell_on_a_terminal_shows_no_native_lines(tmp_path, mode):
     pytest.importorskip("tensorflow")

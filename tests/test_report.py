@@ -233,12 +233,14 @@ def test_not_a_results_file(tmp_path: Path, make, expected):
     assert expected in result.stderr
 
 
-def test_bad_number_is_one_line(tmp_path: Path):
+def test_bad_number_is_skipped_with_a_warning(tmp_path: Path):
     path = tmp_path / "bad.csv"
     path.write_text("task,model,length,seed,accuracy,sequences_to_solve\nadding,m,ten,0,0.5,\n")
     result = CliRunner().invoke(main, ["report", str(path)])
-    assert result.exit_code == 2
-    assert "column 'length' must hold numbers; found 'ten'" in result.stderr
+    assert result.exit_code == 0, result.output
+    assert "1 row does not parse" in result.stderr
+    assert "line 2: length = 'ten' is not a number" in result.stderr
+    assert "no result rows yet" in result.stdout
 
 
 def test_minimal_columns_and_header_only(tmp_path: Path):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from rnnbench.registry import RegistryError
 from rnnbench.study import SpecError, StudySpec
 
 SPEC = {
@@ -31,9 +32,8 @@ def test_a_regime_runs_its_models_with_its_own_settings():
 @pytest.mark.parametrize("change, message", [
     ({"regimes": [{"models": ["numpy-rnn"], "momentum": 0.9}]}, "unknown key 'momentum'"),
     ({"regimes": [{"optimizer": "sgd"}]}, "must be a table with a models list"),
-    ({"tasks": ["adding-1997"], "regimes": [{"models": ["numpy-rnn"],
-                                               "lengths": {"adding": [5]}}]},
-     "lengths for task 'adding', which the study does not run"),
+    ({"regimes": [{"models": ["numpy-rnn"], "lengths": {"addin": [5]}}]},
+     "unknown task 'addin'"),
     ({"optimizer": "rmsprop"}, "expected one of adam, sgd"),
     ({"learning_rate": "fast"}, "or \"paper\""),
     ({"lengths": {"adding": [5]}, "learning_rate": "paper", "regimes": None},
@@ -41,7 +41,7 @@ def test_a_regime_runs_its_models_with_its_own_settings():
 ])
 def test_bad_regimes_and_settings_are_one_line_errors(change, message):
     spec = {k: v for k, v in {**SPEC, **change}.items() if v is not None}
-    with pytest.raises(SpecError, match=message) as raised:
+    with pytest.raises((SpecError, RegistryError), match=message) as raised:
         StudySpec.from_mapping(spec).cells()
     assert "\n" not in str(raised.value)
 
@@ -62,3 +62,10 @@ def test_each_group_runs_the_tasks_its_lengths_table_names():
     adding = {(c.model, c.forget_bias, c.length, c.rule) for c in cells if c.task == "adding-1997"}
     assert recall == {("numpy-rnn", None), ("numpy-lstm", 1.0), ("numpy-lstm", 4.0)}
     assert adding == {("numpy-lstm", 4.0, 20, "held-out"), ("numpy-lstm", 4.0, 50, "held-out")}
+
+
+def test_naming_tasks_runs_only_those_whatever_the_regimes_name():
+    spec = {**SPEC, "tasks": ["adding-1997"],
+            "regimes": [{"models": ["numpy-rnn"], "lengths": {"adding": [5]}}]}
+    cells = StudySpec.from_mapping(spec).cells()
+    assert {c.task for c in cells} == {"adding-1997"}

@@ -107,7 +107,7 @@ def test_fresh_moves_the_old_csv_aside(tmp_path):
     old = out.read_text()
     result = CliRunner().invoke(main, [*args, "--fresh"])
     assert result.exit_code == 0, result.output
-    moved = [p for p in tmp_path.iterdir() if p.name != "r.csv"]
+    moved = [p for p in tmp_path.iterdir() if p.name != "r.csv" and not p.name.startswith(".")]
     assert len(moved) == 1 and moved[0].name.startswith("r.2") and moved[0].read_text() == old
     assert "moved the old results to" in result.output
     assert len(pd.read_csv(out)) == 1

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import re
+import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from rnnbench.errors import UserError, one_line
 from rnnbench.executors.hygiene import (
     import_plugin_modules,
     limit_threads,
@@ -17,7 +21,83 @@ from rnnbench.schema import CellResult, SweepCell
 OnResult = Callable[[SweepCell, CellResult], None]
 
 DEFAULT_DASK_RETRIES = 2  # reruns Dask allows a cell task that raised (see run_dask)
+# Seconds to reach the scheduler and hear it answer as one (RNNBENCH_DASK_CONNECT_TIMEOUT).
+CONNECT_TIMEOUT = float(os.environ.get("RNNBENCH_DASK_CONNECT_TIMEOUT", "10"))
 
+# scheme://host:port (or host:port): the addresses a Dask client connects to.
+_ADDRESS = re.compile(r"(?:(?:tcp|tls|ws|wss|ucx)://)?(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.\-]+):(\d{1,5})")
+
+
+class SchedulerError(UserError):
+    """A --scheduler that is malformed, unreachable, or not a Dask scheduler."""
+
+
+def check_scheduler_address(address: str) -> None:
+    """Refuse, before anything runs, an address that no Dask scheduler can have."""
+    match = _ADDRESS.fullmatch(address) if isinstance(address, str) else None
+    if match is None or not 0 < int(match.group(2)) < 65536:
+        raise SchedulerError(
+            f"--scheduler {address!r} is not a Dask scheduler address; expected "
+            "tcp://HOST:PORT (port 1-65535), e.g. tcp://127.0.0.1:8786"
+        )
+
+
+def connect(address: str, timeout: float | None = None) -> Any:
+    """A Client of the scheduler at `address`, or a one-line SchedulerError within `timeout`.
+
+    distributed's own `timeout` covers reaching the address but not a server that accepts the
+    connection and never answers as a scheduler (an HTTP server, say): its Client then hangs, or
+    fails on the garbage it reads. So the address is first asked who it is (Dask's "identity"
+    message) in a helper thread bounded by `timeout`, and a Client is made only for a scheduler.
+    """
+    import asyncio
+
+    timeout = CONNECT_TIMEOUT if timeout is None else timeout
+    check_scheduler_address(address)
+    outcome: list[Any] = []
+
+    async def identity() -> Any:
+        from distributed.comm import connect as open_comm
+
+        comm = await open_comm(address, timeout=timeout)
+        try:
+            await comm.write({"op": "identity", "reply": True})
+            return await comm.read()
+        finally:
+            comm.abort()
+
+    def ask() -> None:
+        try:
+            outcome.append(asyncio.run(asyncio.wait_for(identity(), timeout)))
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread
+            outcome.append(exc)
+
+    thread = threading.Thread(target=ask, name="rnnbench-dask-identity", daemon=True)
+    thread.start()
+    thread.join(timeout + 1.0)
+    if not outcome or isinstance(outcome[0], (TimeoutError, asyncio.TimeoutError)):
+        raise SchedulerError(
+            f"cannot reach the Dask scheduler at {address!r}: no answer within {timeout:g}s "
+            "(is it running there?)"
+        )
+    answer = outcome[0]
+    if isinstance(answer, BaseException):
+        raise SchedulerError(
+            f"cannot reach the Dask scheduler at {address!r}: {one_line(answer, 300)}"
+        ) from None
+    if not isinstance(answer, dict) or answer.get("type") != "Scheduler":
+        raise SchedulerError(
+            f"{address!r} answers, but not as a Dask scheduler (is something else listening "
+            "on that port?)"
+        )
+    from distributed import Client
+
+    try:
+        return Client(address, timeout=timeout, set_as_default=False)
+    except (OSError, TimeoutError) as exc:
+        raise SchedulerError(
+            f"cannot reach the Dask scheduler at {address!r}: {one_line(exc, 300)}"
+        ) from None
 
 
 def run_cell_on_dask(cell: SweepCell, modules: list[str]) -> CellResult:
@@ -32,7 +112,7 @@ def run_dask(
     on_result: OnResult,
     scheduler: str,
     retries: int = DEFAULT_DASK_RETRIES,
-    connect_timeout: float = 10.0,
+    connect_timeout: float | None = None,
 ) -> None:
     """Send the cells to the Dask cluster at `scheduler`; results come back as they finish.
 
@@ -42,18 +122,15 @@ def run_dask(
     imported on a worker does). A cell that still fails is recorded as "crashed" with the error.
     """
     try:
-        from distributed import Client, as_completed
+        from distributed import as_completed
     except ImportError:
-        raise ValueError(
+        raise SchedulerError(
             "--scheduler needs dask.distributed; install it with: pip install 'rnnbench[dask]'"
         ) from None
     if retries < 0:
-        raise ValueError(f"retries = {retries!r}; expected 0 or more")
+        raise UserError(f"retries = {retries!r}; expected 0 or more")
     modules = plugin_modules(cells)
-    try:
-        client = Client(scheduler, timeout=connect_timeout, set_as_default=False)
-    except (OSError, TimeoutError) as exc:
-        raise ValueError(f"cannot reach the Dask scheduler at {scheduler!r}: {exc}") from None
+    client = connect(scheduler, connect_timeout)
     futures: dict[Any, SweepCell] = {}
     try:
         for cell in cells:

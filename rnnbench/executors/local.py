@@ -17,13 +17,17 @@ workers too: each worker imports the modules that registered the cells' tasks an
 from __future__ import annotations
 
 import contextlib
+import math
+import os
 import signal
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NoReturn
 
+from rnnbench.errors import UserError
 from rnnbench.executors.hygiene import (
     THREADS_PER_WORKER,
     default_workers,
@@ -42,12 +46,41 @@ DEFAULT_CELLS_PER_WORKER = 25  # a worker process is replaced after this many ce
 STARTUP_ALLOWANCE = 120.0  # seconds a new worker may take to start, on top of --cell-timeout
 
 
-def _worker_main(conn: Any, modules: list[str], threads: int) -> None:
+PARENT_POLL_SECONDS = 0.5  # how often a worker checks that its sweep is still alive
+
+
+def _exit_with_parent(parent: int) -> None:
+    """End this worker when the sweep that started it dies, even in the middle of a cell.
+
+    Linux: the kernel sends SIGKILL when the parent dies (PR_SET_PDEATHSIG). Everywhere: a daemon
+    thread polls the parent's pid, since a worker busy in a cell never reads its pipe's EOF.
+    """
+    with contextlib.suppress(Exception):  # not Linux, or no libc: the thread alone does it
+        import ctypes
+
+        PR_SET_PDEATHSIG = 1
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != parent:  # died before prctl took hold
+        os._exit(0)
+
+    def watch() -> None:
+        while True:
+            time.sleep(PARENT_POLL_SECONDS)
+            if os.getppid() != parent:
+                os._exit(0)
+
+    threading.Thread(target=watch, name="rnnbench-parent-watch", daemon=True).start()
+
+
+def _worker_main(conn: Any, modules: list[str], threads: int, parent: int | None = None) -> None:
     """A local worker: send ("ready", names it knows); for each (index, cell) received, send
     ("start", index) then ("done", result). None means stop; so does a parent that went away
-    (EOF), e.g. killed by SIGKILL.
+    (EOF, or its pid gone: see `_exit_with_parent`), e.g. killed by SIGKILL.
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    if parent is not None:
+        _exit_with_parent(parent)
     limit_threads(threads)
     try:
         import_plugin_modules(modules)
@@ -86,14 +119,14 @@ def _sigint_ignored() -> Iterator[None]:
 
 
 def check_worker_names(cells: Sequence[SweepCell], known: tuple[list[str], list[str]]) -> None:
-    """Raise ValueError if a worker does not know a task or model that the cells name."""
+    """Raise UserError if a worker does not know a task or model that the cells name."""
     for kind, names, have in (
         ("task", {c.task for c in cells}, set(known[0])),
         ("model", {c.model for c in cells}, set(known[1])),
     ):
         missing = sorted(names - have)
         if missing:
-            raise ValueError(
+            raise UserError(
                 f"{kind} {missing[0]!r} is registered in this process only (inside a function "
                 "or a notebook?), so worker processes do not know it; run this sweep with "
                 "--workers 1 (workers=1), or register it in a module the workers can import"
@@ -103,10 +136,38 @@ def check_worker_names(cells: Sequence[SweepCell], known: tuple[list[str], list[
 # -- serial ---------------------------------------------------------------------------------------
 
 
+class ProcessExitError(Exception):
+    """A model or task called os._exit while its cell ran in the sweep's own process."""
+
+
+def _refuse_exit(status: int) -> NoReturn:
+    raise ProcessExitError(
+        f"os._exit({status}) called during the cell; it ran in the sweep's own process, so the "
+        "exit was refused and the cell recorded as an error"
+    )
+
+
+@contextlib.contextmanager
+def _exit_refused() -> Iterator[None]:
+    """While a cell runs in this process, os._exit raises instead of ending the sweep.
+
+    (sys.exit's SystemExit is caught by run_cell itself. A signal or a crash in C code cannot be
+    caught in-process: that is why the CLI runs even one worker in its own process.)
+    """
+    real = os._exit
+    os._exit = _refuse_exit
+    try:
+        yield
+    finally:
+        os._exit = real
+
+
 def run_serial(cells: Sequence[SweepCell], on_result: OnResult) -> None:
     """Run the cells one after another in this process (easy to debug; no time limit)."""
     for cell in cells:
-        on_result(cell, run_cell(cell))
+        with _exit_refused():
+            result = run_cell(cell)
+        on_result(cell, result)
 
 
 # -- local worker processes -----------------------------------------------------------------------
@@ -161,9 +222,11 @@ def run_local(
     from multiprocessing.connection import wait
 
     if workers < 1:
-        raise ValueError(f"workers = {workers!r}; expected 1 or more")
-    if cell_timeout is not None and not cell_timeout > 0:
-        raise ValueError(f"cell timeout = {cell_timeout!r}; expected a positive number of seconds")
+        raise UserError(f"workers = {workers!r}; expected 1 or more")
+    if cell_timeout is not None and not 0 < cell_timeout < math.inf:
+        raise UserError(
+            f"cell timeout = {cell_timeout!r}; expected a positive, finite number of seconds"
+        )
     ctx = multiprocessing.get_context("spawn")
     if threads_per_worker is None:
         threads_per_worker = max(THREADS_PER_WORKER, default_workers() // workers)
@@ -175,7 +238,7 @@ def run_local(
         parent_conn, child_conn = ctx.Pipe()
         process = ctx.Process(
             target=_worker_main,
-            args=(child_conn, modules, threads_per_worker),
+            args=(child_conn, modules, threads_per_worker, os.getpid()),
             name="rnnbench-worker",
             daemon=True,
         )

@@ -14,6 +14,7 @@ from typing import ClassVar, Literal, TypeVar
 
 import numpy as np
 
+from rnnbench.errors import UserError
 from rnnbench.registry import RegistryError, tasks
 from rnnbench.tasks.reference import PaperReference
 from rnnbench.tasks.rules import OnlineRule
@@ -93,17 +94,17 @@ class Task:
             length: the dependency length asked for.
 
         Raises:
-            ValueError: naming the bad length and the allowed range.
+            ValueError (rnnbench's UserError): naming the bad length and the allowed range.
         """
         if isinstance(length, bool) or not isinstance(length, (int, np.integer)):
-            raise ValueError(f"length for task {self.name!r} must be an integer, got {length!r}")
+            raise UserError(f"length for task {self.name!r} must be an integer, got {length!r}")
         if self.allowed_lengths is not None and length not in self.allowed_lengths:
             allowed = ", ".join(str(v) for v in self.allowed_lengths)
-            raise ValueError(
+            raise UserError(
                 f"length {length} is not one task {self.name!r} can generate; allowed: {allowed}"
             )
         if length < self.min_length:
-            raise ValueError(
+            raise UserError(
                 f"length {length} is below the minimum of task {self.name!r}; "
                 f"allowed: integers >= {self.min_length}"
             )

@@ -1,0 +1,159 @@
+"""Memory is bounded before it is spent: a cell's peak estimated from its config, and a limit.
+
+`estimate(cell)` adds up what a cell holds at its peak, from its config alone (nothing is built):
+
+    held-out set       eval_size x steps x input_dim floats, x3 (the task's temporaries, the
+                       copy a model predicts on)
+    training chunk     chunk_size x steps x input_dim floats, plus the task's temporaries
+    states for BPTT    batch_size x steps x units floats, times the arrays a model keeps per step
+                       (NumPy RNN ~5, NumPy LSTM ~12 with its gates; budgeted at 16, Keras at 20)
+    parameters         ~4 x units x (units + input_dim + 1) weights, x4 (weights, grads, Adam m, v)
+    the process        ~0.15 GB for NumPy models, ~1.2 GB for Keras (TensorFlow) ones
+
+with steps = length + 2 (the built-in tasks use length or length + 2 steps). It is meant to be a
+little above the truth: tests/test_faults.py checks it against tracemalloc's measured peak of a
+NumPy cell (the estimate lies between 1x and 4x the measured arrays plus the process allowance).
+
+`check_cells` refuses, with one line naming the estimate and the limit, a study whose largest cell
+times the cells running at once exceeds the limit: by default half this machine's memory
+(`--memory-limit 8GB` or `60%` to change it, `none` for no limit). Layer 3, beside the harness.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from rnnbench.errors import UserError
+from rnnbench.registry import models, tasks
+from rnnbench.schema import SweepCell
+
+FLOAT = 4  # bytes of a float32
+DEFAULT_FRACTION = 0.5  # of this machine's memory, the default limit for a sweep
+NUMPY_STATE_ARRAYS = 16  # (B, T, H) arrays a NumPy model holds while training (LSTM ~12, RNN ~5)
+KERAS_STATE_ARRAYS = 20
+NUMPY_PROCESS = 150 * 2**20
+KERAS_PROCESS = 1200 * 2**20
+_UNITS = {"": 1, "K": 2**10, "M": 2**20, "G": 2**30, "T": 2**40}
+
+
+class MemoryLimitError(UserError):
+    """A cell (or a grid of cells running at once) estimated above the memory limit."""
+
+
+def machine_memory() -> int:
+    """This machine's physical memory in bytes."""
+    try:
+        import psutil
+
+        return int(psutil.virtual_memory().total)
+    except ImportError:  # pragma: no cover - psutil is a dependency; sysconf is the fallback
+        return int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
+
+
+def gb(n: float) -> str:
+    return f"{n / 2**30:.1f} GB" if n >= 2**30 / 10 else f"{n / 2**20:.0f} MB"
+
+
+@dataclass(frozen=True)
+class Limit:
+    bytes: float  # math.inf: no limit
+    said: str  # how it was set, for messages
+
+    @classmethod
+    def parse(cls, text: str | None) -> Limit:
+        """'8GB', '512M', '1.5T', '60%' (of this machine's memory), 'none'; None: the default."""
+        total = machine_memory()
+        if text is None:
+            return cls(total * DEFAULT_FRACTION,
+                       f"{DEFAULT_FRACTION:.0%} of this machine's {gb(total)}; --memory-limit")
+        raw = str(text).strip()
+        if raw.lower() in ("none", "off", "unlimited"):
+            return cls(math.inf, "none")
+        match = re.fullmatch(r"(\d+(?:\.\d+)?)\s*(%|[KMGT]?)(?:i?B)?", raw, re.IGNORECASE)
+        if match is None:
+            raise MemoryLimitError(
+                f"--memory-limit {raw!r} is not a size; expected e.g. 8GB, 512MB, 60% (of this "
+                "machine's memory) or none"
+            )
+        number, unit = float(match.group(1)), match.group(2).upper()
+        if unit == "%":
+            if not 0 < number <= 100:
+                raise MemoryLimitError(f"--memory-limit {raw!r}: a percentage in (0, 100]")
+            return cls(total * number / 100, f"{raw} of this machine's {gb(total)}")
+        value = number * _UNITS[unit]
+        if not value >= 2**20:
+            raise MemoryLimitError(f"--memory-limit {raw!r} is below 1 MB; give e.g. 8GB")
+        return cls(value, f"--memory-limit {raw}")
+
+
+def _kind(model: str) -> str:
+    try:
+        module = getattr(models.get(model), "__module__", "") or ""
+    except UserError:
+        return "numpy"
+    return "keras" if "keras" in module or model.startswith("keras") else "numpy"
+
+
+def estimate_parts(cell: SweepCell, batch: int | None = None) -> dict[str, float]:
+    """The cell's peak bytes by part (see the module docstring); `batch` overrides batch_size."""
+    task = tasks.get(cell.task)
+    D = max(int(getattr(task, "input_dim", 1) or 1), 1)
+    O = max(int(getattr(task, "output_dim", 1) or 1), 1)  # noqa: E741 - the read-out width
+    T = int(cell.length) + 2
+    H, B = int(cell.units), int(batch or cell.batch_size)
+    E, C = int(cell.eval_size), int(cell.chunk_size)
+    keras = _kind(cell.model) == "keras"
+    params = 4 * H * (H + D + 1) + H * O + O
+    return {
+        "held-out set": E * T * (3 * D + 2) * FLOAT + E * O * FLOAT,
+        "training chunk": C * T * (D + 2) * FLOAT,
+        "states kept for BPTT": (KERAS_STATE_ARRAYS if keras else NUMPY_STATE_ARRAYS)
+        * B * T * H * FLOAT,
+        "prediction states": 3 * E * H * FLOAT,
+        "parameters": 4 * params * FLOAT,
+        "process": KERAS_PROCESS if keras else NUMPY_PROCESS,
+    }
+
+
+def estimate(cell: SweepCell, batch: int | None = None) -> float:
+    """Estimated peak bytes of one cell (a little above the truth on purpose)."""
+    return float(sum(estimate_parts(cell, batch).values()))
+
+
+def describe(cell: SweepCell) -> str:
+    fb = f" forget_bias={cell.forget_bias:g}" if cell.forget_bias is not None else ""
+    return f"{cell.task} length={cell.length} {cell.model}{fb} units={cell.units}"
+
+
+def check_cells(
+    cells: Sequence[SweepCell], limit: Limit | None = None, at_once: int = 1,
+    batch: int | None = None,
+) -> None:
+    """Refuse (MemoryLimitError, one line) when the largest cell x `at_once` exceeds `limit`."""
+    limit = limit if limit is not None else Limit.parse(None)
+    if not cells or math.isinf(limit.bytes):
+        return
+    seen: dict[Any, tuple[float, SweepCell]] = {}
+    for cell in cells:
+        key = (cell.task, cell.model, cell.length, cell.units, cell.batch_size, cell.chunk_size,
+               cell.eval_size)
+        if key not in seen:
+            seen[key] = (estimate(cell, batch), cell)
+    peak, worst = max(seen.values(), key=lambda pair: pair[0])
+    n = max(1, min(at_once, len(cells)))
+    need = peak * n
+    if need > limit.bytes:
+        parts = estimate_parts(worst, batch)
+        biggest = max(parts, key=lambda k: parts[k])
+        times = f" x {n} running at once = {gb(need)}" if n > 1 else ""
+        raise MemoryLimitError(
+            f"cell {describe(worst)}: estimated peak {gb(peak)} ({biggest} {gb(parts[biggest])})"
+            f"{times}, over the memory limit of {gb(limit.bytes)} ({limit.said}); lower the "
+            "length, units, eval_size, chunk_size or batch_size, run fewer workers, or raise "
+            "--memory-limit"
+        )

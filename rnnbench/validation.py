@@ -1,0 +1,133 @@
+"""Check what tasks and models hand the harness against their contracts (see DESIGN.md).
+
+A task's `generate(n, length, rng)` must give `x` float (n, steps, input_dim) and `y` (n,): float
+for regression, integer class labels in [0, output_dim) for classification, all finite. A model's
+`predict(x)` must give finite floats shaped (n,) or (n, 1) for regression and (n, output_dim) for
+classification. Anything else (None, a list of strings, NaN, the wrong shape or dtype) raises
+`ContractError`, whose one-line message names what was wrong; the harness records it as the
+cell's `error` row, never as an `ok` row at chance accuracy.
+
+Layer 3 (beside the harness): imports only numpy.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+
+class ContractError(Exception):
+    """A task or model returned something its contract does not allow (a bug in it, not in the
+    user's request: recorded in the cell's row)."""
+
+
+def _describe(value: Any) -> str:
+    if value is None:
+        return "None"
+    if isinstance(value, np.ndarray):
+        return f"an array of shape {value.shape} and dtype {value.dtype}"
+    return f"a {type(value).__name__}"
+
+
+def _as_array(value: Any, what: str) -> np.ndarray:
+    """`value` as a NumPy array of real numbers, or ContractError naming what it was."""
+    if value is None:
+        raise ContractError(f"{what} is None")
+    try:
+        array = np.asarray(value)
+    except Exception as exc:  # noqa: BLE001 - ragged lists, objects that refuse conversion
+        raise ContractError(f"{what} is {_describe(value)}, not an array ({exc})") from None
+    if array.dtype == object or not (
+        np.issubdtype(array.dtype, np.number) or array.dtype == np.bool_
+    ) or np.iscomplexobj(array):
+        raise ContractError(f"{what} has dtype {array.dtype}; expected real numbers")
+    return array
+
+
+def _count_bad(array: np.ndarray, what: str) -> None:
+    if np.issubdtype(array.dtype, np.floating):
+        bad = int(array.size - np.count_nonzero(np.isfinite(array)))
+        if bad:
+            raise ContractError(f"{what} holds {bad} non-finite value(s) (NaN or inf) "
+                                f"of {array.size}")
+
+
+def check_task_output(task: Any, output: Any, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """`task.generate(n, ...)`'s (x, y) as arrays, or ContractError saying what is wrong."""
+    name = getattr(task, "name", "") or type(task).__name__
+    if not isinstance(output, (tuple, list)) or len(output) != 2:
+        raise ContractError(
+            f"task {name!r}: generate returned {_describe(output)}; expected a pair (x, y)")
+    x, y = output
+    x = _as_array(x, f"task {name!r}: generate's x")
+    y = _as_array(y, f"task {name!r}: generate's y")
+    input_dim = getattr(task, "input_dim", None)
+    if x.ndim != 3 or x.shape[0] != n or x.shape[1] < 1 or (
+        isinstance(input_dim, int) and x.shape[2] != input_dim
+    ):
+        raise ContractError(
+            f"task {name!r}: generate's x has shape {x.shape}; expected ({n}, steps, {input_dim})"
+        )
+    if not np.issubdtype(x.dtype, np.floating):
+        raise ContractError(f"task {name!r}: generate's x has dtype {x.dtype}; expected float32")
+    _count_bad(x, f"task {name!r}: generate's x")
+    if y.shape != (n,):
+        raise ContractError(f"task {name!r}: generate's y has shape {y.shape}; expected ({n},)")
+    if getattr(task, "kind", "regression") == "classification":
+        if np.issubdtype(y.dtype, np.floating):
+            _count_bad(y, f"task {name!r}: generate's y")
+            if not np.all(y == np.round(y)):
+                raise ContractError(
+                    f"task {name!r}: generate's y holds non-integer class labels")
+        k = getattr(task, "output_dim", None)
+        if isinstance(k, int) and y.size and (y.min() < 0 or y.max() >= k):
+            raise ContractError(
+                f"task {name!r}: generate's y holds labels outside [0, {k}): "
+                f"{y.min():g}..{y.max():g}"
+            )
+    else:
+        if not np.issubdtype(y.dtype, np.floating):
+            raise ContractError(
+                f"task {name!r}: generate's y has dtype {y.dtype}; a regression target is float")
+        _count_bad(y, f"task {name!r}: generate's y")
+    return x, y
+
+
+def check_predictions(task: Any, y_pred: Any, n: int, model: str = "") -> np.ndarray:
+    """`model.predict` output for `n` sequences as an array, or ContractError naming the fault."""
+    who = f"model {model!r}: predict" if model else "predict"
+    array = _as_array(y_pred, f"{who} output")
+    if getattr(task, "kind", "regression") == "classification":
+        k = getattr(task, "output_dim", None)
+        expected = f"({n}, {k})"
+        ok = array.ndim == 2 and array.shape[0] == n and (
+            not isinstance(k, int) or array.shape[1] == k)
+    else:
+        expected = f"({n},) or ({n}, 1)"
+        ok = array.shape in ((n,), (n, 1))
+    if not ok:
+        raise ContractError(f"{who} returned shape {array.shape} for {n} sequences; "
+                            f"expected {expected}")
+    _count_bad(array, f"{who} output")
+    return array
+
+
+def check_score(value: Any, what: str) -> float:
+    """A fraction in [0, 1] (accuracy, chance accuracy), or ContractError."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise ContractError(f"{what} is {_describe(value)}, not a number") from None
+    if not (math.isfinite(number) and 0.0 <= number <= 1.0):
+        raise ContractError(f"{what} is {number!r}; expected a fraction in [0, 1]")
+    return number
+
+
+def check_loss(value: Any, what: str = "train") -> float:
+    """The loss `model.train` returned as a float (NaN/inf allowed: that is divergence)."""
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise ContractError(f"{what} returned {_describe(value)}, not a loss number") from None
