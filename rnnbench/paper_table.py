@@ -107,6 +107,7 @@ def paper_table(df: Any) -> Any:
                                            runs, rule))
     if not records:
         return pd.DataFrame(columns=COLUMNS)
+    records.sort(key=lambda r: (r["experiment"], r["length"], r["model"]))  # Exp. 2a first
     return pd.DataFrame.from_records(records, columns=COLUMNS)
 
 

@@ -312,8 +312,9 @@ def summary_table(rows: Rows) -> Any:
 def _by_length(summary: Any, cell: Any, rows: Rows) -> Any:
     """Rows (task, model), columns length, cells `cell(summary row)`.
 
-    A length of the task's grid where this model has no measured cell says 'missing'; a length
-    the task never ran (tasks in one CSV may use different lengths) stays empty.
+    A length of the task's grid where this model has rows but no measured cell (all errors)
+    says 'missing', one where it has no row at all 'not run' (a study's regimes may skip it, or
+    the sweep has not got there); a length the task never ran stays empty.
     """
     import pandas as pd
 
@@ -322,10 +323,12 @@ def _by_length(summary: Any, cell: Any, rows: Rows) -> Any:
     text = summary.apply(cell, axis=1)
     table = text.unstack("length").reindex(columns=sorted(rows.df["length"].unique()))
     task_lengths = rows.df.groupby("task")["length"].unique()
-    for task in table.index.get_level_values("task").unique():
-        in_grid = [n for n in table.columns if n in set(task_lengths[task])]
-        hole = table.loc[task, in_grid].isna()
-        table.loc[task, in_grid] = table.loc[task, in_grid].mask(hole, "missing").to_numpy()
+    has_rows = set(zip(rows.df["task"], rows.df["label"], rows.df["length"], strict=True))
+    for task, label in table.index:
+        for n in task_lengths[task]:
+            if table.at[(task, label), n] != table.at[(task, label), n]:  # NaN: no cell
+                ran = (task, label, n) in has_rows
+                table.at[(task, label), n] = "missing" if ran else "not run"
     table.columns = pd.Index([int(c) for c in table.columns], name="length")
     return table.fillna("")
 
@@ -499,7 +502,9 @@ def markdown_text(value: Any) -> str:
 
 def to_markdown(table: Any) -> str:
     """A GitHub-flavoured Markdown table, index columns first (no `tabulate` needed)."""
-    flat = table.reset_index()
+    import pandas as pd
+
+    flat = table.reset_index(drop=type(table.index) is pd.RangeIndex)
     header = [str(c) for c in flat.columns]
 
     cell = markdown_text
