@@ -151,9 +151,10 @@ def probabilities(task: Any, model: Any, outputs: Any) -> np.ndarray:
     A classifier's outputs are logits (softmaxed here) unless the model says they are already
     probabilities (`outputs = "probabilities"`, as the 1997 net's logistic output units).
     """
-    out = np.asarray(outputs, dtype=np.float64)
-    if task.kind != "classification":
+    if task.kind != "classification":  # regression values as they are (their own precision)
+        out = np.asarray(outputs)
         return out.reshape(len(out))
+    out = np.asarray(outputs, dtype=np.float64)
     if getattr(model, "outputs", "logits") == "probabilities":
         return out
     z = out - out.max(axis=1, keepdims=True)

@@ -158,7 +158,7 @@ def _train_to_held_out_threshold(
             return model
         predictions = check_predictions(
             task, predict_all(model, x_eval, eval_lengths), n_eval, cell.model)
-        accuracy = check_score(task.accuracy(y_eval, predictions), "accuracy")
+        accuracy = check_score(held_out_accuracy(task, model, y_eval, predictions), "accuracy")
         result.accuracy = accuracy
         result.best_accuracy = max(accuracy, float(np.nan_to_num(result.best_accuracy, nan=-1.0)))
         if accuracy >= cell.solve_threshold:
@@ -168,30 +168,49 @@ def _train_to_held_out_threshold(
     return model
 
 
+def held_out_accuracy(task: Task, model: Model, y_true: np.ndarray, y_pred: np.ndarray) -> float:
+    """The share of sequences right: for a classifier whose task does not define its own
+    `accuracy`, the mean of the task's per-sequence criterion (`correct`) on the outputs as
+    probabilities, so a 1997 task's "all outputs within 0.25" means the same under the held-out
+    rule as under the paper's (for argmax tasks the same number as `accuracy`); else the task's
+    `accuracy` (regression: |error| < tolerance either way)."""
+    if task.kind != "classification" or type(task).accuracy is not Task.accuracy:
+        return float(task.accuracy(y_true, y_pred))
+    right = task.correct(y_true, probabilities(task, model, y_pred))
+    return float(np.mean(np.asarray(right, dtype=bool)))
+
+
 def _train_to_paper_rule(
     cell: SweepCell, task: Task, model: Model, result: CellResult, rule: Any
 ) -> Model:
     """Train until the task's own rule is met on the training outputs, then test.
 
     The rule judges each training sequence by the output it got before the update that used it,
-    so the sequence at which it is met is known exactly. Chunks are sized so that training never
-    runs past the first sequence at which the rule could be met (`RuleTracker.earliest_solve`);
-    in mini-batches a chunk is whole batches, so it ends at most one update past that point.
-    After stopping (solved or out of budget), a fresh test set of `rule.test_size` sequences from
-    the cell's evaluation stream gives `test_wrong` and the cell's accuracy.
+    so the sequence at which it is met is known exactly, whatever the chunks. Chunks are sized
+    from the first sequence at which the rule could be met (`RuleTracker.earliest_solve`), so
+    training stops soon after it: online within `min_chunk` sequences (1% of the rule's window,
+    a floor that keeps a plateau just above the rule's error threshold from running one
+    sequence a call), in mini-batches within a chunk of whole batches, and for a model fed
+    mini-batches of one length each (a variable-length task) within 16 batches, so the length
+    groups stay near `batch_size` (updates_* count the updates made). After stopping (solved or
+    out of budget), a fresh test set of `rule.test_size` sequences from the cell's evaluation
+    stream gives `test_wrong` and the cell's accuracy.
     """
     result.solve_rule = rule.name
     tracker = RuleTracker(rule)
     train_rng = _rng(cell.seed, TRAIN_STREAM)
     batch = cell.batch_size
+    grouped = task.variable_length and batch > 1 and not getattr(model, "accepts_lengths", False)
+    min_chunk = max(batch * (16 if grouped else 1), rule.window // 100)
     while result.sequences_seen < cell.max_sequences and tracker.solved_at is None:
         budget = cell.max_sequences - result.sequences_seen
-        until_possible = max(1, tracker.earliest_solve() - result.sequences_seen)
+        until_possible = max(min_chunk, tracker.earliest_solve() - result.sequences_seen)
         n = min(cell.chunk_size, budget, -(-until_possible // batch) * batch)  # whole batches
         x, y = check_task_output(task, task.generate(n, cell.length, train_rng), n)
         trained = train_chunk(model, x, y, chunk_lengths(task, x), batch, True)
         ordered_y = np.asarray(y)[trained.order]
-        outputs = probabilities(task, model, trained.outputs)
+        checked = check_predictions(task, trained.outputs, n, cell.model)
+        outputs = probabilities(task, model, checked)
         before = tracker.sequences
         tracker.feed(task.errors(ordered_y, outputs), task.correct(ordered_y, outputs))
         result.sequences_seen += n

@@ -244,6 +244,15 @@ class StudySpec:
         return len(set(self.lengths_for(task_name))) * per_length * n_seeds
 
     def _cells_of(self, task_name: str, task: Any) -> list[SweepCell]:
+        if self.optimizer != DEFAULT_OPTIMIZER:  # refused here, not as an error row per cell
+            for model in self.models:
+                params = inspect.signature(models.get(model)).parameters
+                takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
+                if "optimizer" not in params and not takes_any:
+                    raise SpecError(
+                        f"model {model!r} takes no optimizer, so it cannot train with "
+                        f"optimizer = {self.optimizer!r}; allowed for it: {DEFAULT_OPTIMIZER}"
+                    )
         for length in self.lengths_for(task_name):
             try:
                 task.check_length(length)

@@ -50,11 +50,11 @@ def test_adding_rows_beside_the_papers_74000():
     assert online_row["median (all seeds)"] == "90,000"  # 60,000, 90,000 and >300,000
     assert online_row["mean (solved)"] == "75,000"
     assert online_row["median updates"] == "90,000"  # online: one update per sequence
-    assert online_row["ratio"] == "1.2"
+    assert online_row["mean / paper"] == "1"  # 75,000 / 74,000: the paper's statistic
     assert online_row["regime"] == "sgd online, lr 0.5"
     modern = t.loc[("adding-1997", 100, "keras-lstm (fb=4)")]
     assert modern["solved"] == "1/3" and modern["median (all seeds)"] == ">300,000"
-    assert modern["ratio"] == ">4.1"  # at least the budget over the paper's figure
+    assert modern["mean / paper"] == "2.6"  # 190,000 over 74,000, beside its 1/3
     assert modern["regime"] == "adam batch 64, lr 0.003"
 
 
@@ -65,7 +65,7 @@ def test_exp2_is_counted_to_the_start_of_the_success_window():
     row = table(records).loc[("two-sequence-1997", 100, "numpy-lstm (fb=4)")]
     assert row["paper"].startswith("5,040")
     assert row["median (all seeds)"] == "4,000"  # 14,000 - 10,000
-    assert row["ratio"] == "0.79"
+    assert row["mean / paper"] == "0.79"
 
 
 def test_rows_judged_by_another_rule_are_not_put_beside_the_paper():
@@ -79,3 +79,21 @@ def test_tasks_without_a_paper_have_no_such_table():
     records = rows("adding", "numpy-rnn", 10, [2048])
     df = pd.read_csv(io.StringIO(rows_to_csv_text(records)), dtype=str, keep_default_na=False)
     assert "paper" not in build_report(df).tables
+
+
+def test_a_run_that_fails_the_papers_test_is_not_solved_and_errors_count_as_seeds():
+    online = dict(batch_size=1, optimizer="sgd", learning_rate=0.5)
+    records = rows("adding-1997", "numpy-lstm1997", 100, [60_000, 80_000, None], **online)
+    records[0]["test_wrong"] = 40  # the paper allows at most 3 wrong of 2,560
+    records[1]["test_wrong"] = 2
+    records[2].update(status="error", error="RuntimeError: boom", accuracy=None)
+    row = table(records).loc[("adding-1997", 100, "numpy-lstm1997")]
+    assert row["solved"] == "1/3 (1 more met the rule, failed the test)"
+    assert row["mean (solved)"] == "80,000"
+    assert row["median (all seeds)"] == ">300,000"
+
+
+def test_nobody_solving_says_by_how_much_of_the_papers_figure():
+    records = rows("adding-1997", "numpy-rnn", 100, [None, None])
+    row = table(records).loc[("adding-1997", 100, "numpy-rnn")]
+    assert row["mean / paper"] == "none by 4.1x" and row["solved"] == "0/2"

@@ -437,8 +437,9 @@ def test_solve_rules_are_the_papers():
     assert (adding.window, adding.max_wrong, adding.mean_error_below) == (2000, 0, 0.01)
     assert (adding.test_size, adding.test_max_wrong, adding.error_level) == (2560, 3, 0.01)
     mult = make("multiplication-1997")
-    assert [r.max_wrong for r in mult.checkpoint_rules(100)] == [139]  # fewer than 140
     assert mult.solve_rule(100).max_wrong == 12  # fewer than 13
+    assert mult.solve_rule(100).tag == "n_seq=13"
+    assert {r.rule for r in mult.reference.rows_at(100)} == {"n_seq=140", "n_seq=13"}
     order = make("temporal-order-1997").solve_rule(100)
     assert (order.mean_error_below, order.test_size) == (0.1, 2560)
     for name, tol in (("two-sequence-1997", 0.25), ("noise-1997", 0.25), ("long-lag-1997", 0.2)):
@@ -447,7 +448,7 @@ def test_solve_rules_are_the_papers():
         assert (rule.window, rule.max_wrong, rule.test_size) == (10_000, 0, 10_000)
         assert rule.reported_count(15_040) == 5_040  # the paper counts up to the window's start
     assert make("adding").solve_rule(10) is None
-    assert make("delayed-recall").checkpoint_rules(5) == ()
+    assert make("delayed-recall").solve_rule(5) is None
 
 
 # -- RuleTracker -----------------------------------------------------------------------------------

@@ -79,10 +79,20 @@ class Model(Protocol):
             x: float32 (n, steps, input_dim) sequences.
 
         Returns:
-            Regression: (n,) predictions; classification: (n, classes) scores (argmax is the
-            predicted class).
+            Regression: (n,) predictions; classification: (n, classes) logits (softmax gives the
+            class probabilities a task's criterion reads; argmax is the predicted class).
         """
         ...
+
+    # Optional, read with getattr by rnnbench/feeding.py (a model without them works):
+    #   outputs = "probabilities"  its classification outputs are probabilities already (the
+    #       1997 net's logistic units), not logits to softmax;
+    #   accepts_lengths = True  train, predict (and train_with_outputs) take `lengths=` (n,),
+    #       each sequence's real steps of a right-padded batch; without it a variable-length
+    #       task's sequences come in mini-batches of one length, cut to it;
+    #   train_with_outputs(x, y) -> (loss, outputs)  trains as `train` and returns each
+    #       sequence's output from before the update that used it (a paper's online rule judges
+    #       these); without it the harness calls predict before each mini-batch's train.
 
 
 @runtime_checkable

@@ -37,11 +37,14 @@ def numpy_lstm1997(
     optimizer: str = "sgd",
     gradient: str = "truncated",
 ) -> NumpyLSTM1997:
-    """1997 LSTM (no forget gate), online SGD, truncated gradient; the task sets its size, not units
+    """the 1997 LSTM (no forget gate, truncated gradient; the task sets its size, not units); as the paper trained it with --optimizer sgd --batch-size 1 --learning-rate paper
 
-    Hochreiter & Schmidhuber's net: topology and learning rate come from the task's reference net
-    (`task.reference.net`), else the 93-weight adding net of their Section 5.4.
-    """
+    Hochreiter & Schmidhuber's net: its topology (and, with learning_rate = "paper" in a study,
+    its rate) comes from the task's reference net (`task.reference.net`), else the 93-weight
+    adding net of their Section 5.4. Like every model it trains with what the cell says (the
+    defaults are Adam, 3e-3, batch 64): the paper's regime is a study's to ask for, as
+    tasks/hochreiter1997.toml does, and the row records what ran.
+    """  # noqa: E501 - the first line is `rnnbench list`'s description
     net = Net1997.from_task(task)
     return NumpyLSTM1997(net, task.kind, seed, learning_rate, batch_size, optimizer, gradient)
 

@@ -211,17 +211,6 @@ class Task:
         """
         return None
 
-    def checkpoint_rules(self, length: int) -> tuple[OnlineRule, ...]:
-        """Earlier rules at which the paper also tested the net without stopping training.
-
-        Args:
-            length: The dependency length of the run.
-
-        Returns:
-            The rules in the order they can fire, before `solve_rule`; empty by default.
-        """
-        return ()
-
     def __repr__(self) -> str:
         return f"<Task {self.name!r} ({self.kind})>"
 
