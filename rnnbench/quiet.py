@@ -48,9 +48,11 @@ def set_verbose(verbose: bool) -> None:
 
 
 def quiet_native(log: str | Path, show: bool = False) -> None:
-    """The set-up of a sweep: native start-up lines to `log`, or on the terminal if `show`."""
+    """The set-up of a sweep: native start-up lines to `log`, or on the terminal if `show` (or
+    if the user's own RNNBENCH_VERBOSE=1 says so: not showing is the default, not an order)."""
     set_native_log(log)
-    set_verbose(show)
+    if show:
+        set_verbose(True)
 
 
 def verbose() -> bool:
