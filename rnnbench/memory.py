@@ -99,14 +99,28 @@ def _kind(model: str) -> str:
     return "keras" if "keras" in module or model.startswith("keras") else "numpy"
 
 
+def _paper_rule(task: Any, cell: SweepCell) -> Any:
+    if cell.rule != "task":
+        return None
+    try:
+        return task().solve_rule(int(cell.length))
+    except Exception:  # noqa: BLE001 - a task that cannot say is estimated as held-out
+        return None
+
+
 def estimate_parts(cell: SweepCell, batch: int | None = None) -> dict[str, float]:
     """The cell's peak bytes by part (see the module docstring); `batch` overrides batch_size."""
     task = tasks.get(cell.task)
     D = max(int(getattr(task, "input_dim", 1) or 1), 1)
     O = max(int(getattr(task, "output_dim", 1) or 1), 1)  # noqa: E741 - the read-out width
     T = int(cell.length) + 2
+    if getattr(task, "variable_length", False):  # the 1997 tasks: up to T + T/10 (2c: q + k +
+        T = int(cell.length * 1.1) + 100  # 3, k geometric with mean 9): padded to the longest
     H, B = int(cell.units), int(batch or cell.batch_size)
     E, C = int(cell.eval_size), int(cell.chunk_size)
+    rule = _paper_rule(task, cell)
+    if rule is not None:  # a paper's test set replaces the held-out set (10,000 for Exp. 2)
+        E = max(E, int(rule.test_size))
     keras = _kind(cell.model) == "keras"
     params = 4 * H * (H + D + 1) + H * O + O
     return {
