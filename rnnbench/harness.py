@@ -2,8 +2,12 @@
 
 A cell trains one model on freshly generated data (tasks are infinite) in chunks, scores it after
 each chunk on a held-out set drawn from a separate seed stream, and stops when held-out accuracy
-reaches the solve threshold or the budget of training sequences is spent. A NaN loss ends the cell
-as diverged and an exception ends it as error; neither escapes, so one bad cell never stops a sweep.
+reaches the solve threshold or the budget of training sequences is spent. A task with a rule of
+its own (the 1997 paper's: `Task.solve_rule`) is judged instead by that rule on every training
+sequence's output from before the update that used it, and then tested on the paper's fresh test
+set. How a chunk reaches the model (whole, or in mini-batches of one length) is rnnbench.feeding's.
+A NaN loss ends the cell as diverged and an exception ends it as error; neither escapes, so one
+bad cell never stops a sweep.
 
 Before training, each cell also measures how fast the error signal decays through time in the
 untrained model (`grad_ratio_init`, see rnnbench.gradients), on a small batch of its own stream.
@@ -15,7 +19,6 @@ from __future__ import annotations
 import inspect
 import math
 import time
-from typing import Any
 
 import numpy as np
 
@@ -27,7 +30,7 @@ from rnnbench.models.base import Model, ModelFactory, accepted_hparams
 from rnnbench.registry import models, tasks
 from rnnbench.schema import DEFAULT_OPTIMIZER, CellResult, SweepCell
 from rnnbench.tasks.base import Task
-from rnnbench.tasks.rules import RuleTracker
+from rnnbench.tasks.rules import OnlineRule, RuleTracker
 from rnnbench.validation import check_predictions, check_score, check_task_output
 
 GRAD_RATIO_BATCH = 32  # sequences in the batch that measures grad_ratio_init
@@ -181,7 +184,7 @@ def held_out_accuracy(task: Task, model: Model, y_true: np.ndarray, y_pred: np.n
 
 
 def _train_to_paper_rule(
-    cell: SweepCell, task: Task, model: Model, result: CellResult, rule: Any
+    cell: SweepCell, task: Task, model: Model, result: CellResult, rule: OnlineRule
 ) -> Model:
     """Train until the task's own rule is met on the training outputs, then test.
 
