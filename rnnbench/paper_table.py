@@ -118,7 +118,7 @@ def paper_table(df: Any) -> Any:
 def _numbers(runs: Any, column: str) -> list[float]:
     if column not in runs.columns:
         return [math.nan] * len(runs)
-    return [float(v) for v in pd_numeric(runs[column])]
+    return [float(v) for v in pd_numeric(runs[column]).astype("float64")]  # NA -> NaN
 
 
 def pd_numeric(series: Any) -> Any:

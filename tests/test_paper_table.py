@@ -97,3 +97,30 @@ def test_nobody_solving_says_by_how_much_of_the_papers_figure():
     records = rows("adding-1997", "numpy-rnn", 100, [None, None])
     row = table(records).loc[("adding-1997", 100, "numpy-rnn")]
     assert row["mean / paper"] == "none by 4.1x" and row["solved"] == "0/2"
+
+
+def test_a_sweeps_own_dataframe_with_nullable_columns_makes_the_table():
+    """What `rnnbench sweep` prints at its end: the rows as run_sweep returns them (Int64 with
+    <NA> for an unsolved seed), not as read back from the CSV."""
+    online = dict(batch_size=1, optimizer="sgd", learning_rate=0.5)
+    records = rows("adding-1997", "numpy-lstm1997", 100, [60_000, None], **online)
+    df = pd.read_csv(io.StringIO(rows_to_csv_text(records)))
+    for column in ("sequences_to_solve", "updates_to_solve", "test_wrong"):
+        df[column] = df[column].astype("Int64")
+    row = build_report(df).tables["paper"].set_index(["task", "length", "model"]).loc[
+        ("adding-1997", 100, "numpy-lstm1997")]
+    assert row["solved"] == "1/2" and row["median (all seeds)"] == ">300,000"
+
+
+def test_the_sweeps_closing_table_says_a_papers_rule_judged_the_cells():
+    from rnnbench.terminal_table import format_tables
+
+    online = dict(batch_size=1, optimizer="sgd", learning_rate=0.5)
+    records = rows("adding-1997", "numpy-lstm1997", 100, [60_000, None], **online)
+    records += rows("adding", "numpy-rnn", 10, [2048])
+    df = pd.read_csv(io.StringIO(rows_to_csv_text(records)), dtype=str, keep_default_na=False)
+    text = format_tables(df)
+    held_out_part, paper_part = text.split("adding-1997: ")
+    assert paper_part.startswith("accuracy by dependency length")
+    assert "paper's test set" in paper_part and "ST3(0.01)" in paper_part
+    assert "held-out accuracy" in held_out_part and "(solved: >= 0.95)" in held_out_part
