@@ -94,3 +94,29 @@ def test_the_report_page_names_every_table_the_report_prints():
     titles = [title for title, _ in TABLES.values()]
     assert re.findall(r"^- \*\*(.+?)\*\*", page, flags=re.M)[: len(titles)] == titles
     assert f"({', '.join(TABLES)})" in page  # the file names `--out` writes
+
+
+PAPER_TABLE = REPO / "results" / "hochreiter1997" / "hochreiter1997_paper.md"
+
+
+def test_the_readmes_paper_comparison_is_the_reports_table():
+    """README's paper-vs-rnnbench table is the one `rnnbench report` wrote from the results CSV,
+    not numbers copied by hand: between its markers, the same table lines as the report's."""
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    start, end = "<!-- paper-table: begin -->", "<!-- paper-table: end -->"
+    assert start in readme and end in readme
+    quoted = readme.split(start, 1)[1].split(end, 1)[0]
+    table = [line for line in quoted.splitlines() if line.startswith("|")]
+    written = [line for line in PAPER_TABLE.read_text(encoding="utf-8").splitlines()
+               if line.startswith("|")]
+    assert table == written
+
+
+def test_the_reports_paper_table_is_the_results_csv():
+    """results/hochreiter1997's paper table is what `rnnbench report` makes of the CSV today."""
+    from rnnbench.report import build_report, read_results, to_markdown
+
+    built = build_report(read_results(REPO / "results" / "hochreiter1997.csv"))
+    written = [line for line in PAPER_TABLE.read_text(encoding="utf-8").splitlines()
+               if line.startswith("|")]
+    assert to_markdown(built.tables["paper"]).splitlines() == written
