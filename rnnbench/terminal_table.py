@@ -33,8 +33,8 @@ def _paper_rules(report: Report, task: str) -> list[str]:
     df = report.rows.df
     if "solve_rule" not in df.columns:
         return []
-    names = df.loc[df["task"] == task, "solve_rule"].astype(str).unique()
-    return [n for n in names if n and not n.startswith("held-out")]
+    names = df.loc[df["task"] == task, "solve_rule"].dropna().unique()  # a crashed row: none
+    return [str(n) for n in names if str(n) and not str(n).startswith("held-out")]
 
 
 def _caption(report: Report, task: str) -> str:
