@@ -27,6 +27,9 @@ from rnnbench.errors import MachineError, UserError
 from rnnbench.harness import run_cell
 from rnnbench.schema import COLUMNS, SweepCell
 
+# Slow: most tests start sweeps in subprocesses and send them signals; the full suite runs them.
+pytestmark = pytest.mark.slow
+
 TESTS = Path(__file__).resolve().parent
 REPO = TESTS.parent
 TINY = ["--max-sequences", "128"]  # with the spec below: chunks of 64, 32 held-out sequences

@@ -15,6 +15,9 @@ import time
 
 import pytest
 
+# Slow: each test starts TensorFlow in a fresh process (5-9 s); the full suite runs them.
+pytestmark = pytest.mark.slow
+
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 

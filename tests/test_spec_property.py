@@ -23,6 +23,9 @@ from hypothesis import strategies as st  # noqa: E402
 
 from rnnbench.cli import main  # noqa: E402
 
+# Slow: hypothesis runs a hundred tiny sweeps; the full suite runs them.
+pytestmark = pytest.mark.slow
+
 NAMES = st.sampled_from(["numpy-rnn", "numpy-lstm", "nope", "", "a\nb", "numpy-rnn "])
 TASKS = st.sampled_from(["adding", "delayed-recall", "nope", "\x1b[31m"])
 ODD = st.sampled_from([None, True, "x", 1.5, math.nan, math.inf, -1, 0, [], {}, [[1]]])

@@ -8,6 +8,9 @@ import pytest
 from rnnbench.harness import make_model, run_cell
 from rnnbench.schema import SweepCell
 
+# Slow: each test traces and trains Keras models; the full suite runs them.
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture
 def reuse():
