@@ -213,8 +213,7 @@ class StudySpec:
         out: list[SweepCell] = []
         for task_name in dict.fromkeys(task_names):
             task = tasks.get(task_name)()
-            runs = [g for g in groups
-                    if not isinstance(g.lengths, dict) or task_name in g.lengths]
+            runs = [g for g in groups if g._runs(task_name)]
             if not runs:
                 self.lengths_for(task_name)  # raises: no lengths for this task anywhere
             for group in runs:
