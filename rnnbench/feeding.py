@@ -96,36 +96,38 @@ def train_chunk(
     """Train `model` on one chunk, whole or grouped by length; see the module docstring."""
     n = len(x)
     takes_lengths = lengths is not None and getattr(model, "accepts_lengths", False)
-    update = np.arange(n) // batch_size + 1  # the model takes the chunk in mini-batches
-    if lengths is None or takes_lengths:
+    hook = callable(getattr(model, "train_with_outputs", None))
+    if (lengths is None or takes_lengths) and (hook or not with_outputs):
+        # the model takes the whole chunk in its own mini-batches
         kw = {"lengths": lengths} if takes_lengths else {}
-        if not with_outputs:
-            return TrainedChunk(check_loss(model.train(x, y, **kw)), np.arange(n), None, update)
-        if callable(getattr(model, "train_with_outputs", None)):
-            loss, outputs = _train_with_outputs(model, x, y, **kw)
-            return TrainedChunk(loss, np.arange(n), np.asarray(outputs), update)
-        # predict before each mini-batch's own update, not before the whole chunk's
-        total, outs = 0.0, []
-        for start in range(0, n, batch_size):
-            part = slice(start, start + batch_size)
-            part_kw = {"lengths": lengths[part]} if takes_lengths and lengths is not None else {}
-            loss, out = _train_with_outputs(model, x[part], y[part], **part_kw)
-            total += loss * len(x[part])
-            outs.append(np.asarray(out))
-        return TrainedChunk(total / n, np.arange(n), np.concatenate(outs), update)
-
-    batches = same_length_batches(lengths, batch_size)
-    total, outs = 0.0, []
-    for b in batches:
-        xb = x[b, : int(lengths[b[0]])]  # (k, L, D): the batch's own length, no padding
         if with_outputs:
-            loss, out = _train_with_outputs(model, xb, y[b])
+            loss, outputs = _train_with_outputs(model, x, y, **kw)
+            outputs = np.asarray(outputs)
+        else:
+            loss, outputs = check_loss(model.train(x, y, **kw)), None
+        return TrainedChunk(loss, np.arange(n), outputs, np.arange(n) // batch_size + 1)
+
+    if lengths is None or takes_lengths:  # predict before each mini-batch's own update
+        batches: list[Any] = [slice(s, s + batch_size) for s in range(0, n, batch_size)]
+    else:  # mini-batches of one length each, cut to it
+        batches = same_length_batches(lengths, batch_size)
+    total, outs, sizes = 0.0, [], []
+    for b in batches:
+        if lengths is None:
+            xb, kw = x[b], {}
+        elif takes_lengths:
+            xb, kw = x[b], {"lengths": lengths[b]}
+        else:
+            xb, kw = x[b, : int(lengths[b[0]])], {}  # (k, L, D): the batch's own length
+        if with_outputs:
+            loss, out = _train_with_outputs(model, xb, y[b], **kw)
             outs.append(np.asarray(out))
         else:
-            loss = check_loss(model.train(xb, y[b]))
-        total += loss * len(b)
-    order = np.concatenate(batches)
-    update = np.repeat(np.arange(1, len(batches) + 1), [len(b) for b in batches])
+            loss = check_loss(model.train(xb, y[b], **kw))
+        sizes.append(len(xb))
+        total += loss * len(xb)
+    order = np.arange(n) if isinstance(batches[0], slice) else np.concatenate(batches)
+    update = np.repeat(np.arange(1, len(batches) + 1), sizes)
     outputs = np.concatenate(outs) if with_outputs else None
     return TrainedChunk(total / n, order, outputs, update)
 
