@@ -88,15 +88,15 @@ def paper_table(df: Any) -> Any:
     import pandas as pd
 
     records = []
-    counted = df  # every seed counts: an error row is a seed that did not solve, not a hole
-    for task_name in sorted(counted["task"].unique()) if len(counted) else []:
+    # every row counts, error rows too: a seed that did not solve, not a hole
+    for task_name in sorted(df["task"].unique()) if len(df) else []:
         if task_name not in tasks:
             continue
         task = tasks.get(task_name)()
         reference = getattr(task, "reference", None)
         if reference is None:
             continue
-        mine = counted[counted["task"] == task_name]
+        mine = df[df["task"] == task_name]
         for length in sorted(mine["length"].unique()):
             rule = task.solve_rule(int(length))
             at_length = mine[mine["length"] == length]
@@ -116,15 +116,12 @@ def paper_table(df: Any) -> Any:
 
 
 def _numbers(runs: Any, column: str) -> list[float]:
-    if column not in runs.columns:
-        return [math.nan] * len(runs)
-    return [float(v) for v in pd_numeric(runs[column]).astype("float64")]  # NA -> NaN
-
-
-def pd_numeric(series: Any) -> Any:
+    """A column as floats, NaN where empty (text from a CSV, or a sweep's nullable <NA>)."""
     import pandas as pd
 
-    return pd.to_numeric(series, errors="coerce")
+    if column not in runs.columns:
+        return [math.nan] * len(runs)
+    return [float(v) for v in pd.to_numeric(runs[column], errors="coerce").astype("float64")]
 
 
 def _batch(runs: Any) -> float:
@@ -149,8 +146,9 @@ def _record(reference: Any, paper_row: Any, task_name: str, length: int, label: 
     at = [v if ok else math.nan for v, ok in zip(at, solved_mask, strict=True)]
     updates = [v if ok else math.nan
                for v, ok in zip(_numbers(runs, "updates_to_solve"), solved_mask, strict=True)]
+    batch = _batch(runs)
     if rule is not None and rule.reported_from == "start":  # updates up to the same point
-        updates = [math.ceil(s / _batch(runs)) if s == s else s for s in at]
+        updates = [math.ceil(s / batch) if s == s else s for s in at]
     level = _numbers(runs, "sequences_to_error_level")
     solved = [v for v in at if v == v]
     median = median_over_all(at, budget)
@@ -175,7 +173,7 @@ def _record(reference: Any, paper_row: Any, task_name: str, length: int, label: 
             f" ({failed_test} more met the rule, failed the test)" if failed_test else ""),
         "median (all seeds)": median,
         "mean (solved)": _number(sum(solved) / len(solved)) if solved else "none",
-        "median updates": median_over_all(updates, budget / _batch(runs)),
+        "median updates": median_over_all(updates, budget / batch),
         "error level at": median_over_all(level, budget) if any(v == v for v in level) else "",
         "mean / paper": ratio,
     }
