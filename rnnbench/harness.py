@@ -26,9 +26,9 @@ from rnnbench.backends import select_backend
 from rnnbench.diagnostics import first_to_last_ratio
 from rnnbench.errors import UserError
 from rnnbench.feeding import chunk_lengths, predict_all, probabilities, train_chunk
-from rnnbench.models.base import Model, ModelFactory, accepted_hparams
+from rnnbench.models.base import Model, ModelFactory, accepted_hparams, optimizer_refusal
 from rnnbench.registry import models, tasks
-from rnnbench.schema import DEFAULT_OPTIMIZER, CellResult, SweepCell
+from rnnbench.schema import CellResult, SweepCell
 from rnnbench.tasks.base import Task
 from rnnbench.tasks.rules import OnlineRule, RuleTracker
 from rnnbench.validation import check_predictions, check_score, check_task_output
@@ -78,14 +78,12 @@ def make_model(cell: SweepCell, task: Task) -> Model:
     the cell asks for is refused, rather than trained with another optimizer than the row says.
     """
     factory: ModelFactory = models.get(cell.model)
+    refusal = optimizer_refusal(cell.model, factory, cell.optimizer)
+    if refusal is not None:
+        raise UserError(refusal)
     taken = accepted_hparams(factory, cell.hparams())
     if "optimizer" in inspect.signature(factory).parameters:  # named: it must hear the default
         taken["optimizer"] = cell.optimizer
-    if cell.optimizer != DEFAULT_OPTIMIZER and "optimizer" not in taken:
-        raise UserError(
-            f"model {cell.model!r} takes no optimizer, so it cannot train with "
-            f"optimizer={cell.optimizer!r}; allowed for it: {DEFAULT_OPTIMIZER}"
-        )
     return factory(task, cell.units, cell.seed, **taken)
 
 

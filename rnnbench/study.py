@@ -30,7 +30,7 @@ from typing import Any
 
 from rnnbench.backends import BACKENDS, current_backend, select_backend
 from rnnbench.errors import UserError
-from rnnbench.models.base import DEFAULT_FORGET_BIAS
+from rnnbench.models.base import DEFAULT_FORGET_BIAS, optimizer_refusal
 from rnnbench.registry import BUILTIN_SOURCE, models, tasks
 from rnnbench.schema import (
     DEFAULT_BATCH_SIZE,
@@ -243,15 +243,10 @@ class StudySpec:
         return len(set(self.lengths_for(task_name))) * per_length * n_seeds
 
     def _cells_of(self, task_name: str, task: Any) -> list[SweepCell]:
-        if self.optimizer != DEFAULT_OPTIMIZER:  # refused here, not as an error row per cell
-            for model in self.models:
-                params = inspect.signature(models.get(model)).parameters
-                takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
-                if "optimizer" not in params and not takes_any:
-                    raise SpecError(
-                        f"model {model!r} takes no optimizer, so it cannot train with "
-                        f"optimizer = {self.optimizer!r}; allowed for it: {DEFAULT_OPTIMIZER}"
-                    )
+        for model in self.models:  # refused here, before anything runs, not per cell
+            refusal = optimizer_refusal(model, models.get(model), self.optimizer)
+            if refusal is not None:
+                raise SpecError(refusal)
         for length in self.lengths_for(task_name):
             try:
                 task.check_length(length)

@@ -69,3 +69,25 @@ def test_naming_tasks_runs_only_those_whatever_the_regimes_name():
             "regimes": [{"models": ["numpy-rnn"], "lengths": {"adding": [5]}}]}
     cells = StudySpec.from_mapping(spec).cells()
     assert {c.task for c in cells} == {"adding-1997"}
+
+
+def test_a_model_that_takes_no_optimizer_is_refused_before_anything_runs(registered):
+    """A README-style factory naming only some hyper-parameters cannot honour optimizer = sgd:
+    the study refuses it in one line, and so does the harness for a cell built by hand."""
+    from rnnbench.errors import UserError
+    from rnnbench.harness import make_model, make_task
+    from rnnbench.registry import models, register_model
+    from rnnbench.schema import SweepCell
+
+    @register_model("plain-factory")
+    def plain(task, units, seed, learning_rate=3e-3, batch_size=64):
+        raise AssertionError("never built")
+
+    registered(models, "plain-factory")
+    spec = {"models": ["plain-factory"], "lengths": {"adding": [5]}, "optimizer": "sgd"}
+    with pytest.raises(SpecError, match="'plain-factory' takes no optimizer.*allowed for it: adam"):
+        StudySpec.from_mapping(spec).cells()
+    cell = SweepCell(task="adding", model="plain-factory", length=5, seed=0, optimizer="sgd")
+    with pytest.raises(UserError, match="takes no optimizer"):
+        make_model(cell, make_task(cell))
+    assert StudySpec.from_mapping({**spec, "optimizer": "adam"}).cells()  # the default is fine

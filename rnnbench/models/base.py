@@ -19,7 +19,12 @@ from typing import Any, Protocol, TypeVar, runtime_checkable
 import numpy as np
 
 from rnnbench import registry
-from rnnbench.schema import DEFAULT_BATCH_SIZE, DEFAULT_LEARNING_RATE, DEFAULT_UNITS
+from rnnbench.schema import (
+    DEFAULT_BATCH_SIZE,
+    DEFAULT_LEARNING_RATE,
+    DEFAULT_OPTIMIZER,
+    DEFAULT_UNITS,
+)
 
 __all__ = ["DEFAULT_BATCH_SIZE", "DEFAULT_LEARNING_RATE", "DEFAULT_UNITS", "HasStateGradients",
            "Model", "ModelFactory", "TaskSpec", "accepted_hparams", "initial_lstm_bias",
@@ -143,6 +148,21 @@ def accepted_hparams(factory: Callable[..., Any], hparams: dict[str, Any]) -> di
     if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
         return dict(hparams)
     return {k: v for k, v in hparams.items() if k in params}
+
+
+def optimizer_refusal(model: str, factory: Callable[..., Any], optimizer: str) -> str | None:
+    """Why `factory` cannot train with `optimizer`, or None if it can.
+
+    The default optimizer is every model's; another one only a factory that takes the
+    `optimizer` hyper-parameter (by name or through **kwargs) can honour, so a row never says
+    one optimizer while the model trained with another.
+    """
+    if optimizer == DEFAULT_OPTIMIZER or "optimizer" in accepted_hparams(factory, {"optimizer": 0}):
+        return None
+    return (
+        f"model {model!r} takes no optimizer, so it cannot train with optimizer = "
+        f"{optimizer!r}; allowed for it: {DEFAULT_OPTIMIZER}"
+    )
 
 
 def initial_lstm_bias(units: int, forget_bias: float) -> np.ndarray:
