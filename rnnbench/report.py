@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from rnnbench import paper_table
+from rnnbench.csvlog import OutputError, parse_rows
 from rnnbench.errors import UserError
 from rnnbench.schema import CELL_COLUMNS, model_label
 
@@ -94,8 +95,6 @@ def read_results(path: str | Path) -> Any:
     warning that counts them, which the report's notes repeat. Resume skips the same rows.
     """
     import pandas as pd
-
-    from rnnbench.csvlog import OutputError, parse_rows
 
     path = Path(path)
     if not path.exists():
