@@ -13,6 +13,20 @@ TEST_SIZE = 2560
 # Table 11, ST3(beta): "average training error below beta and the 2000 most recent sequences
 # were processed correctly".
 ST3_WINDOW = 2000
+
+# What the nets of Exp. 2c, 4, 5 and 6 share (Sec. 4's memory cell with input and output gates,
+# Table 10): no conventional hidden units, output gate biases random like the other weights, the
+# hidden layer fully connected ("F"), h in [-1, 1], g in [-2, 2], logistic output units. Each
+# experiment's net adds its size, biases, rate, initial range, weight count and notes.
+GATED_NET = {
+    "hidden_units": 0,
+    "output_gate_bias": None,
+    "output_gate": True,
+    "connectivity": "F",
+    "h": (-1.0, 1.0),
+    "g": (-2.0, 2.0),
+    "output_activation": "sigmoid",
+}
 # Sec. 5.2: success is judged "during 10,000 successive, randomly chosen input sequences".
 EXP2_WINDOW = 10_000
 

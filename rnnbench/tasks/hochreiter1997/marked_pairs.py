@@ -12,7 +12,7 @@ import math
 import numpy as np
 
 from rnnbench.tasks.base import Task, register_task
-from rnnbench.tasks.hochreiter1997._common import SOURCE, ST3_WINDOW, TEST_SIZE, st3
+from rnnbench.tasks.hochreiter1997._common import GATED_NET, SOURCE, ST3_WINDOW, TEST_SIZE, st3
 from rnnbench.tasks.reference import PaperReference, ReferenceRow
 from rnnbench.tasks.rules import OnlineRule
 
@@ -67,19 +67,13 @@ def first_pair_marked_probability(T: int) -> float:
 
 
 EXP4_NET = {
+    **GATED_NET,
     "blocks": 2,
     "cells_per_block": 2,
-    "hidden_units": 0,
     "input_gate_bias": (-3.0, -6.0),
-    "output_gate_bias": None,
-    "output_gate": True,
     "bias": "all",
-    "connectivity": "F",
-    "h": (-1.0, 1.0),
-    "g": (-2.0, 2.0),
     "learning_rate": 0.5,
     "weight_init": 0.1,
-    "output_activation": "sigmoid",
     "weights": 93,
     "notes": (
         "Sec. 5.4 Architecture, Table 10 rows 4-1..4-3: 2 input units, 1 output unit, 2 cell "

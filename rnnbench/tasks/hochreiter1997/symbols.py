@@ -18,6 +18,7 @@ import numpy as np
 
 from rnnbench.tasks.base import register_task
 from rnnbench.tasks.hochreiter1997._common import (
+    GATED_NET,
     SOURCE,
     AllOutputsWithinTolerance,
     exp2_rule,
@@ -242,19 +243,13 @@ def _exp2c_reference(p: int) -> PaperReference:
             if table_p == p
         ),
         net={
+            **GATED_NET,
             "blocks": 2,
             "cells_per_block": 1,
-            "hidden_units": 0,
             "input_gate_bias": None,
-            "output_gate_bias": None,
-            "output_gate": True,
             "bias": "none",
-            "connectivity": "F",
-            "h": (-1.0, 1.0),
-            "g": (-2.0, 2.0),
             "learning_rate": 0.01,
             "weight_init": 0.2,
-            "output_activation": "sigmoid",
             "weights": 6 * (p + 4) + 6 * 6 + 2 * 2,
             "notes": (
                 "Sec. 5.2 Task 2c Architecture/Learning, Table 10 rows 2c: p+4 input units, 2 "

@@ -12,6 +12,7 @@ import numpy as np
 
 from rnnbench.tasks.base import register_task
 from rnnbench.tasks.hochreiter1997._common import (
+    GATED_NET,
     SOURCE,
     TEST_SIZE,
     AllOutputsWithinTolerance,
@@ -29,19 +30,13 @@ MIN_LENGTH, MAX_LENGTH = 100, 110  # "The sequence length is randomly chosen bet
 
 def _net(blocks: int, input_gate_bias: tuple[float, ...], rate: float, weights: int) -> dict:
     return {
+        **GATED_NET,
         "blocks": blocks,
         "cells_per_block": 2,
-        "hidden_units": 0,
         "input_gate_bias": input_gate_bias,
-        "output_gate_bias": None,
-        "output_gate": True,
         "bias": "all",
-        "connectivity": "F",
-        "h": (-1.0, 1.0),
-        "g": (-2.0, 2.0),
         "learning_rate": rate,
         "weight_init": 0.1,
-        "output_activation": "sigmoid",
         "weights": weights,
         "notes": (
             "Sec. 5.6 Architecture, Table 10 rows 6a/6b: 8 input units, cell blocks of size 2, "
