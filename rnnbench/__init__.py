@@ -10,12 +10,12 @@ import types
 from typing import Any
 
 from rnnbench import report as _report_module
-from rnnbench.models.base import register_model
+from rnnbench.models.base import ModelTraits, register_model
 from rnnbench.models.keras_models import register_cell
 from rnnbench.tasks.base import Task, register_task
 
 __version__ = "0.1.0"
-__all__ = ["Task", "register_cell", "register_model", "register_task", "report", "sweep",
+__all__ = ["ModelTraits", "Task", "register_cell", "register_model", "register_task", "report", "sweep",
            "__version__"]
 
 

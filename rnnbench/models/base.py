@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar, runtime_checkable
 
 import numpy as np
@@ -27,8 +28,8 @@ from rnnbench.schema import (
 )
 
 __all__ = ["DEFAULT_BATCH_SIZE", "DEFAULT_LEARNING_RATE", "DEFAULT_UNITS", "HasStateGradients",
-           "Model", "ModelFactory", "TaskSpec", "accepted_hparams", "initial_lstm_bias",
-           "register_model"]
+           "Model", "ModelFactory", "ModelTraits", "TaskSpec", "accepted_hparams",
+           "initial_lstm_bias", "register_model", "traits_of"]
 
 DEFAULT_CLIPNORM = 1.0  # per-variable gradient norm clip, as Keras's `clipnorm`
 ADAM_BETA_1 = 0.9
@@ -123,11 +124,40 @@ ModelFactory = Callable[..., Model]
 ModelFactoryT = TypeVar("ModelFactoryT", bound=ModelFactory)
 
 
-def register_model(name: str) -> Callable[[ModelFactoryT], ModelFactoryT]:
+@dataclass(frozen=True)
+class ModelTraits:
+    """What a model declares about itself so the machinery never recognises it by name.
+
+    Given to `register_model(name, traits=...)` and read back with `traits_of(factory)`; a
+    factory registered without traits gets these defaults. One field per thing the machinery
+    needs to know (docs/design.md, "Adding a model").
+
+    Attributes:
+        per_step: The model reads out at every step, so it can train on a task whose targets
+            are per step (see `Task.steps_scored`); a model without it is refused for such a
+            task before anything trains.
+    """
+
+    per_step: bool = False
+
+
+TRAITS_ATTRIBUTE = "rnnbench_traits"  # where register_model keeps a factory's ModelTraits
+
+
+def traits_of(factory: Callable[..., Any]) -> ModelTraits:
+    """The `ModelTraits` a factory was registered with (the defaults if none)."""
+    traits = getattr(factory, TRAITS_ATTRIBUTE, None)
+    return traits if isinstance(traits, ModelTraits) else ModelTraits()
+
+
+def register_model(
+    name: str, traits: ModelTraits | None = None
+) -> Callable[[ModelFactoryT], ModelFactoryT]:
     """Decorator: register a model factory under `name` (`@rnnbench.register_model(name)`).
 
     Args:
         name: the model's name in studies, on the command line and in result rows.
+        traits: what the model declares about itself (`ModelTraits`); None for the defaults.
 
     Returns:
         A decorator that registers a factory `(task, units, seed, **hparams) -> Model` and returns
@@ -139,7 +169,14 @@ def register_model(name: str) -> Callable[[ModelFactoryT], ModelFactoryT]:
     Raises:
         RegistryError: the name is empty or already taken.
     """
-    return registry.register_model(name)
+    register = registry.register_model(name)
+
+    def decorate(factory: ModelFactoryT) -> ModelFactoryT:
+        if traits is not None:
+            setattr(factory, TRAITS_ATTRIBUTE, traits)
+        return register(factory)
+
+    return decorate
 
 
 def accepted_hparams(factory: Callable[..., Any], hparams: dict[str, Any]) -> dict[str, Any]:
