@@ -15,8 +15,8 @@ from rnnbench.models.keras_models import register_cell
 from rnnbench.tasks.base import Task, register_task
 
 __version__ = "0.1.0"
-__all__ = ["ModelTraits", "Task", "register_cell", "register_model", "register_task", "report", "sweep",
-           "__version__"]
+__all__ = ["ModelTraits", "Task", "register_cell", "register_model", "register_task", "report",
+           "sweep", "__version__"]
 
 
 def sweep(
