@@ -119,6 +119,8 @@ class StudySpec:
         Every setting given applies to every group (the top level and each regime), except
         `models`, which chooses the models that run: each with the settings of the group that
         names it, or the top level's if none does; a regime left without models is dropped.
+        Lengths given as one list keep each group's tasks (those its lengths table names)
+        unless tasks are chosen too: then every group runs every chosen task at those lengths.
         """
         unknown = sorted(set(overrides) - set(BY_KEY))
         if unknown:
@@ -128,6 +130,12 @@ class StudySpec:
         chosen = given.pop("models", None)
         top = {**self.given, **given}
         regimes = [{k: v for k, v in r.items() if k not in given} for r in self.regimes]
+        lengths = given.get("lengths")
+        if isinstance(lengths, list) and not top.get("tasks"):
+            top["lengths"] = _each_task(self.lengths, lengths)
+            for regime, old in zip(regimes, self.regimes, strict=True):
+                if "lengths" in old:
+                    regime["lengths"] = _each_task(old["lengths"], lengths)
         if chosen is not None:
             in_regimes = {m for r in regimes for m in r["models"]}
             top["models"] = tuple(m for m in chosen if m in self.models or m not in in_regimes)
@@ -260,6 +268,11 @@ class StudySpec:
 
     def _forget_biases(self, model: str) -> list[float | None]:
         return forget_biases_for(model, self.forget_bias)
+
+
+def _each_task(old: Any, lengths: list[int]) -> Any:
+    """`lengths` for each task an old lengths table names (or for every task, as a list)."""
+    return {task: lengths for task in old} if isinstance(old, dict) else lengths
 
 
 def _regimes(value: Any, where: str) -> tuple[dict[str, Any], ...]:
