@@ -119,8 +119,8 @@ class StudySpec:
         Every setting given applies to every group (the top level and each regime), except
         `models`, which chooses the models that run: each with the settings of the group that
         names it, or the top level's if none does; a regime left without models is dropped.
-        Lengths given as one list keep each group's tasks (those its lengths table names)
-        unless tasks are chosen too: then every group runs every chosen task at those lengths.
+        Lengths given as one list keep each group's tasks (those its lengths table names); a
+        chosen task that no group with models has lengths for runs with the top level's.
         """
         unknown = sorted(set(overrides) - set(BY_KEY))
         if unknown:
@@ -130,17 +130,21 @@ class StudySpec:
         chosen = given.pop("models", None)
         top = {**self.given, **given}
         regimes = [{k: v for k, v in r.items() if k not in given} for r in self.regimes]
-        lengths = given.get("lengths")
-        if isinstance(lengths, list) and not top.get("tasks"):
-            top["lengths"] = _each_task(self.lengths, lengths)
-            for regime, old in zip(regimes, self.regimes, strict=True):
-                if "lengths" in old:
-                    regime["lengths"] = _each_task(old["lengths"], lengths)
         if chosen is not None:
             in_regimes = {m for r in regimes for m in r["models"]}
             top["models"] = tuple(m for m in chosen if m in self.models or m not in in_regimes)
             regimes = [{**r, "models": tuple(m for m in r["models"] if m in chosen)}
                        for r in regimes]
+        lengths = given.get("lengths")
+        if isinstance(lengths, list):  # each group keeps its tasks, at these lengths
+            top["lengths"] = _each_task(self.lengths, lengths)
+            for regime, old in zip(regimes, self.regimes, strict=True):
+                if "lengths" in old:
+                    regime["lengths"] = _each_task(old["lengths"], lengths)
+            groups = StudySpec(top, tuple(r for r in regimes if r["models"])).groups()
+            for task in top.get("tasks", ()):  # a chosen task no group runs: the top level's
+                if isinstance(top["lengths"], dict) and not any(g._runs(task) for g in groups):
+                    top["lengths"] = {**top["lengths"], task: lengths}
         return StudySpec(top, tuple(r for r in regimes if r["models"]))
 
     # -- expanding -------------------------------------------------------------------------------

@@ -170,3 +170,17 @@ def test_the_readmes_study_example_is_a_valid_study():
 
     spec = StudySpec.from_mapping(_toml_loads(example), where="README")
     assert spec.regimes and spec.name == "my-study"
+
+
+def test_choosing_a_task_runs_it_in_the_groups_that_have_it():
+    """The README's example: delayed recall for the chosen models, without the regime that runs
+    only adding-1997; and adding-1997 at a new length runs in that regime alone."""
+    out = dry_run("--task", "delayed-recall", "--lengths", "5,20,50", "--seeds", "2",
+                  "--model", "numpy-rnn", "--model", "keras-lstm")
+    assert cells_of(out) == [
+        ("delayed-recall", label, "5, 20, 50", "0, 1")
+        for label in ("numpy-rnn", "keras-lstm (fb=1)", "keras-lstm (fb=4)")]
+    out = dry_run("--task", "adding-1997", "--lengths", "100", "--seeds", "1")
+    assert cells_of(out) == [("adding-1997", label, "100", "0")
+                             for label in ("numpy-rnn", "keras-lstm (fb=4)")]
+    assert "rule=held-out" in out and "rule=task" not in out
