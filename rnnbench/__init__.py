@@ -6,12 +6,15 @@ Nothing here imports Keras or TensorFlow; the models import them when they are b
 
 from __future__ import annotations
 
+import dataclasses
+import textwrap
 import types
 from typing import Any
 
 from rnnbench import report as _report_module
 from rnnbench.models.base import ModelTraits, register_model
 from rnnbench.models.keras_models import register_cell
+from rnnbench.settings import SETTINGS, shown_default
 from rnnbench.tasks.base import Task, register_task
 
 __version__ = "0.1.0"
@@ -35,7 +38,8 @@ def sweep(
     in_process: bool = True,
     wait: bool = False,
     memory_limit: str | None = None,
-    **options: Any,
+    dry_run: bool = False,
+    **settings: Any,
 ) -> Any:
     """Run a study and return its rows, as `rnnbench sweep` does.
 
@@ -67,7 +71,10 @@ def sweep(
         wait: with `out`, wait for another sweep writing it instead of raising LockedError.
         memory_limit: refuse a study whose largest cell (times the workers) is estimated above
             this: "8GB", "60%" (of this machine's memory), "none"; default half the memory.
-        **options: the other study keys (max_sequences, units, forget_bias, ...).
+        dry_run: train nothing; return the cells the call would run (their config columns).
+        **settings: the other settings of a study, each applied to every group of it (the
+            settings table, rnnbench.settings, lists them all; below, each with its default):
+{settings}
 
     Returns:
         A pandas DataFrame with exactly the results CSV's columns, one row per cell, in dtypes
@@ -90,7 +97,11 @@ def sweep(
     from rnnbench.study import resolve_study
 
     study = resolve_study(spec or None, tasks=tasks, models=models, lengths=lengths, seeds=seeds,
-                          **options)
+                          **settings)
+    if dry_run:
+        import pandas as pd
+
+        return pd.DataFrame([dataclasses.asdict(c) for c in study.cells()])
     if workers is None:
         workers = int(os.environ.get("RNNBENCH_WORKERS") or default_workers())
     quiet_native(Path(out).with_suffix(".log") if out else native_log_path(), verbose)
@@ -112,6 +123,20 @@ def sweep(
     finally:
         if bar is not None:
             bar.close()
+
+
+def _settings_doc() -> str:
+    """The `**settings` of `sweep`'s docstring, from the settings table."""
+    named = {"tasks", "models", "lengths", "seeds"}  # sweep's own arguments
+    lines = []
+    for s in SETTINGS:
+        if s.key not in named:
+            text = f"{s.key}: {s.help} Default: {shown_default(s)}."
+            lines += textwrap.wrap(text, 92, initial_indent=" " * 12, subsequent_indent=" " * 16)
+    return "\n".join(lines)
+
+
+sweep.__doc__ = (sweep.__doc__ or "").replace("{settings}\n", _settings_doc() + "\n")
 
 
 class _CallableModule(types.ModuleType):

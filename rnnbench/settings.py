@@ -191,8 +191,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("max_sequences", 64_000, per_task(positive_int), "Training budget per cell, in "
             "sequences; a cell stops earlier once solved. A spec may give a table per task.",
             "--max-sequences", regime=True, metavar="N"),
-    Setting("batch_size", 64, positive_int, "Sequences per update; 1 with --optimizer sgd is the "
-            "1997 paper's online regime.", "--batch-size", regime=True, metavar="N"),
+    Setting("batch_size", 64, positive_int, "Sequences per update; 1 with the sgd optimizer is "
+            "the 1997 paper's online regime.", "--batch-size", regime=True, metavar="N"),
     Setting("learning_rate", 3e-3, learning_rate, f"Step size; '{PAPER}' takes each task's "
             "reference rate (the 1997 tasks carry the paper's).", "--learning-rate",
             regime=True, parse=number_or_word, metavar=f"RATE|{PAPER}"),
@@ -216,7 +216,7 @@ SETTINGS: tuple[Setting, ...] = (
             parse=str, metavar="|".join(OPTIMIZERS)),
     Setting("rule", "task", one_of(RULES), "How a cell is judged: 'task' by the task's own "
             "solve rule where it has one (the 1997 tasks: the paper's), else held-out accuracy "
-            "against --solve-threshold; 'held-out' always by the latter.", "--rule", regime=True,
+            "against the solve threshold; 'held-out' always by the latter.", "--rule", regime=True,
             parse=str, metavar="|".join(RULES)),
 )
 BY_KEY: dict[str, Setting] = {s.key: s for s in SETTINGS}

@@ -184,3 +184,28 @@ def test_choosing_a_task_runs_it_in_the_groups_that_have_it():
     assert cells_of(out) == [("adding-1997", label, "100", "0")
                              for label in ("numpy-rnn", "keras-lstm (fb=4)")]
     assert "rule=held-out" in out and "rule=task" not in out
+
+
+def test_the_api_takes_every_setting_and_its_dry_run_lists_the_cells():
+    import rnnbench
+
+    doc = rnnbench.sweep.__doc__ or ""
+    for setting in SETTINGS:
+        assert f"{setting.key}:" in doc, setting.key
+    df = rnnbench.sweep(tasks="adding-1997", models="numpy-lstm1997", optimizer="sgd",
+                        batch_size=1, learning_rate="paper", lengths=[100], seeds=2,
+                        max_sequences=200_000, dry_run=True)
+    assert df[["task", "model", "length", "seed", "learning_rate"]].values.tolist() == [
+        ["adding-1997", "numpy-lstm1997", 100, 0, 0.5],
+        ["adding-1997", "numpy-lstm1997", 100, 1, 0.5]]
+    with pytest.raises(SpecError, match="unknown option 'momentum'; allowed: name, tasks"):
+        rnnbench.sweep(momentum=0.9, dry_run=True)
+
+
+def test_the_readmes_dry_run_is_what_the_command_prints(monkeypatch):
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    block = readme.split("```console\n$ rnnbench sweep tasks/hochreiter1997.toml", 1)[1]
+    command, _, printed = block.split("```")[0].partition("\n")
+    monkeypatch.chdir(REPO)
+    monkeypatch.delenv("KERAS_BACKEND", raising=False)
+    assert dry_run("tasks/hochreiter1997.toml", *command.split()[:-1]) == printed
