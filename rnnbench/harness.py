@@ -16,7 +16,7 @@ untrained model (`grad_ratio_init`, see rnnbench.gradients), on a small batch of
 
 from __future__ import annotations
 
-import inspect
+import dataclasses
 import math
 import time
 
@@ -26,7 +26,7 @@ from rnnbench.backends import select_backend
 from rnnbench.diagnostics import first_to_last_ratio
 from rnnbench.errors import UserError
 from rnnbench.feeding import chunk_lengths, predict_all, probabilities, train_chunk
-from rnnbench.models.base import Model, ModelFactory, accepted_hparams, optimizer_refusal
+from rnnbench.models.base import Model, ModelFactory, hparam_refusal, named_hparams
 from rnnbench.registry import models, tasks
 from rnnbench.schema import CellResult, SweepCell
 from rnnbench.tasks.base import Task
@@ -78,13 +78,11 @@ def make_model(cell: SweepCell, task: Task) -> Model:
     the cell asks for is refused, rather than trained with another optimizer than the row says.
     """
     factory: ModelFactory = models.get(cell.model)
-    refusal = optimizer_refusal(cell.model, factory, cell.optimizer)
+    settings = dataclasses.asdict(cell)
+    refusal = hparam_refusal(cell.model, factory, settings)
     if refusal is not None:
         raise UserError(refusal)
-    taken = accepted_hparams(factory, cell.hparams())
-    if "optimizer" in inspect.signature(factory).parameters:  # named: it must hear the default
-        taken["optimizer"] = cell.optimizer
-    return factory(task, cell.units, cell.seed, **taken)
+    return factory(task, cell.units, cell.seed, **named_hparams(factory, cell.hparams(), settings))
 
 
 def gradient_batch(cell: SweepCell, task: Task, n: int) -> tuple[np.ndarray, np.ndarray]:

@@ -14,6 +14,7 @@ from typing import Any
 
 from rnnbench.backends import DEFAULT_BACKEND
 from rnnbench.settings import (
+    ALWAYS,
     DEFAULT_BATCH_SIZE,
     DEFAULT_CHUNK_SIZE,
     DEFAULT_EVAL_SIZE,
@@ -23,6 +24,7 @@ from rnnbench.settings import (
     DEFAULT_RULE,
     DEFAULT_SOLVE_THRESHOLD,
     DEFAULT_UNITS,
+    HPARAMS,
     OPTIMIZERS,
     RULES,
 )
@@ -56,19 +58,14 @@ class SweepCell:
     rule: str = DEFAULT_RULE  # one of RULES
 
     def hparams(self) -> dict[str, Any]:
-        """The hyper-parameters offered to the model factory (it takes the ones it names).
-
-        `optimizer` is offered only when it is not the default, so factories written before it
-        existed keep working; the harness refuses a model that does not take one it is offered.
-        """
-        offered: dict[str, Any] = {
-            "learning_rate": self.learning_rate,
-            "batch_size": self.batch_size,
-        }
-        if self.forget_bias is not None:
-            offered["forget_bias"] = self.forget_bias
-        if self.optimizer != DEFAULT_OPTIMIZER:
-            offered["optimizer"] = self.optimizer
+        """The hyper-parameters offered to the model factory (it takes the ones it names): the
+        settings the table marks as such (rnnbench.settings, `Setting.hparam`), but a
+        forget_bias of None (the model takes none) and a WHEN_SET one at its default."""
+        offered = {}
+        for setting in HPARAMS:
+            value = getattr(self, setting.key)
+            if value is not None and (setting.hparam == ALWAYS or value != setting.default):
+                offered[setting.key] = value
         return offered
 
 

@@ -28,6 +28,7 @@ OPTIMIZERS = ("adam", "sgd")  # sgd: plain gradient descent, the 1997 paper's
 # paper's), else held-out accuracy against solve_threshold; "held-out" always the latter.
 RULES = ("task", "held-out")
 PAPER = "paper"  # learning_rate = "paper": each task's reference learning rate
+ALWAYS, WHEN_SET = "always", "when-set"  # how a setting reaches a model factory (Setting.hparam)
 
 
 class SpecError(UserError):
@@ -167,6 +168,10 @@ class Setting:
     metavar: str = ""
     repeat: bool = False  # the flag is given once per value: --model a --model b
     shown_default: str = ""  # the help's "Default: ..." when `default` alone would mislead
+    # Offered to the model factory as a keyword (it takes the ones it names): ALWAYS, or only
+    # when not the default (WHEN_SET), so that factories written before the setting existed keep
+    # working and one that does not take a value it is offered is refused, not trained otherwise.
+    hparam: str = ""
 
 
 SETTINGS: tuple[Setting, ...] = (
@@ -192,14 +197,15 @@ SETTINGS: tuple[Setting, ...] = (
             "sequences; a cell stops earlier once solved. A spec may give a table per task.",
             "--max-sequences", regime=True, metavar="N"),
     Setting("batch_size", 64, positive_int, "Sequences per update; 1 with the sgd optimizer is "
-            "the 1997 paper's online regime.", "--batch-size", regime=True, metavar="N"),
+            "the 1997 paper's online regime.", "--batch-size", regime=True, metavar="N",
+            hparam=ALWAYS),
     Setting("learning_rate", 3e-3, learning_rate, f"Step size; '{PAPER}' takes each task's "
             "reference rate (the 1997 tasks carry the paper's).", "--learning-rate",
-            regime=True, parse=number_or_word, metavar=f"RATE|{PAPER}"),
+            regime=True, parse=number_or_word, metavar=f"RATE|{PAPER}", hparam=ALWAYS),
     Setting("forget_bias", (), forget_biases, "Initial forget-gate bias of LSTM models; several "
             "values run each.", "--forget-bias", regime=True, parse=comma_floats,
             metavar="B,B,...", shown_default="the spec's (the teaching study runs 1,4), else 1 "
-            "as Keras"),
+            "as Keras", hparam=ALWAYS),
     Setting("chunk_size", 2048, positive_int, "Training sequences between two held-out "
             "evaluations.", "--chunk-size", regime=True, metavar="N"),
     Setting("eval_size", 1000, positive_int, "Held-out sequences each evaluation scores.",
@@ -213,7 +219,7 @@ SETTINGS: tuple[Setting, ...] = (
             shown_default="KERAS_BACKEND, else tensorflow"),
     Setting("optimizer", "adam", one_of(OPTIMIZERS), "adam (each variable's gradient clipped to "
             "norm 1) or sgd (plain gradient descent, as in 1997).", "--optimizer", regime=True,
-            parse=str, metavar="|".join(OPTIMIZERS)),
+            parse=str, metavar="|".join(OPTIMIZERS), hparam=WHEN_SET),
     Setting("rule", "task", one_of(RULES), "How a cell is judged: 'task' by the task's own "
             "solve rule where it has one (the 1997 tasks: the paper's), else held-out accuracy "
             "against the solve threshold; 'held-out' always by the latter.", "--rule", regime=True,
@@ -222,6 +228,7 @@ SETTINGS: tuple[Setting, ...] = (
 BY_KEY: dict[str, Setting] = {s.key: s for s in SETTINGS}
 REGIME_KEYS = tuple(s.key for s in SETTINGS if s.regime)  # `models` among them (required there)
 CELL_KEYS = tuple(s.key for s in SETTINGS if s.cell)  # in SweepCell's field order
+HPARAMS = tuple(s for s in SETTINGS if s.hparam)  # the settings a model factory may take
 
 
 def default(key: str) -> Any:

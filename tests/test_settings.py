@@ -209,3 +209,30 @@ def test_the_readmes_dry_run_is_what_the_command_prints(monkeypatch):
     monkeypatch.chdir(REPO)
     monkeypatch.delenv("KERAS_BACKEND", raising=False)
     assert dry_run("tasks/hochreiter1997.toml", *command.split()[:-1]) == printed
+
+
+def test_a_plugin_factory_hears_the_hyper_parameters_of_the_public_contract(registered):
+    """A factory `(task, units, seed, **hparams)`: learning_rate and batch_size always, the
+    forget-gate bias when the cell has one, the optimizer only when it is not the default."""
+    from rnnbench.harness import make_model, make_task
+    from rnnbench.registry import models, register_model
+
+    heard: list[dict] = []
+
+    class Built:
+        num_params = 0
+
+    @register_model("hears-all")
+    def hears_all(task, units, seed, **hparams):
+        heard.append(hparams)
+        return Built()
+
+    registered(models, "hears-all")
+    for cell, expected in [
+        (SweepCell("adding", "hears-all", 5, 0), {"learning_rate": 3e-3, "batch_size": 64}),
+        (SweepCell("adding", "hears-all", 5, 0, forget_bias=4.0, optimizer="sgd",
+                   learning_rate=0.5, batch_size=1),
+         {"learning_rate": 0.5, "batch_size": 1, "forget_bias": 4.0, "optimizer": "sgd"}),
+    ]:
+        make_model(cell, make_task(cell))
+        assert heard.pop() == expected

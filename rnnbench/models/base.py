@@ -13,23 +13,19 @@ The harness owns the loop; a model never decides when to stop.
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar, runtime_checkable
 
 import numpy as np
 
 from rnnbench import registry
-from rnnbench.schema import (
-    DEFAULT_BATCH_SIZE,
-    DEFAULT_LEARNING_RATE,
-    DEFAULT_OPTIMIZER,
-    DEFAULT_UNITS,
-)
+from rnnbench.schema import DEFAULT_BATCH_SIZE, DEFAULT_LEARNING_RATE, DEFAULT_UNITS
+from rnnbench.settings import HPARAMS, WHEN_SET
 
 __all__ = ["DEFAULT_BATCH_SIZE", "DEFAULT_LEARNING_RATE", "DEFAULT_UNITS", "HasStateGradients",
            "Model", "ModelFactory", "ModelTraits", "TaskSpec", "accepted_hparams",
-           "initial_lstm_bias", "register_model", "traits_of"]
+           "hparam_refusal", "initial_lstm_bias", "named_hparams", "register_model", "traits_of"]
 
 DEFAULT_CLIPNORM = 1.0  # per-variable gradient norm clip, as Keras's `clipnorm`
 ADAM_BETA_1 = 0.9
@@ -187,19 +183,37 @@ def accepted_hparams(factory: Callable[..., Any], hparams: dict[str, Any]) -> di
     return {k: v for k, v in hparams.items() if k in params}
 
 
-def optimizer_refusal(model: str, factory: Callable[..., Any], optimizer: str) -> str | None:
-    """Why `factory` cannot train with `optimizer`, or None if it can.
+def hparam_refusal(
+    model: str, factory: Callable[..., Any], settings: Mapping[str, Any]
+) -> str | None:
+    """Why `factory` cannot train with `settings` (a cell's or a study group's), or None.
 
-    The default optimizer is every model's; another one only a factory that takes the
-    `optimizer` hyper-parameter (by name or through **kwargs) can honour, so a row never says
-    one optimizer while the model trained with another.
+    A hyper-parameter offered only when set (the optimizer: rnnbench.settings, WHEN_SET) has a
+    default every model follows; another value only a factory that takes it (by name or through
+    **kwargs) can honour, so a row never says one optimizer while the model trained with another.
     """
-    if optimizer == DEFAULT_OPTIMIZER or "optimizer" in accepted_hparams(factory, {"optimizer": 0}):
-        return None
-    return (
-        f"model {model!r} takes no optimizer, so it cannot train with optimizer = "
-        f"{optimizer!r}; allowed for it: {DEFAULT_OPTIMIZER}"
-    )
+    for setting in HPARAMS:
+        value = settings.get(setting.key, setting.default)
+        if setting.hparam != WHEN_SET or value == setting.default:
+            continue
+        if setting.key not in accepted_hparams(factory, {setting.key: value}):
+            return (
+                f"model {model!r} takes no {setting.key}, so it cannot train with "
+                f"{setting.key} = {value!r}; allowed for it: {setting.default}"
+            )
+    return None
+
+
+def named_hparams(factory: Callable[..., Any], cell_hparams: dict[str, Any],
+                  settings: Mapping[str, Any]) -> dict[str, Any]:
+    """The keywords `factory` is called with: the offered hyper-parameters it takes, and every
+    WHEN_SET one it names in its signature, at its default too (it must hear which it is)."""
+    taken = accepted_hparams(factory, cell_hparams)
+    params = inspect.signature(factory).parameters
+    for setting in HPARAMS:
+        if setting.hparam == WHEN_SET and setting.key in params:
+            taken[setting.key] = settings[setting.key]
+    return taken
 
 
 def initial_lstm_bias(units: int, forget_bias: float) -> np.ndarray:
