@@ -1,12 +1,13 @@
 """The one table of a study's settings: each one's name, default, check, help, flag, and scope.
 
-A setting is written here once, and everything else reads it from here (docs/design.md,
-"Adding a setting"): the study file's keys and checks and which of them a `[[regimes]]` group
+A setting is written here once, and everything else reads it from here (see docs/design.md for
+the layers): the study file's keys and checks and which of them a `[[regimes]]` group
 may set (rnnbench.study), the `rnnbench sweep` options and their help (rnnbench.cli, hence
 docs/cli.md), the keyword arguments of `rnnbench.sweep()`, and the defaults of a `SweepCell`
-(rnnbench.schema). A test compares the click options, the study keys and docs/cli.md with it.
-Adding a setting is one `Setting` here, a field of `SweepCell` if it lands in the row (a test
-holds the two equal), and the models that use it.
+(rnnbench.schema) and which hyper-parameters a model factory hears (`SweepCell.hparams`).
+tests/test_settings.py compares the click options, the study keys and docs/cli.md with it.
+Adding a setting is one `Setting` here (with `hparam` if model factories take it), a field of
+`SweepCell` if it lands in the row (the test holds the two equal), and the models that use it.
 
 Each check takes a value as a study file or the API gives it and returns it as the study holds
 it, or raises `NotAllowedError(allowed)`; `check` turns that into one line naming the key, the
