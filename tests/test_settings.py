@@ -236,3 +236,17 @@ def test_a_plugin_factory_hears_the_hyper_parameters_of_the_public_contract(regi
     ]:
         make_model(cell, make_task(cell))
         assert heard.pop() == expected
+
+
+@pytest.mark.parametrize("study", ["teaching", "hochreiter1997"])
+def test_the_studies_expand_to_exactly_the_cells_of_their_committed_rows(study, monkeypatch):
+    """The reference results were run before the settings table existed; the studies as written
+    still list exactly their cells (config by config), so rerunning them resumes, not redoes."""
+    from rnnbench.csvlog import ResultsCSV, config_key
+    from rnnbench.runner import cell_key
+
+    monkeypatch.delenv("KERAS_BACKEND", raising=False)  # the rows ran on tensorflow
+    cells = StudySpec.from_toml(REPO / "tasks" / f"{study}.toml").cells()
+    rows = ResultsCSV(REPO / "results" / f"{study}.csv").rows()
+    assert len(cells) == len(rows)
+    assert {cell_key(c) for c in cells} == {config_key(r) for r in rows}
