@@ -76,9 +76,10 @@ def names(v: Any) -> tuple[str, ...]:
 
 
 def task_names(v: Any) -> tuple[str, ...]:
-    if not names(v):  # models = [] is allowed when regimes name the models; tasks = [] is not
+    chosen = names(v)
+    if not chosen:  # models = [] is allowed when regimes name the models; tasks = [] is not
         raise NotAllowedError("a non-empty list of task names")
-    return names(v)
+    return chosen
 
 
 def int_list(v: Any) -> list[int]:
