@@ -44,18 +44,21 @@ def sweep(
     """Run a study and return its rows, as `rnnbench sweep` does.
 
     Arguments left None come from the study file (`spec`), or without one from the teaching
-    study, as on the command line. As the command line does, it shows progress and runs the
+    study, as on the command line; a setting given applies to every group of the study (its
+    top level and each regime). As the command line does, it shows progress and runs the
     cells in one worker process per core.
 
     Args:
-        tasks: task names (one name or a list).
-        models: model names (one name or a list).
-        lengths: dependency lengths for every task, or a dict of them per task name.
+        tasks: which tasks run (one name or a list).
+        models: which models run (one name or a list), each with the settings of the study's
+            group that names it, or the top level's if none does.
+        lengths: dependency lengths for every task each group runs, or a dict of them per task
+            name.
         seeds: how many seeds (0..n-1), or the list of seeds.
         out: a CSV path: each row is appended as its cell finishes, and cells already there are
             not run again. TensorFlow's native start-up lines go to `<out>.log` beside it (else
             to a log in the temporary folder).
-        spec: a TOML study file, overridden by the other arguments.
+        spec: a TOML study file, whose settings the other arguments replace in every group.
         progress: None (the default) or True: a tqdm bar in a notebook or on a terminal, a line
             per finished cell on stderr otherwise; False: nothing.
         workers: cells run side by side in that many spawned processes; 1 runs them in this
