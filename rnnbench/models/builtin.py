@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from rnnbench.models import keras_models
+from rnnbench.models import keras_models, lstm1997
 from rnnbench.models.base import DEFAULT_FORGET_BIAS, ModelTraits, TaskSpec, register_model
 from rnnbench.models.lstm1997 import Net1997, NumpyLSTM1997
 from rnnbench.models.numpy_lstm import NumpyLSTM
@@ -23,9 +23,9 @@ MB = 2**20
 # tests/test_memory_bound.py (peak RSS of a child process running the cell).
 NUMPY_PROCESS = 150 * MB
 KERAS_PROCESS = keras_models.KERAS_PROCESS_BYTES
-NUMPY_RNN = ModelTraits(cost_weight=1.0, overhead_seconds=0.3, state_arrays=16,
+NUMPY_RNN = ModelTraits(cost_weight=1.0, overhead_seconds=0.3, state_arrays=9,
                         process_bytes=NUMPY_PROCESS)
-NUMPY_LSTM = ModelTraits(cost_weight=4.2, overhead_seconds=0.3, state_arrays=16,
+NUMPY_LSTM = ModelTraits(cost_weight=4.2, overhead_seconds=0.3, state_arrays=13,
                          process_bytes=NUMPY_PROCESS)
 KERAS_SIMPLERNN = ModelTraits(cost_weight=1.6, overhead_seconds=2.0, state_arrays=20,
                               process_bytes=KERAS_PROCESS, gradient_twin="numpy-rnn")
@@ -34,8 +34,9 @@ KERAS_LSTM = ModelTraits(cost_weight=4.6, overhead_seconds=2.0, state_arrays=20,
 # The 1997 net's step cost depends on its path (benchmarks/README.md, T = 100: its numba online
 # kernel 0.024 ms a sequence, ~5x cheaper than numpy-rnn a sequence-step; its NumPy loop 5.06 ms,
 # ~40x dearer): priced as a Keras LSTM, as before traits, until its own cells are timed.
-NUMPY_LSTM1997 = ModelTraits(cost_weight=4.6, overhead_seconds=2.0, state_arrays=16,
-                             process_bytes=NUMPY_PROCESS)
+# Its memory: its own function (its width comes from the task, its arrays are float64).
+NUMPY_LSTM1997 = ModelTraits(cost_weight=4.6, overhead_seconds=2.0, process_bytes=NUMPY_PROCESS,
+                             memory_bytes=lstm1997.memory_bytes)
 
 
 @register_model("numpy-rnn", traits=NUMPY_RNN)
