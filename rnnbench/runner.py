@@ -121,6 +121,10 @@ def _run(
     done_rows: dict[tuple[str, ...], dict[str, Any]] = {}
     if log is not None:
         log.prepare()
+        if log.added_columns and warn is not None:
+            added = ", ".join(log.added_columns)
+            warn(f"{str(out)!r} was written by an earlier rnnbench: added its missing columns "
+                 f"({added}), empty in its earlier rows")
         done_rows = {config_key(r): r for r in log.rows()}
         if log.warning() and warn is not None:
             warn(f"{log.warning()}; their cells run again")
