@@ -1,4 +1,4 @@
-"""The memory estimate is an upper bound: the peak RSS of a child process running a cell is below it.
+"""The memory estimate is an upper bound: a child process running a cell peaks below it.
 
 Each point runs one cell in a fresh Python process (so the peak is that cell's, the interpreter and
 its imports included, as a worker's is) and reads its peak resident set from the kernel
