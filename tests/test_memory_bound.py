@@ -22,8 +22,6 @@ import pytest
 from rnnbench.memory import estimate
 from rnnbench.schema import SweepCell
 
-pytestmark = pytest.mark.slow  # a child process per point; the Keras ones import TensorFlow
-
 CHILD = """
 import json, resource, sys
 from rnnbench.harness import run_cell
@@ -61,6 +59,7 @@ POINTS = [
 ]
 
 
+@pytest.mark.slow  # a child process per point; the Keras ones import TensorFlow
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="ru_maxrss in KiB: Linux")
 @pytest.mark.parametrize("cell", POINTS, ids=lambda c: f"{c.model}-{c.length}-b{c.batch_size}")
 def test_the_estimate_is_above_the_measured_peak(cell):
@@ -78,3 +77,18 @@ def test_the_gradient_batch_is_counted_at_batch_1():
     states = 32 * 100_002 * 32 * 4  # G x T x H float32: one (T, G, H) array
     assert one > 5 * states  # a NumPy RNN's BPTT keeps several such arrays
     assert two - one < one / 20  # one more training sequence adds little
+
+
+def test_a_task_scored_at_every_step_counts_a_target_per_step(monkeypatch):
+    """Per-step targets (n, T, K) and outputs are counted: T x K floats a sequence, not K."""
+    from rnnbench.registry import tasks
+
+    recall = tasks.get("delayed-recall")
+    cell = point("numpy-rnn", "delayed-recall", 1000, 64, eval_size=2000)
+    last = estimate(cell)
+    monkeypatch.setattr(recall, "steps_scored", "every", raising=False)
+    every = estimate(cell)
+    T, K = 1002, recall.output_dim
+    # targets, outputs, probabilities of the held-out set, the chunk and the gradient batch
+    floats = 3 * (cell.eval_size + cell.chunk_size + 32) * (T - 1) * K
+    assert every - last == pytest.approx(4 * floats)
