@@ -170,10 +170,10 @@ class ModelTraits:
         state_arrays: How many float32 arrays of shape (B, T, H) the model holds at its peak
             while it trains or is differentiated on a batch of B sequences of T steps with H
             units: the states BPTT keeps, gates, their gradients and the framework's copies
-            (measured: numpy-rnn ~7, numpy-lstm ~11). rnnbench.memory multiplies it out; the
-            built-ins' values are measured upper bounds (tests/test_memory_bound.py). Counted for the
-            training batch plus the 32 sequences of `grad_ratio_init`. A model whose width is
-            not `units` (the 1997 net sizes itself from the task) declares `memory_bytes`
+            (measured: numpy-rnn ~7, numpy-lstm ~11). rnnbench.memory multiplies it out, for
+            the training batch plus the 32 sequences of `grad_ratio_init`; the built-ins'
+            values are measured upper bounds (tests/test_memory_bound.py). A model whose width
+            is not `units` (the 1997 net sizes itself from the task) declares `memory_bytes`
             instead. None: DEFAULT_STATE_ARRAYS.
         process_bytes: A worker process's own footprint once the model's framework is imported
             (Python and NumPy ~150 MB; with TensorFlow ~1.2 GB). None: DEFAULT_PROCESS_BYTES.
