@@ -1,11 +1,11 @@
 """The memory estimate is an upper bound: a child process running a cell peaks below it.
 
 Each point runs one cell in a fresh Python process (so the peak is that cell's, the interpreter and
-its imports included, as a worker's is) and reads its peak resident set from the kernel
-(`ru_maxrss`). The points cover every built-in model at batch 1 (where the 32-sequence batch behind
-`grad_ratio_init` dominates) and batch 64, at lengths long enough that the (B, T, H) states, not
-the process, are most of the peak; the estimate is linear in the length, so a bound at these
-lengths with margin is a bound at the longer ones (benchmarks/README.md has the figures at 100,000).
+its imports included, as a worker's is) and reads its peak resident set from the kernel (`VmHWM`
+in /proc/self/status). The points cover every built-in model at batch 1 (where the 32-sequence
+batch behind `grad_ratio_init` dominates) and batch 64, at lengths long enough that the (B, T, H)
+states, not the process, are most of the peak; the estimate is linear in the length, so a bound at
+these lengths with margin is a bound at the longer ones (benchmarks/README.md: figures at 100,000).
 Budgets are one mini-batch, so each point costs a few seconds (a Keras one ~10 s).
 """
 
@@ -22,13 +22,17 @@ import pytest
 from rnnbench.memory import estimate
 from rnnbench.schema import SweepCell
 
+# The peak is the process's VmHWM (its address space's high-water mark, in kB), not ru_maxrss:
+# Linux carries ru_maxrss over fork and exec, so a child of a large pytest process would report
+# the parent's size. VmHWM belongs to the address space exec made.
 CHILD = """
-import json, resource, sys
+import json, sys
 from rnnbench.harness import run_cell
 from rnnbench.schema import SweepCell
 result = run_cell(SweepCell(**json.loads(sys.argv[1])))
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # Linux: KiB
-print(json.dumps({"status": result.status, "error": result.error, "peak": peak}))
+with open("/proc/self/status") as status:
+    kb = next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
+print(json.dumps({"status": result.status, "error": result.error, "peak": kb * 1024}))
 """
 
 
@@ -60,7 +64,7 @@ POINTS = [
 
 
 @pytest.mark.slow  # a child process per point; the Keras ones import TensorFlow
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="ru_maxrss in KiB: Linux")
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/self/status")
 @pytest.mark.parametrize("cell", POINTS, ids=lambda c: f"{c.model}-{c.length}-b{c.batch_size}")
 def test_the_estimate_is_above_the_measured_peak(cell):
     measured = peak_rss(cell)
