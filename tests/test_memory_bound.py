@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from dataclasses import asdict
@@ -96,3 +97,23 @@ def test_a_task_scored_at_every_step_counts_a_target_per_step(monkeypatch):
     # targets, outputs, probabilities of the held-out set, the chunk and the gradient batch
     floats = 3 * (cell.eval_size + cell.chunk_size + 32) * (T - 1) * K
     assert every - last == pytest.approx(4 * floats)
+
+
+def test_the_issues_case_is_refused_up_front_not_killed(tmp_path):
+    """Issue 20's case (numpy-rnn, batch, chunk and eval 1, length 100,000, --memory-limit 1GB)
+    used 2.06 GiB and was killed; now the sweep refuses it in one line before anything runs."""
+    from click.testing import CliRunner
+
+    from rnnbench.cli import main
+
+    spec = tmp_path / "small-batches.toml"
+    spec.write_text('models = ["numpy-rnn"]\nseeds = 1\nbatch_size = 1\nchunk_size = 1\n'
+                    'eval_size = 1\nmax_sequences = 1\nlengths = {adding = [100000]}\n')
+    out = tmp_path / "r.csv"
+    result = CliRunner().invoke(main, ["sweep", str(spec), "--out", str(out),
+                                       "--memory-limit", "1GB"])
+    assert result.exit_code == 2, result.output
+    line = result.stderr.strip()
+    assert len(line.splitlines()) == 1 and "memory limit of 1.0 GB" in line and not out.exists()
+    said = float(re.search(r"estimated peak ([\d.]+) GB", line).group(1))  # GiB, as memory.gb
+    assert said >= 2822 / 1024  # the peak measured at this config (benchmarks/README.md), MiB
