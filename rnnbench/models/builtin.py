@@ -1,23 +1,51 @@
-"""Entry-point module of the built-in models: importing it registers them."""
+"""Entry-point module of the built-in models: importing it registers them, each with its traits.
+
+Each model declares what the machinery needs to know about it (`ModelTraits`: its cost prior, its
+memory per (B, T, H) state and per process, its gradient twin); nothing elsewhere recognises a
+model by its name. The numbers and where they were measured are beside each declaration.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from rnnbench.models import keras_models
-from rnnbench.models.base import DEFAULT_FORGET_BIAS, TaskSpec, register_model
+from rnnbench.models import keras_models, lstm1997
+from rnnbench.models.base import DEFAULT_FORGET_BIAS, ModelTraits, TaskSpec, register_model
 from rnnbench.models.lstm1997 import Net1997, NumpyLSTM1997
 from rnnbench.models.numpy_lstm import NumpyLSTM
 from rnnbench.models.numpy_rnn import NumpyRNN
 
+MB = 2**20
+# Step costs: benchmarks/README.md (32 units, length 100: numpy-rnn 7.7 ms a step, keras-simplernn
+# 12.6, numpy-lstm 32.0, keras-lstm 35.2), relative to numpy-rnn. Overheads: a NumPy model builds
+# in milliseconds; a Keras one imports TensorFlow in a fresh worker and traces its train step.
+# Memory: (B, T, H) arrays and process footprints are upper bounds measured by
+# tests/test_memory_bound.py (peak RSS of a child process running the cell).
+NUMPY_PROCESS = 150 * MB
+KERAS_PROCESS = keras_models.KERAS_PROCESS_BYTES
+NUMPY_RNN = ModelTraits(cost_weight=1.0, overhead_seconds=0.3, state_arrays=9,
+                        process_bytes=NUMPY_PROCESS)
+NUMPY_LSTM = ModelTraits(cost_weight=4.2, overhead_seconds=0.3, state_arrays=13,
+                         process_bytes=NUMPY_PROCESS)
+KERAS_SIMPLERNN = ModelTraits(cost_weight=1.6, overhead_seconds=2.0, state_arrays=20,
+                              process_bytes=KERAS_PROCESS, gradient_twin="numpy-rnn")
+KERAS_LSTM = ModelTraits(cost_weight=4.6, overhead_seconds=2.0, state_arrays=20,
+                         process_bytes=KERAS_PROCESS, gradient_twin="numpy-lstm")
+# The 1997 net's step cost depends on its path (benchmarks/README.md, T = 100: its numba online
+# kernel 0.024 ms a sequence, ~5x cheaper than numpy-rnn a sequence-step; its NumPy loop 5.06 ms,
+# ~40x dearer): priced as a Keras LSTM, as before traits, until its own cells are timed.
+# Its memory: its own function (its width comes from the task, its arrays are float64).
+NUMPY_LSTM1997 = ModelTraits(cost_weight=4.6, overhead_seconds=2.0, process_bytes=NUMPY_PROCESS,
+                             memory_bytes=lstm1997.memory_bytes)
 
-@register_model("numpy-rnn")
+
+@register_model("numpy-rnn", traits=NUMPY_RNN)
 def numpy_rnn(task: TaskSpec, units: int, seed: int, **hparams: Any) -> NumpyRNN:
     """the lesson's tanh RNN loop in NumPy, hand-written BPTT and Adam"""
     return NumpyRNN(task.input_dim, units, task.output_dim, task.kind, seed, **hparams)
 
 
-@register_model("numpy-lstm")
+@register_model("numpy-lstm", traits=NUMPY_LSTM)
 def numpy_lstm(
     task: TaskSpec, units: int, seed: int, forget_bias: float = DEFAULT_FORGET_BIAS, **hparams: Any
 ) -> NumpyLSTM:
@@ -27,7 +55,7 @@ def numpy_lstm(
     )
 
 
-@register_model("numpy-lstm1997")
+@register_model("numpy-lstm1997", traits=NUMPY_LSTM1997)
 def numpy_lstm1997(
     task: Any,
     units: int,
@@ -49,5 +77,5 @@ def numpy_lstm1997(
     return NumpyLSTM1997(net, task.kind, seed, learning_rate, batch_size, optimizer, gradient)
 
 
-register_model("keras-simplernn")(keras_models.simple_rnn)
-register_model("keras-lstm")(keras_models.lstm)
+register_model("keras-simplernn", traits=KERAS_SIMPLERNN)(keras_models.simple_rnn)
+register_model("keras-lstm", traits=KERAS_LSTM)(keras_models.lstm)
