@@ -222,8 +222,9 @@ def page(report: Report, figures: dict[str, bytes]) -> str:
         f"<title>rnnbench report: {esc(report.study)}</title>",
         f"<style>{STYLE}</style></head><body>",
         f"<h1>rnnbench report: {esc(report.study)}</h1>",
-        f"<p>{len(report.rows.df)} result rows: how held-out accuracy falls as the dependency "
-        "length grows.</p>",
+        f"<p>{len(report.rows.df)} result rows: how accuracy falls as the dependency length "
+        "grows, and which seeds solved (one verdict per row, shared by every table, figure "
+        "and sentence below).</p>",
     ]
     tasks = [] if report.summary.empty else sorted(
         report.summary.index.get_level_values("task").unique())

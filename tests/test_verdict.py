@@ -134,3 +134,19 @@ def test_typed_rows_get_the_same_verdict(crafted):
     again = build_report(typed)
     for key, k in EXPECTED.items():
         assert again.summary.loc[key, "solved"] == k
+
+
+def test_read_results_keeps_every_model_configuration():
+    """The README's claim, on the committed teaching CSV: grouping on the label keeps all 20
+    (task, model configuration, length) groups; grouping on forget_bias keeps the 10 whose bias
+    is set (pandas drops NaN keys)."""
+    from pathlib import Path
+
+    import rnnbench
+
+    df = rnnbench.read_results(Path(__file__).resolve().parent.parent / "results" / "teaching.csv")
+    assert df.groupby(["task", "label", "length"]).ngroups == 20
+    assert df.groupby(["task", "model", "forget_bias", "length"]).ngroups == 10
+    assert str(df["num_params"].dtype) == "Int64" and str(df["status"].dtype) == "string"
+    assert set(df["label"]) == {"keras-lstm (fb=1)", "keras-lstm (fb=4)", "keras-simplernn",
+                                "numpy-rnn"}
