@@ -596,8 +596,9 @@ def accuracy_of(results: Any, numbers: bool = False) -> Any:
     `results` is a results CSV's path or the DataFrame `rnnbench.sweep` returned. Rows are
     (task, model), columns dependency length, cells `mean ± sd (solved k/n)` over seeds, as
     `rnnbench report` prints. With `numbers=True`: the numbers behind it instead, one row per
-    (task, model, length) with columns n, solved, mean, sd, min, max, median sequences to solve,
-    chance.
+    (task, model, length) with the columns of SUMMARY_COLUMNS: n, solved (the shared verdict),
+    the solved fraction's Wilson interval, accuracy statistics, the Kaplan-Meier median sequences
+    to solve with its interval, the expected running time, the budget, chance.
     """
     df = read_text(results) if isinstance(results, (str, Path)) else results
     built = build_report(df)
