@@ -64,6 +64,8 @@ def solved_curves(report: Report, task: str) -> dict[tuple[str, int], survival.S
 def solved_figure_png(report: Report, task: str) -> bytes:
     """Fraction of seeds solved against training sequences: what a paper's rule decided."""
     Figure = _matplotlib()
+    from matplotlib.ticker import LogLocator, NullFormatter
+
     summary = report.summary.xs(task, level="task")
     fig = Figure(figsize=(7.5, 4.8), dpi=110, layout="constrained")
     ax = fig.add_subplot()
@@ -89,6 +91,9 @@ def solved_figure_png(report: Report, task: str) -> bytes:
             ax.axvline(paper, color="0.35", linestyle=[":", (0, (1, 4))][i % 2], linewidth=1.4,
                        label=f"paper's figure{tag} ({paper:,.0f})")
     ax.set_xscale("log")
+    ax.xaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))  # 1,000, 2,000, 5,000, ...
+    ax.xaxis.set_major_formatter(lambda v, _pos: f"{v:,.0f}")
+    ax.xaxis.set_minor_formatter(NullFormatter())
     ax.set_xlim(left=start)
     ax.set_ylim(-0.02, 1.02)
     ax.set_xlabel("training sequences (as the paper counts them)")
