@@ -58,15 +58,21 @@ def judge(df: Any) -> Any:
     `status` may be absent (every row ok); `solve_rule`, `test_wrong`, `sequences_seen` and
     `max_sequences` are used when present.
     """
-    status = [str(s) if s == s and s is not None else "ok"
-              for s in (df["status"] if "status" in df.columns else ["ok"] * len(df))]
-    status = [s or "ok" for s in status]
+    import pandas as pd
+
+    def texts(column: str, missing: str) -> list[str]:
+        """A text column as str, `missing` where empty (NaN, None, or a sweep's pandas.NA)."""
+        if column not in df.columns:
+            return [missing] * len(df)
+        return [missing if pd.isna(v) or not str(v).strip() else str(v).strip()
+                for v in df[column]]
+
+    status = texts("status", "ok")
     at = _floats(df, "sequences_to_solve")
     seen = _floats(df, "sequences_seen")
     budget = _floats(df, "max_sequences")
     wrong = _floats(df, "test_wrong")
-    names = [str(v) if v == v and v is not None else ""
-             for v in (df["solve_rule"] if "solve_rule" in df.columns else [""] * len(df))]
+    names = texts("solve_rule", "")
     cache: dict[tuple[str, int], Any] = {}
     counted, met, failed, solved, solved_at, spent, paper, limit = [], [], [], [], [], [], [], []
     for i, (task_name, length) in enumerate(zip(df["task"], df["length"], strict=True)):

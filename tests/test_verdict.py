@@ -150,3 +150,25 @@ def test_read_results_keeps_every_model_configuration():
     assert str(df["num_params"].dtype) == "Int64" and str(df["status"].dtype) == "string"
     assert set(df["label"]) == {"keras-lstm (fb=1)", "keras-lstm (fb=4)", "keras-simplernn",
                                 "numpy-rnn"}
+
+
+def test_a_sweeps_rows_with_missing_text_are_judged():
+    """A crashed row of a sweep's own DataFrame has <NA> (pandas.NA) for solve_rule and counts:
+    judged as an unsolved seed, not a traceback at the end of the sweep."""
+    import pandas as pd
+
+    from rnnbench.verdict import judge
+
+    df = pd.DataFrame({
+        "task": ["adding", "adding"], "length": [10, 10],
+        "status": pd.array(["ok", "crashed"], dtype="string"),
+        "solve_rule": pd.array(["held-out>=0.95", pd.NA], dtype="string"),
+        "sequences_to_solve": pd.array([2048, pd.NA], dtype="Int64"),
+        "sequences_seen": pd.array([2048, 512], dtype="Int64"),
+        "max_sequences": pd.array([64000, 64000], dtype="Int64"),
+    })
+    judged = judge(df)
+    assert list(judged["solved"]) == [True, False]
+    assert list(judged["counted"]) == [True, True]
+    assert judged["censored_at"].iloc[1] == 64000  # a crash is not solving, within the budget
+    assert judged["spent"].iloc[1] == 512
