@@ -1,7 +1,9 @@
 """Statistics of sequences-to-solve that count the runs that did not solve.
 
-A run that stopped unsolved after spending s sequences is right-censored at s: it would have
-solved later, or never; its count is not missing. So the statistics here take every seed:
+A run that did not solve is right-censored: it would have solved later, or never; its count is
+not missing. The caller says where each run is censored (rnnbench.verdict: at the run's budget,
+since a run that stopped early unsolved, diverged or failed a paper's test, ended in failure).
+So the statistics here take every seed:
 
 - `kaplan_meier`: the fraction solved by each sequence count (1 - the Kaplan-Meier survival
   function), its median and a 95% confidence interval for the median, from SciPy
@@ -14,7 +16,7 @@ solved later, or never; its count is not missing. So the statistics here take ev
 - `faster`: whether one model solves faster than another, by the log-rank test
   (`scipy.stats.logrank`), and only when each side has enough seeds to say so.
 
-SciPy is imported inside the functions (a heavy import; docs/design.md).
+SciPy is imported inside the functions: it is a heavy import, and `rnnbench list` stays fast.
 """
 
 from __future__ import annotations
