@@ -1,6 +1,7 @@
 """rnnbench: how does a recurrent model's accuracy fall as the dependency length grows, and why?
 
-Public API: `Task`, `register_task`, `register_model`, `register_cell`, `sweep`, `report`.
+Public API: `Task`, `register_task`, `register_model`, `register_cell`, `sweep`, `report`,
+`read_results`.
 Nothing here imports Keras or TensorFlow; the models import them when they are built.
 """
 
@@ -18,8 +19,8 @@ from rnnbench.settings import SETTINGS, shown_default
 from rnnbench.tasks.base import Task, register_task
 
 __version__ = "0.1.0"
-__all__ = ["ModelTraits", "Task", "register_cell", "register_model", "register_task", "report",
-           "sweep", "__version__"]
+__all__ = ["ModelTraits", "Task", "read_results", "register_cell", "register_model",
+           "register_task", "report", "sweep", "__version__"]
 
 
 def sweep(
@@ -154,3 +155,4 @@ class _CallableModule(types.ModuleType):
 # a function that an import would replace, the module itself is made callable.
 _report_module.__class__ = _CallableModule
 report = _report_module
+read_results = _report_module.read_results  # a results CSV in the API's dtypes, with `label`

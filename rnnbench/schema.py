@@ -9,6 +9,7 @@ and their model labels from here.
 from __future__ import annotations
 
 import math
+import typing
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
@@ -101,6 +102,22 @@ class CellResult:
 CELL_COLUMNS = [f.name for f in fields(SweepCell)]
 RESULT_COLUMNS = [f.name for f in fields(CellResult)]
 COLUMNS = CELL_COLUMNS + RESULT_COLUMNS
+
+
+def column_dtypes() -> dict[str, str]:
+    """pandas dtypes that say what each column holds: nullable integers (Int64: empty where a
+    cell never solved or has no parameter count) and strings, floats for the rest."""
+    kinds: dict[str, str] = {}
+    for cls in (SweepCell, CellResult):
+        for name, hint in typing.get_type_hints(cls).items():
+            args = set(typing.get_args(hint)) or {hint}
+            if str in args:
+                kinds[name] = "string"
+            elif int in args and float not in args:
+                kinds[name] = "Int64"
+            else:
+                kinds[name] = "float64"
+    return kinds
 
 
 def result_row(cell: SweepCell, result: CellResult) -> dict[str, Any]:
