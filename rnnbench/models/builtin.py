@@ -7,6 +7,7 @@ from typing import Any
 from rnnbench.models import keras_models
 from rnnbench.models.base import DEFAULT_FORGET_BIAS, TaskSpec, register_model
 from rnnbench.models.lstm1997 import Net1997, NumpyLSTM1997
+from rnnbench.models.numpy_indrnn import NumpyIndRNN
 from rnnbench.models.numpy_lstm import NumpyLSTM
 from rnnbench.models.numpy_rnn import NumpyRNN
 
@@ -47,6 +48,15 @@ def numpy_lstm1997(
     """  # noqa: E501 - the first line is `rnnbench list`'s description
     net = Net1997.from_task(task)
     return NumpyLSTM1997(net, task.kind, seed, learning_rate, batch_size, optimizer, gradient)
+
+
+@register_model("numpy-indrnn")
+def numpy_indrnn(task: TaskSpec, units: int, seed: int, **hparams: Any) -> NumpyIndRNN:
+    """IndRNN (Li et al. 2018): 2 ReLU layers, h = relu(Wx + u*h + b), |u| <= 2^(1/T), NumPy BPTT
+
+    T is the length of the first batch the model sees (a factory is not told the length).
+    """
+    return NumpyIndRNN(task.input_dim, units, task.output_dim, task.kind, seed, **hparams)
 
 
 register_model("keras-simplernn")(keras_models.simple_rnn)
