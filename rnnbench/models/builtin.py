@@ -7,6 +7,7 @@ from typing import Any
 from rnnbench.models import keras_models
 from rnnbench.models.base import DEFAULT_FORGET_BIAS, TaskSpec, register_model
 from rnnbench.models.lstm1997 import Net1997, NumpyLSTM1997
+from rnnbench.models.numpy_exprnn import NumpyExpRNN
 from rnnbench.models.numpy_indrnn import NumpyIndRNN
 from rnnbench.models.numpy_lstm import NumpyLSTM
 from rnnbench.models.numpy_rnn import NumpyRNN
@@ -57,6 +58,12 @@ def numpy_indrnn(task: TaskSpec, units: int, seed: int, **hparams: Any) -> Numpy
     T is the length of the first batch the model sees (a factory is not told the length).
     """
     return NumpyIndRNN(task.input_dim, units, task.output_dim, task.kind, seed, **hparams)
+
+
+@register_model("numpy-exprnn")
+def numpy_exprnn(task: TaskSpec, units: int, seed: int, **hparams: Any) -> NumpyExpRNN:
+    """expRNN (Lezcano-Casado & Martinez-Rubio 2019): orthogonal W = expm(A), modReLU, NumPy BPTT"""
+    return NumpyExpRNN(task.input_dim, units, task.output_dim, task.kind, seed, **hparams)
 
 
 register_model("keras-simplernn")(keras_models.simple_rnn)
