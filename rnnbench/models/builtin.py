@@ -10,6 +10,7 @@ from rnnbench.models.lstm1997 import Net1997, NumpyLSTM1997
 from rnnbench.models.numpy_exprnn import NumpyExpRNN
 from rnnbench.models.numpy_indrnn import NumpyIndRNN
 from rnnbench.models.numpy_lstm import NumpyLSTM
+from rnnbench.models.numpy_mingru import NumpyMinGRU
 from rnnbench.models.numpy_rnn import NumpyRNN
 
 
@@ -64,6 +65,12 @@ def numpy_indrnn(task: TaskSpec, units: int, seed: int, **hparams: Any) -> Numpy
 def numpy_exprnn(task: TaskSpec, units: int, seed: int, **hparams: Any) -> NumpyExpRNN:
     """expRNN (Lezcano-Casado & Martinez-Rubio 2019): orthogonal W = expm(A), modReLU, NumPy BPTT"""
     return NumpyExpRNN(task.input_dim, units, task.output_dim, task.kind, seed, **hparams)
+
+
+@register_model("numpy-mingru")
+def numpy_mingru(task: TaskSpec, units: int, seed: int, **hparams: Any) -> NumpyMinGRU:
+    """minGRU (Feng et al. 2024): gates read x only, trained by a log-space parallel scan in NumPy"""
+    return NumpyMinGRU(task.input_dim, units, task.output_dim, task.kind, seed, **hparams)
 
 
 register_model("keras-simplernn")(keras_models.simple_rnn)
