@@ -58,7 +58,8 @@ def test_indrnn_initialises_and_clips_u_by_the_papers_rule():
     model.predict(x)  # the first batch fixes T = 50
     assert model.length == 50
     u1, u2 = model.params["u1"], model.params["u2"]
-    assert 0 <= u1.min() and u1.max() <= bound and 1 / bound <= u2.min() and u2.max() <= bound
+    assert u1.min() >= 0 and u1.max() <= bound
+    assert u2.min() >= 1 / bound and u2.max() <= bound
     assert u1.std() > 0.1 * bound / np.sqrt(12)  # drawn, not constant
     model.train(x, y * 50)  # a large rate and target: steps of 0.5 push u past the bound
     for u in (model.params["u1"], model.params["u2"]):

@@ -69,7 +69,7 @@ def numpy_exprnn(task: TaskSpec, units: int, seed: int, **hparams: Any) -> Numpy
 
 @register_model("numpy-mingru")
 def numpy_mingru(task: TaskSpec, units: int, seed: int, **hparams: Any) -> NumpyMinGRU:
-    """minGRU (Feng et al. 2024): gates read x only, trained by a log-space parallel scan in NumPy"""
+    """minGRU (Feng et al. 2024): gates read x only; trained by a log-space parallel scan, NumPy"""
     return NumpyMinGRU(task.input_dim, units, task.output_dim, task.kind, seed, **hparams)
 
 
