@@ -91,3 +91,31 @@ def test_exprnn_predict_equals_the_training_forward():
     model.train(*task.generate(128, 6, np.random.default_rng(0)))
     x, _ = task.generate(16, 6, np.random.default_rng(1))
     np.testing.assert_allclose(model.predict(x), model.forward(x)[1], rtol=1e-5, atol=1e-6)
+
+
+def test_exprnn_state_gradients_match_finite_differences():
+    from rnnbench.models.numpy_common import readout_loss
+
+    task = DelayedRecall()
+    x, y = task.generate(2, 4, np.random.default_rng(1))
+    x = x.astype(np.float64)
+    model = in_float64(NumpyExpRNN(task.input_dim, 3, task.output_dim, task.kind, 0))
+    p = model.params
+    _, _, dh_all = model.loss_and_grads(x, y)
+    states, _ = model.forward(x)
+
+    def loss_from(t, h):
+        for s in range(t, x.shape[1]):
+            z = x[:, s] @ p["W_x"] + h @ states.W
+            h = np.sign(z) * np.maximum(np.abs(z) + p["b"], 0.0)
+        return readout_loss(task.kind, h @ p["V"] + p["c"], y)[0]
+
+    for t in range(1, x.shape[1] + 1):
+        base = states.h[t].copy()
+        numeric = np.zeros_like(base)
+        for i in np.ndindex(base.shape):
+            up, down = base.copy(), base.copy()
+            up[i] += 1e-6
+            down[i] -= 1e-6
+            numeric[i] = (loss_from(t, up) - loss_from(t, down)) / 2e-6
+        np.testing.assert_allclose(dh_all[t - 1], numeric, rtol=1e-5, atol=1e-9, err_msg=f"t={t}")

@@ -73,3 +73,33 @@ def test_indrnn_predict_equals_the_training_forward():
     model.train(*task.generate(128, 6, np.random.default_rng(0)))
     x, _ = task.generate(16, 6, np.random.default_rng(1))
     np.testing.assert_allclose(model.predict(x), model.forward(x)[1], rtol=1e-5, atol=1e-6)
+
+
+def test_indrnn_state_gradients_match_finite_differences():
+    """dLoss/dh2_t (the read-out layer's, what `rnnbench gradients` shows) against nudges of h2_t
+    run on through layer 2 with layer 1's states fixed."""
+    from rnnbench.models.numpy_common import readout_loss
+
+    task = DelayedRecall()
+    x, y = task.generate(2, 4, np.random.default_rng(1))
+    x = x.astype(np.float64)
+    model = float64_indrnn(task)
+    p = model.params
+    _, _, dh_all = model.loss_and_grads(x, y)
+    states, _ = model.forward(x)
+    h1 = states.h1.copy()
+
+    def loss_from(t, h):
+        for s in range(t, x.shape[1]):
+            h = np.maximum(h1[s + 1] @ p["W2"] + p["b2"] + p["u2"] * h, 0.0)
+        return readout_loss(task.kind, h @ p["V"] + p["c"], y)[0]
+
+    for t in range(1, x.shape[1] + 1):
+        base = states.h2[t].copy()
+        numeric = np.zeros_like(base)
+        for i in np.ndindex(base.shape):
+            up, down = base.copy(), base.copy()
+            up[i] += 1e-6
+            down[i] -= 1e-6
+            numeric[i] = (loss_from(t, up) - loss_from(t, down)) / 2e-6
+        np.testing.assert_allclose(dh_all[t - 1], numeric, rtol=1e-5, atol=1e-9, err_msg=f"t={t}")

@@ -9,6 +9,7 @@ from gradcheck import assert_param_gradients_match, in_float64
 
 from rnnbench.models.numpy_mingru import (
     NumpyMinGRU,
+    last_step_reverse_scan,
     log_scan,
     mingru_sequential,
     reverse_scan,
@@ -47,6 +48,10 @@ def test_reverse_scan_equals_the_backward_loop():
         carry = g_out[t] + (np.exp(log_a[t + 1]) * carry if t + 1 < T else 0.0)
         expected[t] = carry
     np.testing.assert_allclose(reverse_scan(a_star, g_out), expected, rtol=1e-10, atol=1e-12)
+    last_only = np.zeros_like(g_out)
+    last_only[-1] = g_out[-1]  # a read-out of h_T alone: the closed form training uses
+    np.testing.assert_allclose(last_step_reverse_scan(a_star, g_out[-1]),
+                               reverse_scan(a_star, last_only), rtol=1e-10, atol=1e-300)
 
 
 @pytest.mark.parametrize("task", [AddingProblem(), DelayedRecall()], ids=["adding", "recall"])

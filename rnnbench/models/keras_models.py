@@ -17,6 +17,8 @@ from rnnbench.models.base import (
     DEFAULT_CLIPNORM,
     DEFAULT_FORGET_BIAS,
     DEFAULT_LEARNING_RATE,
+    TRAITS_ATTRIBUTE,
+    ModelTraits,
     TaskSpec,
     initial_lstm_bias,
 )
@@ -265,6 +267,12 @@ def lstm_bias_initializer(units: int, forget_bias: float) -> Callable[..., Any]:
     return init
 
 
+KERAS_PROCESS_BYTES = 1200 * 2**20  # a worker with TensorFlow and Keras imported
+# A registered cell's traits: a Keras model (its process and overhead are known), its step cost
+# and memory per state are not (priced and sized as a Keras LSTM, the defaults).
+CELL_TRAITS = ModelTraits(overhead_seconds=2.0, process_bytes=KERAS_PROCESS_BYTES)
+
+
 def cell_model_factory(cell_cls: type) -> Callable[..., KerasModel]:
     """A model builder for any Keras RNN cell class whose constructor takes `units`."""
 
@@ -282,6 +290,7 @@ def cell_model_factory(cell_cls: type) -> Callable[..., KerasModel]:
     )
     factory.__module__ = cell_cls.__module__  # so the registry attributes it to the plugin
     factory.__qualname__ = f"cell_model[{cell_cls.__name__}]"
+    setattr(factory, TRAITS_ATTRIBUTE, CELL_TRAITS)
     return factory
 
 

@@ -8,9 +8,11 @@
 
 Training moves A freely in the (flat) space of skew-symmetric matrices and the exponential map
 keeps W on the orthogonal group: the paper's "static" trivialization (`--mode exprnn` in the
-official code, github.com/Lezcano/expRNN). The gradient through the map is the adjoint of expm's
-Frechet derivative, dL/dA = L_expm(A^T, dL/dW) (SciPy's `expm_frechet`), then projected onto the
-skew-symmetric parameters: dL/dU = (dL/dA - dL/dA^T) on the strict upper triangle.
+official code, github.com/Lezcano/expRNN; that code's default mode, "dtriv", is the later
+dynamic trivialization of Lezcano-Casado 2019b, which moves the base point every K = 100
+steps). The gradient through the map is the adjoint of expm's Frechet derivative,
+dL/dA = L_expm(A^T, dL/dW) (SciPy's `expm_frechet`), then projected onto the skew-symmetric
+parameters: dL/dU = (dL/dA - dL/dA^T) on the strict upper triangle.
 
 Initialised as the official code's default: A by Henaff et al. (2016)'s rule, block-diagonal
 with 2x2 blocks [[0, s], [-s, 0]], s ~ U(-pi, pi) (`henaff_init_`); input kernel Kaiming normal
@@ -21,10 +23,11 @@ so this model stands on the same footing as the others.
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 
+from rnnbench.models._blas import inspect_again, single_threaded_blas
 from rnnbench.models.base import DEFAULT_BATCH_SIZE, DEFAULT_CLIPNORM, DEFAULT_LEARNING_RATE
 from rnnbench.models.numpy_common import NumpyRecurrentModel, flush_to_zero
 from rnnbench.schema import DEFAULT_OPTIMIZER
@@ -45,20 +48,34 @@ def henaff_skew(rng: np.random.Generator, units: int) -> np.ndarray:
     return A[np.triu_indices(units, 1)]
 
 
+_scipy_loaded = False
+
+
+def scipy_linalg() -> Any:
+    """scipy.linalg, imported on first use; its own OpenBLAS is then held to one thread too."""
+    global _scipy_loaded
+    import scipy.linalg
+
+    if not _scipy_loaded:
+        inspect_again()
+        _scipy_loaded = True
+    return scipy.linalg
+
+
 def orthogonal_from(a: np.ndarray, units: int) -> np.ndarray:
     """W = expm(A) (H, H), computed in float64 and returned in a's dtype."""
-    from scipy.linalg import expm
-
-    return expm(skew(a.astype(np.float64), units)).astype(a.dtype)
+    linalg = scipy_linalg()
+    with single_threaded_blas():
+        return linalg.expm(skew(a.astype(np.float64), units)).astype(a.dtype)
 
 
 def skew_gradient(a: np.ndarray, units: int, dW: np.ndarray) -> np.ndarray:
     """dL/da (H(H-1)/2,) from dL/dW (H, H), through W = expm(U - U^T)."""
-    from scipy.linalg import expm_frechet
-
+    linalg = scipy_linalg()
     A = skew(a.astype(np.float64), units)
-    # <G, L(A, E)> = <L(A^T, G), E>: the adjoint of expm's Frechet derivative
-    dA = expm_frechet(A.T, dW.astype(np.float64), compute_expm=False)  # (H, H)
+    with single_threaded_blas():
+        # <G, L(A, E)> = <L(A^T, G), E>: the adjoint of expm's Frechet derivative
+        dA = linalg.expm_frechet(A.T, dW.astype(np.float64), compute_expm=False)  # (H, H)
     return (dA - dA.T)[np.triu_indices(units, 1)].astype(a.dtype)  # A = U - U^T
 
 
