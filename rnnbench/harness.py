@@ -130,6 +130,8 @@ def _train(cell: SweepCell, result: CellResult) -> None:
     select_backend(cell.backend)  # before any Keras import in this process; raises on a clash
     task = make_task(cell)
     result.chance_accuracy = check_score(task.chance_accuracy(cell.length), "chance_accuracy")
+    chance_loss = task.chance_loss(cell.length)
+    result.chance_loss = math.nan if chance_loss is None else float(chance_loss)
     model = make_model(cell, task)
     x_grad, y_grad = gradient_batch(cell, task, GRAD_RATIO_BATCH)
     result.grad_ratio_init = first_to_last_ratio(
