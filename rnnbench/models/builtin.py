@@ -10,7 +10,13 @@ from __future__ import annotations
 from typing import Any
 
 from rnnbench.models import keras_models
-from rnnbench.models.base import DEFAULT_FORGET_BIAS, ModelTraits, TaskSpec, register_model
+from rnnbench.models.base import (
+    DEFAULT_FORGET_BIAS,
+    ModelTraits,
+    TaskSpec,
+    register_model,
+    scores_every_step,
+)
 from rnnbench.models.lstm1997 import Net1997, NumpyLSTM1997
 from rnnbench.models.numpy_exprnn import NumpyExpRNN
 from rnnbench.models.numpy_indrnn import NumpyIndRNN
@@ -26,13 +32,14 @@ MB = 2**20
 # tests/test_memory_bound.py (peak RSS of a child process running the cell).
 NUMPY_PROCESS = 150 * MB
 KERAS_PROCESS = keras_models.KERAS_PROCESS_BYTES
-NUMPY_RNN = ModelTraits(cost_weight=1.0, overhead_seconds=0.3, state_arrays=16,
+NUMPY_RNN = ModelTraits(per_step=True, cost_weight=1.0, overhead_seconds=0.3, state_arrays=16,
                         process_bytes=NUMPY_PROCESS)
-NUMPY_LSTM = ModelTraits(cost_weight=4.2, overhead_seconds=0.3, state_arrays=16,
+NUMPY_LSTM = ModelTraits(per_step=True, cost_weight=4.2, overhead_seconds=0.3, state_arrays=16,
                          process_bytes=NUMPY_PROCESS)
-KERAS_SIMPLERNN = ModelTraits(cost_weight=1.6, overhead_seconds=2.0, state_arrays=20,
-                              process_bytes=KERAS_PROCESS, gradient_twin="numpy-rnn")
-KERAS_LSTM = ModelTraits(cost_weight=4.6, overhead_seconds=2.0, state_arrays=20,
+KERAS_SIMPLERNN = ModelTraits(per_step=True, cost_weight=1.6, overhead_seconds=2.0,
+                              state_arrays=20, process_bytes=KERAS_PROCESS,
+                              gradient_twin="numpy-rnn")
+KERAS_LSTM = ModelTraits(per_step=True, cost_weight=4.6, overhead_seconds=2.0, state_arrays=20,
                          process_bytes=KERAS_PROCESS, gradient_twin="numpy-lstm")
 # The 1997 net's step cost depends on its path (benchmarks/README.md, T = 100: its numba online
 # kernel 0.024 ms a sequence, ~5x cheaper than numpy-rnn a sequence-step; its NumPy loop 5.06 ms,
@@ -44,17 +51,19 @@ NUMPY_LSTM1997 = ModelTraits(cost_weight=4.6, overhead_seconds=2.0, state_arrays
 # allocation of a training step in (B, T, H) float32 arrays (IndRNN 6.4, expRNN 5.4, minGRU 12.4,
 # against numpy-rnn 4.3 and numpy-lstm 8.5 measured the same way; tests/test_new_cell_traits.py
 # checks the bound). expRNN's process imports scipy.linalg (+27 MB RSS measured).
-NUMPY_INDRNN = ModelTraits(cost_weight=2.4, overhead_seconds=0.3, state_arrays=16,
+NUMPY_INDRNN = ModelTraits(per_step=True, cost_weight=2.4, overhead_seconds=0.3, state_arrays=16,
                            process_bytes=NUMPY_PROCESS)
-NUMPY_EXPRNN = ModelTraits(cost_weight=1.6, overhead_seconds=0.3, state_arrays=16,
+NUMPY_EXPRNN = ModelTraits(per_step=True, cost_weight=1.6, overhead_seconds=0.3, state_arrays=16,
                            process_bytes=NUMPY_PROCESS + 40 * MB)
-NUMPY_MINGRU = ModelTraits(cost_weight=5.8, overhead_seconds=0.3, state_arrays=24,
+NUMPY_MINGRU = ModelTraits(per_step=True, cost_weight=5.8, overhead_seconds=0.3, state_arrays=24,
                            process_bytes=NUMPY_PROCESS)
+
 
 @register_model("numpy-rnn", traits=NUMPY_RNN)
 def numpy_rnn(task: TaskSpec, units: int, seed: int, **hparams: Any) -> NumpyRNN:
     """the lesson's tanh RNN loop in NumPy, hand-written BPTT and Adam"""
-    return NumpyRNN(task.input_dim, units, task.output_dim, task.kind, seed, **hparams)
+    return NumpyRNN(task.input_dim, units, task.output_dim, task.kind, seed, **hparams,
+                    per_step=scores_every_step(task))
 
 
 @register_model("numpy-lstm", traits=NUMPY_LSTM)
@@ -63,7 +72,8 @@ def numpy_lstm(
 ) -> NumpyLSTM:
     """the LSTM as a NumPy loop, hand-written BPTT and Adam; forget_bias as keras-lstm's"""
     return NumpyLSTM(
-        task.input_dim, units, task.output_dim, task.kind, seed, forget_bias, **hparams
+        task.input_dim, units, task.output_dim, task.kind, seed, forget_bias, **hparams,
+        per_step=scores_every_step(task),
     )
 
 
@@ -95,19 +105,22 @@ def numpy_indrnn(task: TaskSpec, units: int, seed: int, **hparams: Any) -> Numpy
 
     T is the length of the first batch the model sees (a factory is not told the length).
     """
-    return NumpyIndRNN(task.input_dim, units, task.output_dim, task.kind, seed, **hparams)
+    return NumpyIndRNN(task.input_dim, units, task.output_dim, task.kind, seed, **hparams,
+                       per_step=scores_every_step(task))
 
 
 @register_model("numpy-exprnn", traits=NUMPY_EXPRNN)
 def numpy_exprnn(task: TaskSpec, units: int, seed: int, **hparams: Any) -> NumpyExpRNN:
     """expRNN (Lezcano-Casado & Martinez-Rubio 2019): orthogonal W = expm(A), modReLU, NumPy BPTT"""
-    return NumpyExpRNN(task.input_dim, units, task.output_dim, task.kind, seed, **hparams)
+    return NumpyExpRNN(task.input_dim, units, task.output_dim, task.kind, seed, **hparams,
+                       per_step=scores_every_step(task))
 
 
 @register_model("numpy-mingru", traits=NUMPY_MINGRU)
 def numpy_mingru(task: TaskSpec, units: int, seed: int, **hparams: Any) -> NumpyMinGRU:
     """minGRU (Feng et al. 2024): gates read x only; trained by a log-space parallel scan, NumPy"""
-    return NumpyMinGRU(task.input_dim, units, task.output_dim, task.kind, seed, **hparams)
+    return NumpyMinGRU(task.input_dim, units, task.output_dim, task.kind, seed, **hparams,
+                       per_step=scores_every_step(task))
 
 
 register_model("keras-simplernn", traits=KERAS_SIMPLERNN)(keras_models.simple_rnn)

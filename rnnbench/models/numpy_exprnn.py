@@ -5,6 +5,7 @@
     z_t = x_t @ W_x + h_{t-1} @ W                       (B, H)
     h_t = modrelu(z_t) = sign(z_t) * relu(|z_t| + b)    (B, H)   b: the modReLU bias (H,)
     logits = h_T @ V + c                                (B, O)
+    logits_t = h_t @ V + c  at every step t             (B, T, O)   for a task scored per step
 
 Training moves A freely in the (flat) space of skew-symmetric matrices and the exponential map
 keeps W on the orthogonal group: the paper's "static" trivialization (`--mode exprnn` in the
@@ -99,6 +100,7 @@ class NumpyExpRNN(NumpyRecurrentModel):
         batch_size: int = DEFAULT_BATCH_SIZE,
         clipnorm: float | None = DEFAULT_CLIPNORM,
         optimizer: str = DEFAULT_OPTIMIZER,
+        per_step: bool = False,
     ) -> None:
         rng = np.random.default_rng(seed)
         self.units = units
@@ -109,12 +111,13 @@ class NumpyExpRNN(NumpyRecurrentModel):
             "V": rng.normal(0, np.sqrt(2.0 / units), (units, output_dim)).astype(np.float32),
             "c": np.zeros(output_dim, np.float32),  # (O,)
         }
-        super().__init__(params, kind, learning_rate, batch_size, clipnorm, optimizer)
+        super().__init__(params, kind, learning_rate, batch_size, clipnorm, optimizer, per_step)
 
     # -- forward and backward, side by side ---------------------------------------------------
 
     def forward(self, x: np.ndarray, keep_states: bool = True) -> tuple[ExpRNNStates, np.ndarray]:
-        """States h (T+1, B, H) with h[0] = 0, pre-activations z (T, B, H), and logits (B, O).
+        """States h (T+1, B, H) with h[0] = 0, pre-activations z (T, B, H), and logits (B, O)
+        (or (B, T, O) for a per-step model).
 
         Without `keep_states` (predicting) only two rows of each are kept, step t in rows t % 2.
         """
@@ -131,6 +134,8 @@ class NumpyExpRNN(NumpyRecurrentModel):
             h, z = np.empty((2, B, H), W.dtype), np.empty((2, B, H), W.dtype)
         h[0] = 0.0
         rows_h, rows_z = len(h), len(z)
+        V, c = p["V"], p["c"]
+        every = np.empty((B, T, V.shape[1]), W.dtype) if self.per_step and not keep_states else None
         for t in range(T):
             now, before, zt = (t + 1) % rows_h, t % rows_h, t % rows_z
             if keep_states:
@@ -142,13 +147,23 @@ class NumpyExpRNN(NumpyRecurrentModel):
             h[now] += b
             np.maximum(h[now], 0.0, out=h[now])  # relu(|z_t| + b)                       (B, H)
             h[now] *= np.sign(z[zt])  # h_t = sign(z_t) relu(|z_t| + b)                   (B, H)
-        logits = h[T % rows_h] @ p["V"] + p["c"]  # (B, O)
+            if every is not None:
+                every[:, t] = h[now] @ V + c  # logits_t                                   (B, O)
+        if every is not None:
+            return ExpRNNStates(h, z, W), every
+        if self.per_step:  # every step's read-out at once: (T, B, H)(H, O) -> (B, T, O)
+            return ExpRNNStates(h, z, W), (h[1:] @ V + c).transpose(1, 0, 2)
+        logits = h[T % rows_h] @ V + c  # (B, O)
         return ExpRNNStates(h, z, W), logits
 
     def backward(
         self, x: np.ndarray, states: ExpRNNStates, dlogits: np.ndarray
     ) -> tuple[dict[str, np.ndarray], np.ndarray]:
-        """Gradients of every parameter, and dLoss/dh_t for t = 1..T as (T, B, H)."""
+        """Gradients of every parameter, and dLoss/dh_t for t = 1..T as (T, B, H).
+
+        `dlogits` (B, O) of the last step's read-out, or (B, T, O) of every step's: each step's
+        dlogits_t V^T joins dLoss/dh_t before BPTT carries it further back.
+        """
         p = self.params
         h, z, W = states
         B, T, _ = x.shape
@@ -156,13 +171,23 @@ class NumpyExpRNN(NumpyRecurrentModel):
         W_T = np.ascontiguousarray(W.T)  # (H, H)
         # dz starts as modReLU's slope, 1 where |z| + b > 0 (there h != 0), else 0
         dz = np.not_equal(h[1:], 0.0, out=self.work_array("dz", (T, B, H)))  # (T, B, H)
-        dh_all = self.work_array("dh_all", (T, B, H))
-        np.matmul(dlogits, p["V"].T, out=dh_all[T - 1])  # (B, H) through the read-out
+        dh_all = self.work_array("dh_all", (T, B, H))  # starts as what the read-out gives h_t
+        if self.per_step:
+            dlogits_tb = np.ascontiguousarray(dlogits.transpose(1, 0, 2))  # (T, B, O)
+            np.matmul(dlogits_tb, p["V"].T, out=dh_all)  # (T, B, H)
+            dlogits_flat = dlogits_tb.reshape(T * B, -1)  # (T*B, O)
+            dV, dc = h[1:].reshape(T * B, H).T @ dlogits_flat, dlogits_flat.sum(axis=0)
+        else:
+            dh_all[:] = 0.0
+            np.matmul(dlogits, p["V"].T, out=dh_all[T - 1])  # (B, H) the last step's read-out
+            dV, dc = h[T].T @ dlogits, dlogits.sum(axis=0)
+        carried = np.empty((B, H), W.dtype)  # dLoss/dh_{t-1} through the recurrence
         for t in range(T - 1, -1, -1):
             flush_to_zero(dh_all[t])
             dz[t] *= dh_all[t]  # dLoss/dz_t                                            (B, H)
             if t > 0:
-                np.matmul(dz[t], W_T, out=dh_all[t - 1])  # through h_{t-1} W            (B, H)
+                np.matmul(dz[t], W_T, out=carried)  # through h_{t-1} W                  (B, H)
+                dh_all[t - 1] += carried
         dz_flat = dz.reshape(T * B, H)
         dW = h[:-1].reshape(T * B, H).T @ dz_flat  # sum_t h_{t-1}^T dz_t               (H, H)
         x_flat = x.transpose(1, 0, 2).reshape(T * B, -1)  # (T*B, D)
@@ -171,7 +196,7 @@ class NumpyExpRNN(NumpyRecurrentModel):
             "W_x": x_flat.T @ dz_flat,  # (D, H)
             # h = sign(z) relu(|z| + b): dh/db = sign(z) where |z| + b > 0
             "b": np.einsum("tbh,tbh->h", dz, np.sign(z)),  # (H,)
-            "V": h[T].T @ dlogits,  # (H, O)
-            "c": dlogits.sum(axis=0),  # (O,)
+            "V": dV,  # (H, O)
+            "c": dc,  # (O,)
         }
         return grads, dh_all

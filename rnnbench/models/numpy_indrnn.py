@@ -3,6 +3,7 @@
     h1_t = relu(x_t @ W1 + u1 * h1_{t-1} + b1)      (B, H)   u1 (H,): one weight per unit
     h2_t = relu(h1_t @ W2 + u2 * h2_{t-1} + b2)     (B, H)
     logits = h2_T @ V + c                            (B, O)
+    logits_t = h2_t @ V + c  at every step t         (B, T, O)   built for a task scored per step
 
 Each unit recurs only on itself, so its gradient through time is a product of u times the ReLU's
 0/1 slopes: bounded, neither vanishing nor exploding, when |u| <= 2^(1/T) over T steps (the
@@ -61,6 +62,7 @@ class NumpyIndRNN(NumpyRecurrentModel):
         batch_size: int = DEFAULT_BATCH_SIZE,
         clipnorm: float | None = DEFAULT_CLIPNORM,
         optimizer: str = DEFAULT_OPTIMIZER,
+        per_step: bool = False,
     ) -> None:
         self.rng = np.random.default_rng(seed)
         rng = self.rng
@@ -74,7 +76,7 @@ class NumpyIndRNN(NumpyRecurrentModel):
             "V": glorot_uniform(rng, units, output_dim),  # (H, O)
             "c": np.zeros(output_dim, np.float32),  # (O,)
         }
-        super().__init__(params, kind, learning_rate, batch_size, clipnorm, optimizer)
+        super().__init__(params, kind, learning_rate, batch_size, clipnorm, optimizer, per_step)
         self.length: int | None = None
         if length is not None:
             self.set_length(length)
@@ -114,7 +116,8 @@ class NumpyIndRNN(NumpyRecurrentModel):
             np.maximum(h[t + 1], 0.0, out=h[t + 1])  # relu                           (B, H)
 
     def forward(self, x: np.ndarray, keep_states: bool = True) -> tuple[IndRNNStates, np.ndarray]:
-        """States of both layers, each (T+1, B, H) with h[0] = 0, and the logits (B, O).
+        """States of both layers, each (T+1, B, H) with h[0] = 0, and the logits (B, O), or
+        (B, T, O) for a per-step model.
 
         Without `keep_states` (predicting) each layer keeps its last two states, (2, B, H), and
         layer 2 runs step by step beside layer 1.
@@ -134,8 +137,11 @@ class NumpyIndRNN(NumpyRecurrentModel):
             a2 = np.matmul(h1[1:], p["W2"], out=a1)  # (T, B, H): layer 2's input projections
             a2 += p["b2"]
             self._layer(a2, p["u2"], h2)
+            if self.per_step:  # every step's read-out at once: (T, B, H)(H, O) -> (B, T, O)
+                return IndRNNStates(h1, h2), (h2[1:] @ p["V"] + p["c"]).transpose(1, 0, 2)
             top = h2[T]
         else:
+            every = np.empty((B, T, p["V"].shape[1]), p["u1"].dtype) if self.per_step else None
             h1 = np.zeros((2, B, H), p["u1"].dtype)
             h2 = np.zeros((2, B, H), p["u1"].dtype)
             for t in range(T):
@@ -144,6 +150,10 @@ class NumpyIndRNN(NumpyRecurrentModel):
                 np.maximum(a1_t, 0.0, out=h1[now])
                 a2_t = h1[now] @ p["W2"] + p["b2"] + p["u2"] * h2[before]  # (B, H)
                 np.maximum(a2_t, 0.0, out=h2[now])
+                if every is not None:
+                    every[:, t] = h2[now] @ p["V"] + p["c"]  # logits_t              (B, O)
+            if every is not None:
+                return IndRNNStates(h1, h2), every
             top = h2[T % 2]
         logits = top @ p["V"] + p["c"]  # (B, O)
         return IndRNNStates(h1, h2), logits
@@ -166,22 +176,32 @@ class NumpyIndRNN(NumpyRecurrentModel):
     def backward(
         self, x: np.ndarray, states: IndRNNStates, dlogits: np.ndarray
     ) -> tuple[dict[str, np.ndarray], np.ndarray]:
-        """Gradients of every parameter, and dLoss/dh2_t (the read-out layer's) as (T, B, H)."""
+        """Gradients of every parameter, and dLoss/dh2_t (the read-out layer's) as (T, B, H).
+
+        `dlogits` (B, O) of the last step's read-out, or (B, T, O) of every step's.
+        """
         p = self.params
         h1, h2 = states
         B, T, _ = x.shape
         H = p["u1"].shape[0]
-        dh2 = self.work_array("dh_all", (T, B, H))  # dLoss/dh2_t, t = 1..T
-        dh2[:] = 0.0
-        np.matmul(dlogits, p["V"].T, out=dh2[T - 1])  # (B, H) through the read-out
+        dh2 = self.work_array("dh_all", (T, B, H))  # dLoss/dh2_t, t = 1..T, from the read-out
+        if self.per_step:
+            dlogits_tb = np.ascontiguousarray(dlogits.transpose(1, 0, 2))  # (T, B, O)
+            np.matmul(dlogits_tb, p["V"].T, out=dh2)  # every step's read-out    (T, B, H)
+            dlogits_flat = dlogits_tb.reshape(T * B, -1)  # (T*B, O)
+            dV, dc = h2[1:].reshape(T * B, H).T @ dlogits_flat, dlogits_flat.sum(axis=0)
+        else:
+            dh2[:] = 0.0
+            np.matmul(dlogits, p["V"].T, out=dh2[T - 1])  # (B, H) the last step's read-out
+            dV, dc = h2[T].T @ dlogits, dlogits.sum(axis=0)
         da2 = self._layer_backward(h2, p["u2"], dh2)  # (T, B, H)
         da2_flat = da2.reshape(T * B, H)
         grads = {
             "u2": np.einsum("tbh,tbh->h", da2, h2[:-1]),  # sum_t da2_t * h2_{t-1}      (H,)
             "b2": da2_flat.sum(axis=0),  # (H,)
             "W2": h1[1:].reshape(T * B, H).T @ da2_flat,  # sum_t h1_t^T da2_t        (H, H)
-            "V": h2[T].T @ dlogits,  # (H, O)
-            "c": dlogits.sum(axis=0),  # (O,)
+            "V": dV,  # (H, O)
+            "c": dc,  # (O,)
         }
         dh1 = np.matmul(da2, p["W2"].T, out=self.work_array("dh1", (T, B, H)))  # from layer 2
         da1 = self._layer_backward(h1, p["u1"], dh1)  # (T, B, H); reuses da_mask: da2 is done
@@ -192,14 +212,17 @@ class NumpyIndRNN(NumpyRecurrentModel):
         grads["W1"] = x_flat.T @ da1_flat  # (D, H)
         return grads, dh2
 
-    def train_with_outputs(self, x: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
+    def train_with_outputs(
+        self, x: np.ndarray, y: np.ndarray, mask: np.ndarray | None = None
+    ) -> tuple[float, np.ndarray]:
         """As every NumPy model's, then u clipped back within the bound after each update."""
         if self.length is None:
             self.set_length(x.shape[1])
         losses, outputs = [], []
         for start in range(0, len(x), self.batch_size):
+            stop = start + self.batch_size
             loss, out = super().train_with_outputs(
-                x[start : start + self.batch_size], y[start : start + self.batch_size]
+                x[start:stop], y[start:stop], None if mask is None else mask[start:stop]
             )
             self.clip_recurrent_weights()
             losses.append(loss * len(out))

@@ -4,6 +4,7 @@
     h~_t = g(x_t @ W_h + b_h)                          (B, H)   g(k) = k + 1/2 (k >= 0), sigmoid(k)
     h_t  = (1 - z_t) * h_{t-1} + z_t * h~_t            (B, H)   h_0 = 0
     logits = h_T @ V + c                               (B, O)
+    logits_t = h_t @ V + c  at every step t            (B, T, O)   for a task scored per step
 
 No gate reads the state, so h_t = a_t h_{t-1} + v_t (a_t = 1 - z_t, v_t = z_t h~_t) is a linear
 recurrence whose coefficients are all known before it runs, and the whole sequence comes out of
@@ -104,7 +105,8 @@ def reverse_scan(a_star: np.ndarray, g_out: np.ndarray) -> np.ndarray:
     """
     dh = np.zeros_like(g_out)
     for part, sign in ((np.maximum(g_out, 0.0), 1.0), (np.maximum(-g_out, 0.0), -1.0)):
-        log_part = np.where(part > 0, np.log(np.maximum(part, 1e-300)), LOG_ZERO) + a_star
+        tiny = np.finfo(part.dtype).tiny  # log of 0 is LOG_ZERO, not -inf and a warning
+        log_part = np.where(part > 0, np.log(np.maximum(part, tiny)), LOG_ZERO) + a_star
         log_sum = logcumsumexp(log_part[::-1])[::-1]  # log sum_{s>=t} g_s A_s
         dh += sign * np.exp(log_sum - a_star)
     return dh
@@ -151,6 +153,7 @@ class NumpyMinGRU(NumpyRecurrentModel):
         batch_size: int = DEFAULT_BATCH_SIZE,
         clipnorm: float | None = DEFAULT_CLIPNORM,
         optimizer: str = DEFAULT_OPTIMIZER,
+        per_step: bool = False,
     ) -> None:
         rng = np.random.default_rng(seed)
         bound = 1.0 / np.sqrt(input_dim)  # nn.Linear's default range
@@ -166,7 +169,7 @@ class NumpyMinGRU(NumpyRecurrentModel):
             "V": glorot_uniform(rng, units, output_dim),  # (H, O)
             "c": np.zeros(output_dim, np.float32),  # (O,)
         }
-        super().__init__(params, kind, learning_rate, batch_size, clipnorm, optimizer)
+        super().__init__(params, kind, learning_rate, batch_size, clipnorm, optimizer, per_step)
 
     def _scan(self, x: np.ndarray) -> MinGRUStates:
         p = self.params
@@ -182,31 +185,45 @@ class NumpyMinGRU(NumpyRecurrentModel):
     def forward(
         self, x: np.ndarray, keep_states: bool = True
     ) -> tuple[MinGRUStates | None, np.ndarray]:
-        """States (h_1..h_T and what backward needs, each (T, B, H)) and the logits (B, O).
+        """States (h_1..h_T and what backward needs, each (T, B, H)) and the logits (B, O), or
+        (B, T, O) for a per-step model.
 
         Without `keep_states` (predicting) it scans PREDICT_CHUNK sequences at a time and keeps
         only the logits.
         """
-        p = self.params
         if keep_states:
             states = self._scan(x)
-            return states, states.h[-1] @ p["V"] + p["c"]
-        logits = [self._scan(x[i : i + PREDICT_CHUNK]).h[-1] @ p["V"] + p["c"]
+            return states, self._readout(states.h)
+        logits = [self._readout(self._scan(x[i : i + PREDICT_CHUNK]).h)
                   for i in range(0, len(x), PREDICT_CHUNK)]
         return None, np.concatenate(logits)
+
+    def _readout(self, h: np.ndarray) -> np.ndarray:
+        """h (T, B, H) -> the last step's logits (B, O), or every step's (B, T, O)."""
+        V, c = self.params["V"], self.params["c"]
+        return (h @ V + c).transpose(1, 0, 2) if self.per_step else h[-1] @ V + c
 
     def backward(
         self, x: np.ndarray, states: MinGRUStates | None, dlogits: np.ndarray
     ) -> tuple[dict[str, np.ndarray], np.ndarray]:
-        """Gradients of every parameter, and dLoss/dh_t for t = 1..T as (T, B, H)."""
+        """Gradients of every parameter, and dLoss/dh_t for t = 1..T as (T, B, H).
+
+        `dlogits` (B, O) of the last step's read-out, or (B, T, O) of every step's.
+        """
         if states is None:
             raise ValueError("backward needs the states of forward(x, keep_states=True)")
         p = self.params
         h, a_star, z, h_tilde, linear = states
         B, T, _ = x.shape
         H = h.shape[-1]
-        # (T, B, H) dLoss/dh_t through the recurrence, from the read-out's dLoss/dh_T
-        dh = last_step_reverse_scan(a_star, dlogits @ p["V"].T)
+        if self.per_step:  # every step's read-out reaches its h_t; the reverse scan carries it back
+            dlogits_tb = np.ascontiguousarray(dlogits.transpose(1, 0, 2))  # (T, B, O)
+            dh = reverse_scan(a_star, dlogits_tb @ p["V"].T)  # (T, B, H)
+            dlogits_flat = dlogits_tb.reshape(T * B, -1)  # (T*B, O)
+            dV, dc = h.reshape(T * B, H).T @ dlogits_flat, dlogits_flat.sum(axis=0)
+        else:  # (T, B, H) dLoss/dh_t through the recurrence, from the read-out's dLoss/dh_T
+            dh = last_step_reverse_scan(a_star, dlogits @ p["V"].T)
+            dV, dc = h[-1].T @ dlogits, dlogits.sum(axis=0)
         h_prev = np.concatenate([np.zeros_like(h[:1]), h[:-1]])  # h_{t-1}, h_0 = 0
         dk_z = dh * (h_tilde - h_prev) * z * (1.0 - z)  # (T, B, H)
         # g'(k) = 1 for k >= 0; sigmoid'(k) = g (1 - g) below, where g is the sigmoid
@@ -219,7 +236,7 @@ class NumpyMinGRU(NumpyRecurrentModel):
             "b_z": dk_z_flat.sum(axis=0),  # (H,)
             "W_h": x_flat.T @ dk_h_flat,  # (D, H)
             "b_h": dk_h_flat.sum(axis=0),  # (H,)
-            "V": h[-1].T @ dlogits,  # (H, O)
-            "c": dlogits.sum(axis=0),  # (O,)
+            "V": dV,  # (H, O)
+            "c": dc,  # (O,)
         }
         return {k: v.astype(h.dtype) for k, v in grads.items()}, dh
