@@ -65,6 +65,10 @@ def test_indrnn_initialises_and_clips_u_by_the_papers_rule():
     for u in (model.params["u1"], model.params["u2"]):
         assert np.abs(u).max() <= bound + 1e-6
     assert np.isclose(np.abs(model.params["u2"]), bound).any()  # the clip was reached
+    x, y = task.generate(64, 100, np.random.default_rng(1))
+    model.train(x, y)  # a longer batch: T = 100 now, the bound tighter
+    assert model.length == 100
+    assert np.abs(model.params["u2"]).max() <= 2 ** (1 / 100) + 1e-6
 
 
 def test_indrnn_predict_equals_the_training_forward():

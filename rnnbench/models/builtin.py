@@ -103,7 +103,8 @@ def numpy_lstm1997(
 def numpy_indrnn(task: TaskSpec, units: int, seed: int, **hparams: Any) -> NumpyIndRNN:
     """IndRNN (Li et al. 2018): 2 ReLU layers, h = relu(Wx + u*h + b), |u| <= 2^(1/T), NumPy BPTT
 
-    T is the length of the first batch the model sees (a factory is not told the length).
+    T is the length of the first batch the model sees (a factory is not told the length), raised
+    by any longer batch it trains on.
     """
     return NumpyIndRNN(task.input_dim, units, task.output_dim, task.kind, seed, **hparams,
                        per_step=scores_every_step(task))

@@ -18,9 +18,9 @@ DenseLayer. The optimizer, rate and batch are rnnbench's shared defaults (the pa
 batch 32, per-value gradient clip 10), so this model stands on the same footing as the others.
 
 The bound needs T, and a factory is not told the length. The model takes T from the first batch
-it sees (the steps its recurrence runs, x.shape[1]): then it draws u and fixes the bound; a
-constructor `length` sets it up front instead. Every cell of a sweep runs one length, so the
-first batch is the cell's.
+it sees (the steps its recurrence runs, x.shape[1]) and draws u then; a constructor `length`
+sets it up front instead. A cell of a fixed-length task runs one length, so that is the cell's;
+for a variable-length task a longer training batch later raises T, tightening the bound.
 """
 
 from __future__ import annotations
@@ -218,6 +218,7 @@ class NumpyIndRNN(NumpyRecurrentModel):
         """As every NumPy model's, then u clipped back within the bound after each update."""
         if self.length is None:
             self.set_length(x.shape[1])
+        self.length = max(self.length, x.shape[1])  # the longest sequence trained on
         losses, outputs = [], []
         for start in range(0, len(x), self.batch_size):
             stop = start + self.batch_size
