@@ -11,6 +11,8 @@
                        gradient batch's states stay in a NumPy model's work-array cache while
                        the training batches' are made, so both count, whatever the batch size
     parameters         ~4 x units x (units + input_dim + 1) weights, x4 (weights, grads, Adam m, v)
+                       (a model that declares `ModelTraits.memory_bytes` gives its own arrays,
+                       states and parameters, from the cell's MemoryShape instead)
     the process        what the model declares (`ModelTraits.process_bytes`): ~0.15 GB for a
                        NumPy model, ~1.2 GB with TensorFlow
 
@@ -37,7 +39,7 @@ from typing import Any
 
 from rnnbench.errors import UserError
 from rnnbench.harness import GRAD_RATIO_BATCH
-from rnnbench.models.base import ModelTraits, traits_of
+from rnnbench.models.base import MemoryShape, ModelTraits, traits_of
 from rnnbench.registry import models, tasks
 from rnnbench.schema import SweepCell
 
@@ -105,6 +107,13 @@ def _traits(model: str) -> ModelTraits:
         return ModelTraits()
 
 
+def _instance(task: Any) -> Any:
+    try:
+        return task()
+    except Exception:  # noqa: BLE001 - a task that cannot be built is sized without it
+        return None
+
+
 def _paper_rule(task: Any, cell: SweepCell) -> Any:
     if cell.rule != "task":
         return None
@@ -129,16 +138,23 @@ def estimate_parts(cell: SweepCell, batch: int | None = None) -> dict[str, float
         E = max(E, int(rule.test_size))
     traits = _traits(cell.model)
     G = GRAD_RATIO_BATCH
-    params = 4 * H * (H + D + 1) + H * O + O
-    return {
+    data = {
         "held-out set": E * T * (3 * D + 2) * FLOAT + E * O * FLOAT,
         "training chunk": C * T * (D + 2) * FLOAT,
         "gradient batch": G * T * (3 * D + 2) * FLOAT,
-        "states kept for BPTT": traits.state_arrays_or_default * (B + G) * T * H * FLOAT,
-        "prediction states": 3 * E * H * FLOAT,
-        "parameters": 4 * params * FLOAT,
-        "process": traits.process_bytes_or_default,
     }
+    if traits.memory_bytes is not None:
+        shape = MemoryShape(task=_instance(task), steps=T, units=H, batch=B, gradient_batch=G,
+                            predict=E)
+        own = {"the model's arrays": float(traits.memory_bytes(shape))}
+    else:
+        params = 4 * H * (H + D + 1) + H * O + O
+        own = {
+            "states kept for BPTT": traits.state_arrays_or_default * (B + G) * T * H * FLOAT,
+            "prediction states": 3 * E * H * FLOAT,
+            "parameters": 4 * params * FLOAT,
+        }
+    return {**data, **own, "process": traits.process_bytes_or_default}
 
 
 def estimate(cell: SweepCell, batch: int | None = None) -> float:

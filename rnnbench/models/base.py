@@ -33,7 +33,7 @@ from rnnbench.schema import (
 )
 
 __all__ = ["DEFAULT_BATCH_SIZE", "DEFAULT_LEARNING_RATE", "DEFAULT_UNITS", "HasStateGradients",
-           "Model", "ModelFactory", "ModelTraits", "TaskSpec", "accepted_hparams",
+           "MemoryShape", "Model", "ModelFactory", "ModelTraits", "TaskSpec", "accepted_hparams",
            "initial_lstm_bias", "per_step_refusal", "register_model", "scores_every_step",
            "traits_of"]
 
@@ -146,6 +146,18 @@ DEFAULT_PROCESS_BYTES = 1400 * 2**20  # a process with TensorFlow and Keras impo
 
 
 @dataclass(frozen=True)
+class MemoryShape:
+    """The sizes a model's own memory estimate reads (`ModelTraits.memory_bytes`)."""
+
+    task: Any  # the cell's task (an instance), for a model that sizes itself from it
+    steps: int  # T: the longest sequence's steps (padded)
+    units: int  # H: the cell's units
+    batch: int  # B: sequences in one training step
+    gradient_batch: int  # G: the sequences differentiated for grad_ratio_init before training
+    predict: int  # sequences predicted in one call at most (the held-out or a paper's test set)
+
+
+@dataclass(frozen=True)
 class ModelTraits:
     """What a model declares about itself so the machinery never recognises it by name.
 
@@ -177,6 +189,11 @@ class ModelTraits:
             times its width ratio. None: DEFAULT_STATE_ARRAYS.
         process_bytes: A worker process's own footprint once the model's framework is imported
             (Python and NumPy ~150 MB; with TensorFlow ~1.2 GB). None: DEFAULT_PROCESS_BYTES.
+        memory_bytes: For a model whose memory the `state_arrays` formula does not describe (its
+            width is not `units`, it keeps every step's state while predicting, it works in
+            float64): a function of the cell's `MemoryShape` giving the peak bytes of the
+            model's own arrays (states, gates, gradients, parameters, optimizer); the data and
+            the process are counted by rnnbench.memory. None: the formula.
         gradient_twin: The name of a registered NumPy model with exactly this model's weight
             layout and maths (keras-lstm's is numpy-lstm), for `rnnbench gradients
             --same-weights` and its messages; None: the model has no twin. (A Keras model's
@@ -189,6 +206,7 @@ class ModelTraits:
     overhead_seconds: float | None = None
     state_arrays: float | None = None
     process_bytes: int | None = None
+    memory_bytes: Callable[[MemoryShape], float] | None = None
     gradient_twin: str | None = None
 
     @property
@@ -210,8 +228,11 @@ class ModelTraits:
 
     def defaults_used(self) -> list[str]:
         """The sizing fields this model left undeclared (priced and sized by the defaults)."""
-        return [name for name in ("cost_weight", "overhead_seconds", "state_arrays",
-                                  "process_bytes") if getattr(self, name) is None]
+        undeclared = [name for name in ("cost_weight", "overhead_seconds", "process_bytes")
+                      if getattr(self, name) is None]
+        if self.state_arrays is None and self.memory_bytes is None:
+            undeclared.append("state_arrays")
+        return undeclared
 
 
 TRAITS_ATTRIBUTE = "rnnbench_traits"  # where register_model keeps a factory's ModelTraits

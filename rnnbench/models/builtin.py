@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from rnnbench.models import keras_models
+from rnnbench.models import keras_models, lstm1997
 from rnnbench.models.base import (
     DEFAULT_FORGET_BIAS,
     ModelTraits,
@@ -32,9 +32,9 @@ MB = 2**20
 # tests/test_memory_bound.py (peak RSS of a child process running the cell).
 NUMPY_PROCESS = 150 * MB
 KERAS_PROCESS = keras_models.KERAS_PROCESS_BYTES
-NUMPY_RNN = ModelTraits(per_step=True, cost_weight=1.0, overhead_seconds=0.3, state_arrays=16,
+NUMPY_RNN = ModelTraits(per_step=True, cost_weight=1.0, overhead_seconds=0.3, state_arrays=9,
                         process_bytes=NUMPY_PROCESS)
-NUMPY_LSTM = ModelTraits(per_step=True, cost_weight=4.2, overhead_seconds=0.3, state_arrays=16,
+NUMPY_LSTM = ModelTraits(per_step=True, cost_weight=4.2, overhead_seconds=0.3, state_arrays=13,
                          process_bytes=NUMPY_PROCESS)
 KERAS_SIMPLERNN = ModelTraits(per_step=True, cost_weight=1.6, overhead_seconds=2.0,
                               state_arrays=20, process_bytes=KERAS_PROCESS,
@@ -44,12 +44,14 @@ KERAS_LSTM = ModelTraits(per_step=True, cost_weight=4.6, overhead_seconds=2.0, s
 # The 1997 net's step cost depends on its path (benchmarks/README.md, T = 100: its numba online
 # kernel 0.024 ms a sequence, ~5x cheaper than numpy-rnn a sequence-step; its NumPy loop 5.06 ms,
 # ~40x dearer): priced as a Keras LSTM, as before traits, until its own cells are timed.
-NUMPY_LSTM1997 = ModelTraits(cost_weight=4.6, overhead_seconds=2.0, state_arrays=16,
-                             process_bytes=NUMPY_PROCESS)
+# Its memory: its own function (its width comes from the task, its arrays are float64).
+NUMPY_LSTM1997 = ModelTraits(cost_weight=4.6, overhead_seconds=2.0, process_bytes=NUMPY_PROCESS,
+                             memory_bytes=lstm1997.memory_bytes)
 # The cells of issue 18. Step costs: benchmarks/steps.py at the studies' shape (length 100, batch
 # 64, 32 units), against numpy-rnn in the same run. State arrays: about twice the peak NumPy
 # allocation of a training step in (B, T, H) float32 arrays (IndRNN 6.4, expRNN 5.4, minGRU 12.4,
-# against numpy-rnn 4.3 and numpy-lstm 8.5 measured the same way; tests/test_new_cell_traits.py
+# against numpy-rnn 4.3 and numpy-lstm 8.5 measured the same way, which
+# declare 9 and 13 from child processes' peak RSS; tests/test_new_cell_traits.py
 # checks the bound). expRNN's process imports scipy.linalg (+27 MB RSS measured).
 NUMPY_INDRNN = ModelTraits(per_step=True, cost_weight=2.4, overhead_seconds=0.3, state_arrays=16,
                            process_bytes=NUMPY_PROCESS)

@@ -5,13 +5,16 @@ Keras and TensorFlow are imported inside the functions, so `rnnbench --help` sta
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
-from collections.abc import Callable
+import sys
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
 
+from rnnbench import registry
 from rnnbench.models.base import (
     DEFAULT_BATCH_SIZE,
     DEFAULT_CLIPNORM,
@@ -240,6 +243,28 @@ def reuse_traced_models(on: bool = True) -> None:
 def built_untraced_models() -> int:
     """How many Keras models were compiled outside the reuse cache so far (for clean-up)."""
     return _untraced_builds
+
+
+@contextlib.contextmanager
+def worker_cell_scope() -> Iterator[None]:
+    """What a worker process does around each cell for the Keras models (a registered cell scope).
+
+    A worker keeps one traced model per Keras architecture (`reuse_traced_models`: each cell
+    restarts it from the weights a fresh build gets), so only a cell that compiled a model
+    outside that cache (a plugin layer without a config, say) has its Keras session cleared
+    afterwards; a NumPy cell leaves Keras alone.
+    """
+    reuse_traced_models(True)
+    before = built_untraced_models()
+    try:
+        yield
+    finally:
+        keras = sys.modules.get("keras")
+        if keras is not None and built_untraced_models() != before:
+            keras.backend.clear_session()
+
+
+registry.register_cell_scope(worker_cell_scope)
 
 
 def _architecture(config: Any) -> Any:
