@@ -7,7 +7,7 @@ For each installed Keras backend (each in its own process, since Keras fixes its
 import) and each built-in model, at batch 128 and 64 units (or --batch, --units; the studies'
 shape is --batch 64 --units 32):
   step ms     one training step through the model's own `train` (steady state, after warm-up)
-  seq ms      the same per sequence: step ms / batch
+  seq us      the same per sequence, in microseconds: step ms / batch
   fit ms      the same Keras layer trained with a bare `model.fit` on the same arrays
               (both timed interleaved across all models of a length, best of STEP_REPEATS)
   cell s      a whole harness cell (build, grad_ratio_init, then 4 chunks of the default 2,048
@@ -247,8 +247,8 @@ def main() -> None:
     df["overhead_%"] = (df["cell_s"] / df["bare_s"] - 1) * 100
     df["over_eval_%"] = (df["cell_s"] / df["bare_eval_s"] - 1) * 100
     df["data_%"] = df["data_s"] / df["cell_s"] * 100
-    df["seq_ms"] = df["step_ms"] / args.batch
-    columns = ["backend", "model", "length", "step_ms", "seq_ms", "fit_ms", "bound_ms", "cell_s",
+    df["seq_us"] = df["step_ms"] / args.batch * 1e3
+    columns = ["backend", "model", "length", "step_ms", "seq_us", "fit_ms", "bound_ms", "cell_s",
                "bare_s", "bare_eval_s", "overhead_%", "over_eval_%", "data_%"]
     with pd.option_context("display.width", 200, "display.float_format", "{:.1f}".format):
         print(df[[c for c in columns if c in df]].to_string(index=False))

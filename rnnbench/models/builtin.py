@@ -47,17 +47,18 @@ KERAS_LSTM = ModelTraits(per_step=True, cost_weight=4.6, overhead_seconds=2.0, s
 # Its memory: its own function (its width comes from the task, its arrays are float64).
 NUMPY_LSTM1997 = ModelTraits(cost_weight=4.6, overhead_seconds=2.0, process_bytes=NUMPY_PROCESS,
                              memory_bytes=lstm1997.memory_bytes)
-# The cells of issue 18. Step costs: benchmarks/steps.py at the studies' shape (length 100, batch
-# 64, 32 units), against numpy-rnn in the same run. State arrays: about twice the peak NumPy
-# allocation of a training step in (B, T, H) float32 arrays (IndRNN 6.4, expRNN 5.4, minGRU 12.4,
-# against numpy-rnn 4.3 and numpy-lstm 8.5 measured the same way, which
-# declare 9 and 13 from child processes' peak RSS; tests/test_new_cell_traits.py
-# checks the bound). expRNN's process imports scipy.linalg (+27 MB RSS measured).
-NUMPY_INDRNN = ModelTraits(per_step=True, cost_weight=2.4, overhead_seconds=0.3, state_arrays=16,
+# The cells of issue 18. Step costs against numpy-rnn at the studies' shape (length 100, batch 64,
+# 32 units), on a loaded machine, so a mean: IndRNN 2.4 and 1.5 (two runs of benchmarks/steps.py),
+# expRNN 1.6 (a timing of `train`) and 0.8 (steps.py), minGRU 5.8 and 5.2 (the same two).
+# State arrays: about twice the peak NumPy allocation of a training step in (B, T, H) float32
+# arrays (IndRNN 6.4, expRNN 5.4, minGRU 12.4, against numpy-rnn 4.3 and numpy-lstm 8.5 measured
+# the same way, which declare 9 and 13); tests/test_new_cell_traits.py and the child processes
+# of tests/test_memory_bound.py check them. expRNN's process imports scipy.linalg (+27 MB RSS).
+NUMPY_INDRNN = ModelTraits(per_step=True, cost_weight=2.0, overhead_seconds=0.3, state_arrays=16,
                            process_bytes=NUMPY_PROCESS)
-NUMPY_EXPRNN = ModelTraits(per_step=True, cost_weight=1.6, overhead_seconds=0.3, state_arrays=16,
+NUMPY_EXPRNN = ModelTraits(per_step=True, cost_weight=1.2, overhead_seconds=0.3, state_arrays=16,
                            process_bytes=NUMPY_PROCESS + 40 * MB)
-NUMPY_MINGRU = ModelTraits(per_step=True, cost_weight=5.8, overhead_seconds=0.3, state_arrays=24,
+NUMPY_MINGRU = ModelTraits(per_step=True, cost_weight=5.5, overhead_seconds=0.3, state_arrays=24,
                            process_bytes=NUMPY_PROCESS)
 
 
