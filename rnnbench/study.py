@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from rnnbench.backends import current_backend, select_backend
-from rnnbench.models.base import DEFAULT_FORGET_BIAS, hparam_refusal
+from rnnbench.models.base import DEFAULT_FORGET_BIAS, hparam_refusal, per_step_refusal
 from rnnbench.registry import BUILTIN_SOURCE, models, tasks
 from rnnbench.schema import SweepCell
 from rnnbench.settings import BY_KEY, CELL_KEYS, PAPER, REGIME_KEYS, SpecError, check
@@ -237,7 +237,8 @@ class StudySpec:
 
     def _cells_of(self, task_name: str, task: Any) -> list[SweepCell]:
         for model in self.models:  # refused here, before anything runs, not per cell
-            refusal = hparam_refusal(model, models.get(model), self.given)
+            refusal = hparam_refusal(model, models.get(model), self.given) or (
+                per_step_refusal(model, models.get(model), task))
             if refusal is not None:
                 raise SpecError(refusal)
         for length in self.lengths_for(task_name):

@@ -61,6 +61,11 @@ POINTS = [
     point("numpy-lstm1997", "adding-1997", 1000, 1),  # its paper test set: 2,560 sequences
     point("keras-simplernn", "delayed-recall", 3000, 1),
     point("keras-lstm", "delayed-recall", 2000, 64),
+    point("numpy-indrnn", "delayed-recall", 5000, 1),
+    point("numpy-indrnn", "adding", 3000, 64),
+    point("numpy-exprnn", "delayed-recall", 3000, 64),
+    point("numpy-mingru", "delayed-recall", 2000, 64),
+    point("numpy-mingru", "adding", 2000, 16, eval_size=2000),  # its predict scans in chunks
 ]
 
 
