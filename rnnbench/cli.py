@@ -176,14 +176,16 @@ class SettingType(click.ParamType):
             self.fail(f"{value!r} is not allowed; expected {exc}", param, ctx)
 
 
-def setting_options() -> list[Callable[[Callable[..., Any]], Callable[..., Any]]]:
-    """One option per setting of the table, named by its key (so `**settings` of a command)."""
+def setting_options(keys: tuple[str, ...] | None = None,
+                    ) -> list[Callable[[Callable[..., Any]], Callable[..., Any]]]:
+    """One option per setting of the table (or of those `keys`), named by its key (so
+    `**settings` of a command)."""
     from rnnbench.settings import SETTINGS, help_text
 
     return [
         click.option(s.flag, s.key, multiple=s.repeat, metavar=s.metavar or None,
                      type=click.STRING if s.repeat else SettingType(s), help=help_text(s))
-        for s in SETTINGS
+        for s in SETTINGS if keys is None or s.key in keys
     ]
 
 
@@ -421,52 +423,69 @@ def report(results: Path, out_dir: Path | None, plot: bool, html: bool) -> None:
             click.echo(f"wrote {path}", err=True)
 
 
+def gradient_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    """`rnnbench gradients`' own options (what to measure and where the norms go), then the
+    settings table's options for a cell's settings (the same flags, checks and help as a
+    sweep's), in the table's order."""
+    from rnnbench.settings import CELL_KEYS
+
+    options: list[Callable[[Any], Any]] = [
+        click.option("--task", required=True, help="Task to measure on, e.g. adding."),
+        click.option("--model", "models", multiple=True, required=True,
+                     help="Model to measure (repeatable: several share one CSV and plot)."),
+        click.option("--length", type=click.IntRange(min=1), required=True,
+                     help="Dependency length (sequence length for adding, lag for "
+                     "delayed-recall)."),
+        click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True,
+                     help="Seed of models and data."),
+        click.option("--batch", type=click.IntRange(min=1), default=256, show_default=True,
+                     help="Sequences the gradient norms are averaged over."),
+        click.option("--same-weights", is_flag=True, help="Start every model from the first "
+                     "model's initial weights (twins: numpy-rnn/keras-simplernn, "
+                     "numpy-lstm/keras-lstm)."),
+        click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
+                     help="Write the norms to this CSV (step, steps_back, norm, model, phase, "
+                     "...)."),
+        click.option("--plot", type=click.Path(dir_okay=False, path_type=Path),
+                     help="Draw log-scale norm against steps back from the end to this PNG."),
+        click.option("--verbose", "-v", is_flag=True, help="Show TensorFlow's native start-up "
+                     "lines; by default they go to a log file (beside --out, else in the "
+                     "temporary folder)."),
+        *setting_options(CELL_KEYS),
+    ]
+    for option in reversed(options):
+        f = option(f)
+    return f
+
+
 @main.command()
-@click.option("--task", required=True, help="Task to measure on, e.g. adding.")
-@click.option("--model", "models", multiple=True, required=True,
-              help="Model to measure (repeatable: several share one CSV and plot).")
-@click.option("--length", type=click.IntRange(min=1), required=True,
-              help="Dependency length (sequence length for adding, lag for delayed-recall).")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of models and data.")
-@click.option("--units", type=click.IntRange(min=1), help="Recurrent width. Default 32.")
-@click.option("--max-sequences", type=click.IntRange(min=1), help="Training budget, as in a "
-              "sweep cell (training stops earlier once solved). Default: the sweep's, 64000.")
-@click.option("--batch", type=click.IntRange(min=1), default=256, show_default=True,
-              help="Sequences the gradient norms are averaged over.")
-@click.option("--forget-bias", type=float, help="Initial forget-gate bias of LSTM models. "
-              "Default 1 (Keras's).")
-@click.option("--same-weights", is_flag=True, help="Start every model from the first model's "
-              "initial weights (twins: numpy-rnn/keras-simplernn, numpy-lstm/keras-lstm).")
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write the norms to this CSV (step, steps_back, norm, model, phase, ...).")
-@click.option("--plot", type=click.Path(dir_okay=False, path_type=Path),
-              help="Draw log-scale norm against steps back from the end to this PNG.")
-@click.option("--verbose", "-v", is_flag=True, help="Show TensorFlow's native start-up lines; "
-              "by default they go to a log file (beside --out, else in the temporary folder).")
-def gradients(task, models, length, seed, units, max_sequences, batch, forget_bias,
-              same_weights, out, plot, verbose) -> None:
+@gradient_options
+def gradients(task: str, models: tuple[str, ...], length: int, seed: int, batch: int,
+              same_weights: bool, out: Path | None, plot: Path | None, verbose: bool,
+              **settings: Any) -> None:
     """Measure how much of the error signal at the last step reaches each earlier step.
 
     For each model, at initialisation and after training on the task (the sweep's training loop
     and budget), prints and saves the norm of dLoss/dh_t for every step t, averaged over a batch.
-    A tanh RNN's norms shrink step by step going back in time: the vanishing gradient.
+    A tanh RNN's norms shrink step by step going back in time: the vanishing gradient. The
+    training settings are a sweep cell's, with the same options and defaults.
     """
-    from rnnbench.gradients import diagnose, summary_lines, write_csv
+    from rnnbench import memory
+    from rnnbench.gradients import diagnose_cells, gradient_cells, summary_lines, write_csv
     from rnnbench.quiet import native_log_path, quiet_native
 
     with user_errors():
+        cells = gradient_cells(task, models, length, seed, **settings)
         quiet_native(out.with_suffix(".log") if out is not None else native_log_path(), verbose)
         if plot is not None:
             _require_matplotlib()
         for option, path in (("--out", out), ("--plot", plot)):
             if path is not None:
                 _check_writable_file(option, path)
-        _check_gradients_memory(task, models, length, seed, units, batch)
+        memory.check_cells(cells, memory.Limit.parse(None), at_once=1, batch=batch)
         click.echo(f"rnnbench: gradients of {', '.join(models)} on {task} length {length}, "
                    "at init and after training", err=True)
-        rows = diagnose(task, models, length, seed=seed, units=units,
-                        max_sequences=max_sequences, batch=batch, same_weights=same_weights,
-                        forget_bias=forget_bias)
+        rows = diagnose_cells(cells, batch=batch, same_weights=same_weights)
         for line in summary_lines(rows):
             click.echo(line)
         if out is not None:
@@ -491,22 +510,6 @@ def _check_writable_file(option: str, path: Path) -> None:
                         "create it first")
     if not os.access(folder, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
         raise UserError(f"{option} {str(path)!r}: cannot write there (permission denied)")
-
-
-def _check_gradients_memory(task: str, models: tuple[str, ...], length: int, seed: int,
-                            units: int | None, batch: int) -> None:
-    from dataclasses import replace
-
-    from rnnbench import memory
-    from rnnbench.registry import models as model_registry
-    from rnnbench.schema import SweepCell
-
-    for name in models:
-        model_registry.entry(name)  # unknown names: one line, with the known ones
-    cells = [SweepCell(task=task, model=m, length=length, seed=seed) for m in models]
-    if units is not None:
-        cells = [replace(c, units=units) for c in cells]
-    memory.check_cells(cells, memory.Limit.parse(None), at_once=1, batch=batch)
 
 
 def _require_matplotlib() -> None:

@@ -111,11 +111,15 @@ def study_name(v: Any) -> str:
 
 
 def seeds(v: Any) -> int | list[int]:
-    if isinstance(v, (list, tuple)):
-        if any(s < 0 for s in int_list(v)):
-            raise NotAllowedError("a count, or a list of non-negative integers")
-        return list(v)
-    return positive_int(v)
+    allowed = "a positive count, or a list of non-negative integers"
+    try:
+        if isinstance(v, (list, tuple)):
+            if any(s < 0 for s in int_list(v)):
+                raise NotAllowedError(allowed)
+            return list(dict.fromkeys(v))  # a seed named twice runs once
+        return positive_int(v)
+    except NotAllowedError:
+        raise NotAllowedError(allowed) from None
 
 
 def learning_rate(v: Any) -> float | str:
@@ -143,6 +147,11 @@ def comma_ints(text: str) -> list[int]:
 
 def comma_floats(text: str) -> list[float]:
     return [float(v) for v in text.split(",") if v.strip()]
+
+
+def count_or_ints(text: str) -> int | list[int]:
+    """`5` is a count; `0,3,7` (or `3,` for one seed) the integers themselves."""
+    return comma_ints(text) if "," in text else int(text)
 
 
 def number_or_word(text: str) -> float | str:
@@ -190,8 +199,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("lengths", (5, 10, 20), per_task(int_list), "Dependency lengths, e.g. 5,10,20 "
             "(sequence length for adding, lag for delayed-recall); a spec may give a table per "
             "task.", "--lengths", regime=True, cell=False, parse=comma_ints, metavar="N,N,..."),
-    Setting("seeds", 3, seeds, "Number of seeds per cell (seeds 0..N-1); a spec may give a "
-            "list of seeds.", "--seeds", cell=False, metavar="N"),
+    Setting("seeds", 3, seeds, "Seeds per cell: a count N runs seeds 0..N-1, a list the seeds "
+            "it names (e.g. 0,3,7; one seed alone: 7,).", "--seeds", cell=False,
+            parse=count_or_ints, metavar="N|S,S,..."),
     # One width, optimizer and batch for every built-in model, so comparisons are fair.
     Setting("units", 32, positive_int, "Recurrent width of every model.", "--units",
             regime=True, metavar="N"),
