@@ -319,3 +319,18 @@ def test_the_studies_expand_to_exactly_the_cells_of_their_committed_rows(study, 
     rows = ResultsCSV(REPO / "results" / f"{study}.csv").rows()
     assert len(cells) == len(rows)
     assert {cell_key(c) for c in cells} == {config_key(r) for r in rows}
+
+
+def test_the_readmes_prose_states_the_tables_defaults():
+    """The README describes the shared footing in words; its numbers are the table's defaults,
+    so a changed default cannot leave the README describing the old one."""
+    flat = " ".join((REPO / "README.md").read_text(encoding="utf-8").split())
+    footing = re.search(r"share one width \((\d+) units\), one optimizer \((\w+), learning rate "
+                        r"([\d.e-]+),.*?\), batch (\d+)", flat)
+    assert footing is not None
+    units, optimizer, rate, batch = footing.groups()
+    assert int(units) == BY_KEY["units"].default and int(batch) == BY_KEY["batch_size"].default
+    assert optimizer.lower() == BY_KEY["optimizer"].default
+    assert float(rate) == BY_KEY["learning_rate"].default
+    threshold = re.search(r"reaches `solve_threshold` \(([\d.]+)\)", flat)
+    assert threshold is not None and float(threshold[1]) == BY_KEY["solve_threshold"].default
