@@ -32,6 +32,7 @@ from typing import Any
 
 from rnnbench import survival
 from rnnbench.registry import tasks
+from rnnbench.settings import DEFAULT_OPTIMIZER
 
 COLUMNS = ["experiment", "task", "length", "paper", "paper success", "model", "regime",
            "solved", "solved 95% CI", "median (KM)", "median 95% CI", "mean (solved)",
@@ -68,7 +69,7 @@ def median_over_all(values: list[float], budget: float) -> str:
 
 def regime_text(row: Any) -> str:
     """How a model was trained, e.g. "sgd online, lr 0.5" or "adam, batch 64"."""
-    optimizer = str(row.get("optimizer", "") or "adam")
+    optimizer = str(row.get("optimizer", "") or DEFAULT_OPTIMIZER)  # rows from before it
     try:
         batch = int(float(row.get("batch_size", "")))
     except (TypeError, ValueError):

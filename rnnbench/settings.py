@@ -29,6 +29,9 @@ OPTIMIZERS = ("adam", "sgd")  # sgd: plain gradient descent, the 1997 paper's
 # paper's), else held-out accuracy against solve_threshold; "held-out" always the latter.
 RULES = ("task", "held-out")
 PAPER = "paper"  # learning_rate = "paper": each task's reference learning rate
+# The forget-gate bias an LSTM-type model starts with when a study gives none (the table's
+# default, (), means "not given"): Keras's own `unit_forget_bias=True`.
+DEFAULT_FORGET_BIAS = 1.0
 ALWAYS, WHEN_SET = "always", "when-set"  # how a setting reaches a model factory (Setting.hparam)
 
 
@@ -216,8 +219,8 @@ SETTINGS: tuple[Setting, ...] = (
             regime=True, parse=number_or_word, metavar=f"RATE|{PAPER}", hparam=ALWAYS),
     Setting("forget_bias", (), forget_biases, "Initial forget-gate bias of LSTM models; several "
             "values run each.", "--forget-bias", regime=True, parse=comma_floats,
-            metavar="B,B,...", shown_default="the spec's (the teaching study runs 1,4), else 1 "
-            "as Keras", hparam=ALWAYS),
+            metavar="B,B,...", shown_default="the spec's (the teaching study runs 1,4), else "
+            f"{DEFAULT_FORGET_BIAS:g} as Keras", hparam=ALWAYS),
     Setting("chunk_size", 2048, positive_int, "Training sequences between two held-out "
             "evaluations.", "--chunk-size", regime=True, metavar="N"),
     Setting("eval_size", 1000, positive_int, "Held-out sequences each evaluation scores.",

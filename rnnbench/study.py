@@ -30,10 +30,18 @@ from pathlib import Path
 from typing import Any
 
 from rnnbench.backends import current_backend, select_backend
-from rnnbench.models.base import DEFAULT_FORGET_BIAS, hparam_refusal, per_step_refusal
+from rnnbench.models.base import hparam_refusal, per_step_refusal
 from rnnbench.registry import BUILTIN_SOURCE, models, tasks
 from rnnbench.schema import SweepCell
-from rnnbench.settings import BY_KEY, CELL_KEYS, PAPER, REGIME_KEYS, SpecError, check
+from rnnbench.settings import (
+    BY_KEY,
+    CELL_KEYS,
+    DEFAULT_FORGET_BIAS,
+    PAPER,
+    REGIME_KEYS,
+    SpecError,
+    check,
+)
 
 __all__ = ["MAX_CELLS", "PAPER", "REGIME_KEYS", "TEACHING", "SpecError", "StudySpec",
            "forget_biases_for", "resolve_study", "takes_forget_bias"]

@@ -17,6 +17,7 @@ from typing import Any
 
 from rnnbench import survival
 from rnnbench.report import TABLES, Report, censored_runs, critical_lengths, solved_text
+from rnnbench.settings import DEFAULT_SOLVE_THRESHOLD
 
 STYLE = """
 * { box-sizing: border-box; }
@@ -55,7 +56,7 @@ def _threshold(report: Report, task: str) -> float:
         values = df.loc[df["task"] == task, "solve_threshold"].dropna().unique()
         if len(values) == 1:
             return float(values[0])
-    return 0.95
+    return DEFAULT_SOLVE_THRESHOLD
 
 
 def _models(summary: Any) -> list[str]:

@@ -37,7 +37,6 @@ DEFAULT_CLIPNORM = 1.0  # per-variable gradient norm clip, as Keras's `clipnorm`
 ADAM_BETA_1 = 0.9
 ADAM_BETA_2 = 0.999
 ADAM_EPSILON = 1e-7  # Keras's default, so the NumPy Adam matches keras.optimizers.Adam
-DEFAULT_FORGET_BIAS = 1.0  # Keras's own `unit_forget_bias=True`
 
 
 class TaskSpec(Protocol):

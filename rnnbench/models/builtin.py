@@ -11,7 +11,6 @@ from typing import Any
 
 from rnnbench.models import keras_models, lstm1997
 from rnnbench.models.base import (
-    DEFAULT_FORGET_BIAS,
     ModelTraits,
     TaskSpec,
     register_model,
@@ -23,6 +22,7 @@ from rnnbench.models.numpy_indrnn import NumpyIndRNN
 from rnnbench.models.numpy_lstm import NumpyLSTM
 from rnnbench.models.numpy_mingru import NumpyMinGRU
 from rnnbench.models.numpy_rnn import NumpyRNN
+from rnnbench.settings import DEFAULT_FORGET_BIAS
 
 MB = 2**20
 # Step costs: benchmarks/README.md (32 units, length 100: numpy-rnn 7.7 ms a step, keras-simplernn

@@ -18,7 +18,6 @@ from rnnbench import registry
 from rnnbench.models.base import (
     DEFAULT_BATCH_SIZE,
     DEFAULT_CLIPNORM,
-    DEFAULT_FORGET_BIAS,
     DEFAULT_LEARNING_RATE,
     TRAITS_ATTRIBUTE,
     ModelTraits,
@@ -29,6 +28,7 @@ from rnnbench.models.base import (
 )
 from rnnbench.quiet import import_framework
 from rnnbench.schema import DEFAULT_OPTIMIZER, OPTIMIZERS
+from rnnbench.settings import DEFAULT_FORGET_BIAS
 
 
 def import_keras() -> Any:
