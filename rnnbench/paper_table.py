@@ -19,7 +19,9 @@ its statistic and success rate, and ours under the same rule (the task's `solve_
 
 Where a paper counts its figure to the start of the window of successive correct sequences (Exp.
 2: 5,040 sequences before a 10,000-sequence success window), ours is converted the same way
-(`OnlineRule.reported_count`).
+(`OnlineRule.reported_count`). Where the paper reports a weaker rule met on the way beside the
+stopping rule (Exp. 3's ST1 beside ST2, `PeriodicTestRule.milestone`), its row reads the count
+recorded for it (`sequences_to_milestone`).
 """
 
 from __future__ import annotations
@@ -104,11 +106,17 @@ def paper_table(df: Any) -> Any:
                 # only rows judged by the paper's rule stand beside the paper's figure
                 at_length = at_length[at_length["solve_rule"].astype(str) == rule.name]
             tag = rule.tag if rule is not None else ""
-            paper_rows = [r for r in reference.rows_at(int(length)) if r.rule in ("", tag)]
+            # a weaker rule met on the way (Exp. 3's ST1 beside ST2) has its own count column
+            milestone = getattr(rule, "milestone", None)
+            columns = {"": "sequences_to_solve", tag: "sequences_to_solve"}
+            if milestone is not None:
+                columns[milestone.tag] = "sequences_to_milestone"
+            paper_rows = [r for r in reference.rows_at(int(length)) if r.rule in columns]
             for paper_row in paper_rows or (None,):
+                column = columns[paper_row.rule] if paper_row is not None else columns[""]
                 for label, runs in at_length.groupby("label", sort=True):
                     records.append(_record(reference, paper_row, task_name, int(length), label,
-                                           runs, rule))
+                                           runs, rule, column))
     if not records:
         return pd.DataFrame(columns=COLUMNS)
     records.sort(key=lambda r: (r["experiment"], r["length"], r["model"]))  # Exp. 2a first
@@ -130,16 +138,18 @@ def _batch(runs: Any) -> float:
 
 
 def _record(reference: Any, paper_row: Any, task_name: str, length: int, label: str, runs: Any,
-            rule: Any) -> dict[str, Any]:
+            rule: Any, column: str = "sequences_to_solve") -> dict[str, Any]:
     budget = max(_numbers(runs, "max_sequences") or [math.nan])
     met_rule = list(runs["solved"])
+    if column != "sequences_to_solve":  # a milestone: met when its count is there
+        met_rule = [v == v for v in _numbers(runs, column)]
     # solved as the paper counts success: the rule met and then the paper's test bound kept
     bound = getattr(rule, "test_max_wrong", None)
     wrong = _numbers(runs, "test_wrong")
     passed = [bound is None or w != w or w <= bound for w in wrong]
     solved_mask = [m and p for m, p in zip(met_rule, passed, strict=True)]
     failed_test = sum(m and not p for m, p in zip(met_rule, passed, strict=True))
-    at = _numbers(runs, "sequences_to_solve")
+    at = _numbers(runs, column)
     if rule is not None:  # the figure the paper reports, e.g. counted to the window's start
         at = [rule.reported_count(int(v)) if v == v else v for v in at]
         budget = rule.reported_count(int(budget)) if budget == budget else budget
@@ -147,7 +157,9 @@ def _record(reference: Any, paper_row: Any, task_name: str, length: int, label: 
     updates = [v if ok else math.nan
                for v, ok in zip(_numbers(runs, "updates_to_solve"), solved_mask, strict=True)]
     batch = _batch(runs)
-    if rule is not None and rule.reported_from == "start":  # updates up to the same point
+    if column != "sequences_to_solve" or (rule is not None and rule.reported_from == "start"):
+        # updates up to the same point (a milestone's own updates are not recorded: online,
+        # or in whole batches, they are its sequences over the batch size)
         updates = [math.ceil(s / batch) if s == s else s for s in at]
     level = _numbers(runs, "sequences_to_error_level")
     solved = [v for v in at if v == v]

@@ -19,6 +19,12 @@ NAMES_1997 = (
     "two-sequence-1997",
     "noise-1997",
     "long-lag-1997",
+    "noisy-sequence-1997",
+    "noisy-sequence-n1-1997",
+    "noisy-signal-1997",
+    "noisy-signal-n1-1997",
+    "noisy-target-1997",
+    "noisy-target-n1-1997",
     "adding-1997",
     "multiplication-1997",
     "temporal-order-1997",
@@ -29,6 +35,8 @@ SMALL = {
     "two-sequence-1997": 100,
     "noise-1997": 100,
     "long-lag-1997": 10,
+    **{f"noisy-{kind}-1997": 20 for kind in ("sequence", "sequence-n1", "signal", "signal-n1",
+                                             "target", "target-n1")},
     "adding-1997": 20,
     "multiplication-1997": 20,
     "temporal-order-1997": 100,
@@ -396,11 +404,12 @@ def paper_weight_count(task: Task) -> int:
     net = task.reference.net
     cells = net["blocks"] * net["cells_per_block"]
     gates = net["blocks"] * (2 if net["output_gate"] else 1)
-    bias = 1 if net["bias"] == "all" else 0
     if net["connectivity"] == "B":  # each layer from all below: in->out, in->hidden, cells->out
         return (task.input_dim + cells) * task.output_dim + (cells + gates) * task.input_dim
     hidden = cells + gates + net["hidden_units"]
-    return hidden * (task.input_dim + hidden + bias) + task.output_dim * (cells + bias)
+    biased = {"all": hidden, "hidden": hidden, "gates": gates, "none": 0}[net["bias"]]
+    output_bias = task.output_dim if net["bias"] == "all" else 0
+    return hidden * (task.input_dim + hidden) + biased + task.output_dim * cells + output_bias
 
 
 @pytest.mark.parametrize("name", NAMES_1997)

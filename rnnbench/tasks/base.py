@@ -17,7 +17,7 @@ import numpy as np
 from rnnbench.errors import UserError
 from rnnbench.registry import RegistryError, tasks
 from rnnbench.tasks.reference import PaperReference
-from rnnbench.tasks.rules import OnlineRule
+from rnnbench.tasks.rules import OnlineRule, PeriodicTestRule
 
 KINDS = ("regression", "classification")
 TaskClassT = TypeVar("TaskClassT", bound=type)
@@ -199,17 +199,34 @@ class Task:
             f"task {self.name!r} is a regression task and must define chance_accuracy()"
         )
 
-    def solve_rule(self, length: int) -> OnlineRule | None:
-        """The paper's rule for when training stops, judged online on training sequences.
+    def solve_rule(self, length: int) -> OnlineRule | PeriodicTestRule | None:
+        """The paper's rule for when training stops.
 
         Args:
             length: The dependency length of the run.
 
         Returns:
-            The rule, or None: the harness's own rule (accuracy on held-out sequences reaching
-            its threshold) applies.
+            An `OnlineRule` (judged on training sequences before their updates), a
+            `PeriodicTestRule` (judged on a fixed test set every so many sequences), or None: the
+            harness's own rule (accuracy on held-out sequences reaching its threshold) applies.
         """
         return None
+
+    def criterion_target(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """The targets the task's criterion judges outputs against, for sequences `x`, `y`.
+
+        `y` itself, except for a task that trains on noisy targets and judges against the
+        noise-free ones (Exp. 3c of the 1997 paper: "absolute difference between output and
+        noise-free target"), which recovers them from `x`.
+
+        Args:
+            x: A batch this task generated.
+            y: Its targets, as `generate` returned them.
+
+        Returns:
+            Targets shaped as `y`.
+        """
+        return y
 
     def __repr__(self) -> str:
         return f"<Task {self.name!r} ({self.kind})>"
