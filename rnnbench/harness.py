@@ -70,6 +70,7 @@ def make_task(cell: SweepCell) -> Task:
     """The cell's task, with its length checked."""
     task: Task = tasks.get(cell.task)()
     task.check_length(cell.length)
+    task.start_trial(cell.seed)
     return task
 
 
@@ -263,15 +264,18 @@ def _train_to_test_set_rule(
     sequences; then the paper's fresh test set of `rule.final_test_size`.
 
     The stopping test set (`rule.test_size` sequences, Exp. 3: 256) is drawn once per cell from
-    its own stream, as the paper's "randomly chosen test set", and is never trained on. Chunks
+    its own stream, as the paper's "randomly chosen test set", and is never trained on (or is
+    the task's own fixed set, `Task.fixed_test_set`, as the embedded Reber grammar's). Chunks
     are one check interval each (`chunk_size` does not apply), so checks fall on multiples of
     `check_every` training sequences (and at the budget's end). A weaker `rule.milestone`
     (ST1 beside ST2) is checked at the same points and its first count recorded.
     """
     result.solve_rule = rule.name
     n_rule = rule.test_size
-    x_rule, y_rule = check_task_output(
-        task, task.generate(n_rule, cell.length, _rng(cell.seed, RULE_TEST_STREAM)), n_rule)
+    fixed = task.fixed_test_set()
+    if fixed is None:
+        fixed = task.generate(n_rule, cell.length, _rng(cell.seed, RULE_TEST_STREAM))
+    x_rule, y_rule = check_task_output(task, fixed, n_rule)
     train_rng = _rng(cell.seed, TRAIN_STREAM)
     step = rule.check_every
     while result.sequences_seen < cell.max_sequences:
@@ -290,5 +294,10 @@ def _train_to_test_set_rule(
             result.sequences_to_solve = result.sequences_seen
             result.updates_to_solve = result.updates_seen
             break
-    _final_test(cell, task, model, result, rule.final_test_size)
+    if rule.final_test_size is not None:
+        _final_test(cell, task, model, result, rule.final_test_size)
+    elif result.sequences_seen:  # no further test: the last check's count stands
+        wrong = int(np.count_nonzero(~correct))
+        result.test_wrong, result.test_size = wrong, n_rule
+        result.accuracy = result.best_accuracy = 1.0 - wrong / n_rule
     return model

@@ -212,6 +212,19 @@ class Task:
         """
         return None
 
+    def start_trial(self, seed: int) -> None:
+        """Called once per cell, before any `generate`, with the cell's seed.
+
+        A task whose trials each have fixed data (the embedded Reber grammar's 256 training and
+        256 test strings) chooses or draws it here, from streams of its own; the default does
+        nothing.
+        """
+
+    def fixed_test_set(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """The trial's fixed set a `PeriodicTestRule` judges, or None (the default): the
+        harness draws the rule's test set with `generate` from a stream of its own."""
+        return None
+
     def criterion_target(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
         """The targets the task's criterion judges outputs against, for sequences `x`, `y`.
 

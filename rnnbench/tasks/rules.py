@@ -222,7 +222,9 @@ class PeriodicTestRule:
             means of counts that are multiples of 100 are, so rnnbench checks every 100.
         max_wrong: Met only if at most this many test sequences are wrong (0 for ST1 of 3a).
         mean_error_below: And the mean absolute test error is below this, or None.
-        final_test_size: The fresh test set judged after stopping (2,560).
+        final_test_size: The fresh test set judged after stopping (2,560), or None: none (the
+            embedded Reber grammar's success is judged on its fixed sets alone; the last
+            check's count of wrong strings stands as the test result).
         milestone: A weaker rule met on the way (ST1 beside ST2), whose first count the harness
             records too (`sequences_to_milestone`), or None.
         tag: The `ReferenceRow.rule` of the paper's figure this rule stands beside ("ST2").
@@ -236,14 +238,14 @@ class PeriodicTestRule:
     check_every: int
     max_wrong: int
     mean_error_below: float | None
-    final_test_size: int
+    final_test_size: int | None
     milestone: PeriodicTestRule | None = None
     tag: str = ""
     test_max_wrong: int | None = None
     reported_from: str = "end"
 
     def __post_init__(self) -> None:
-        if self.test_size < 1 or self.check_every < 1 or self.final_test_size < 1:
+        if min(self.test_size, self.check_every, self.final_test_size or 1) < 1:
             raise ValueError(
                 f"rule {self.name!r}: test_size {self.test_size}, check_every "
                 f"{self.check_every}, final_test_size {self.final_test_size}; each must be >= 1"
