@@ -90,7 +90,7 @@ def draw_sets(pair: int) -> tuple[tuple[str, ...], tuple[str, ...]]:
     Strings repeat within a set as drawn. Drawn from their own stream, `[SETS_STREAM, pair]`."""
     rng = np.random.default_rng([SETS_STREAM, pair])
     train = tuple(draw_string(rng) for _ in range(SET_SIZE))
-    seen, test = set(train), []
+    seen, test = set(train), list[str]()
     while len(test) < SET_SIZE:
         string = draw_string(rng)
         if string not in seen:
