@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from rnnbench.models import keras_models
-from rnnbench.models.base import DEFAULT_FORGET_BIAS, TaskSpec, register_model
+from rnnbench.models.base import DEFAULT_FORGET_BIAS, ModelTraits, TaskSpec, register_model
 from rnnbench.models.lstm1997 import Net1997, NumpyLSTM1997
 from rnnbench.models.numpy_lstm import NumpyLSTM
 from rnnbench.models.numpy_rnn import NumpyRNN
@@ -27,7 +27,7 @@ def numpy_lstm(
     )
 
 
-@register_model("numpy-lstm1997")
+@register_model("numpy-lstm1997", traits=ModelTraits(per_step=True))
 def numpy_lstm1997(
     task: Any,
     units: int,
@@ -46,7 +46,11 @@ def numpy_lstm1997(
     tasks/hochreiter1997.toml does, and the row records what ran.
     """  # noqa: E501 - the first line is `rnnbench list`'s description
     net = Net1997.from_task(task)
-    return NumpyLSTM1997(net, task.kind, seed, learning_rate, batch_size, optimizer, gradient)
+    every_step = getattr(task, "steps_scored", "last") == "every"  # outputs at every step
+    return NumpyLSTM1997(
+        net, task.kind, seed, learning_rate, batch_size, optimizer, gradient,
+        every_step=every_step,
+    )  # fmt: skip
 
 
 register_model("keras-simplernn")(keras_models.simple_rnn)
