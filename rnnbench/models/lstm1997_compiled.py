@@ -128,6 +128,7 @@ def train_online_truncated(
     z = np.empty(Z)  # output layer's sources [x_t ("B"), y_c, y_h, 1]
     e_k = np.empty(K)
     dy = np.empty(Z)  # dL/dz
+    nonzero = np.empty(Z, np.int64)  # indices of z's nonzero entries
     gW = np.empty((M, R))  # the sequence's summed gradient dE/dW
     gW_k = np.empty((Z, K))
     for q in range(n):
@@ -192,21 +193,27 @@ def train_online_truncated(
             for i in range(H):
                 z[z0 + C + i] = y[h0 + i]
             z[Z - 1] = 1.0
+            nz = 0  # the nonzero sources: a one-hot input's zeros skipped (Exp. 2a's 101 outputs)
+            for m in range(Z):
+                if z[m] != 0.0:
+                    nonzero[nz] = m
+                    nz += 1
             for k in range(K):
                 acc = 0.0
-                for m in range(Z):
-                    acc += z[m] * W_k[m, k]
+                for i in range(nz):
+                    acc += z[nonzero[i]] * W_k[nonzero[i], k]
                 yk = 0.5 * (1.0 + np.tanh(0.5 * acc)) if logistic_out else acc
                 y_k[q, slot, k] = yk
                 err = yk - d[q, slot, k]
                 errors[q] += err * err
                 e_k[k] = err * yk * (1.0 - yk) if logistic_out else err  # dL/dnet_k, L = E / 2
-            for m in range(Z):  # dL/dz = W_k e_k
+            for m in range(z0, Z):  # dL/dz = W_k e_k (the input rows' errors lead nowhere)
                 acc = 0.0
                 for k in range(K):
                     acc += W_k[m, k] * e_k[k]
                 dy[m] = acc
-            for m in range(Z):  # output units (eq. 22)
+            for i in range(nz):  # output units (eq. 22)
+                m = nonzero[i]
                 for k in range(K):
                     gW_k[m, k] += z[m] * e_k[k]
             for j in range(NB):
