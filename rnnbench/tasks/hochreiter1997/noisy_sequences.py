@@ -355,9 +355,11 @@ class NoisyTarget1997(_TwoSequence):
         first = np.asarray(x)[:, 0, 0]  # (n,) +-1.0, noise-free in 3c
         return np.where(first > 0, CLEAN_TARGETS[0], CLEAN_TARGETS[1]).astype(np.float32)
 
-    def correct(self, y_true: np.ndarray, y_prob: np.ndarray) -> np.ndarray:
+    def correct(
+        self, y_true: np.ndarray, y_prob: np.ndarray, mask: np.ndarray | None = None
+    ) -> np.ndarray:
         """Misclassified when the difference EXCEEDS 0.1, so correct when it is at most 0.1."""
-        return self.errors(y_true, y_prob) <= self.tolerance
+        return self.errors(y_true, y_prob, mask) <= self.tolerance
 
     def chance_accuracy(self, length: int) -> float:
         """0.5: a constant 0.2 (or 0.8) is within 0.1 of the noise-free target of one class."""

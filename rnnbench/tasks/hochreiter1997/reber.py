@@ -258,25 +258,30 @@ class EmbeddedReber1997(Task):
     def _scored(y_true: np.ndarray) -> np.ndarray:
         return np.asarray(y_true).max(axis=-1) > 0  # (n, T): a real step has a legal successor
 
-    def errors(self, y_true: np.ndarray, y_prob: np.ndarray) -> np.ndarray:
-        """Per string, the largest |output - target| over its steps and the 7 output units."""
+    def _scored_steps(self, y_true: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
+        scored = self._scored(y_true)
+        return scored if mask is None else scored & np.asarray(mask, dtype=bool)
+
+    def errors(
+        self, y_true: np.ndarray, y_prob: np.ndarray, mask: np.ndarray | None = None
+    ) -> np.ndarray:
+        """Per string, the largest |output - target| over its scored steps and the 7 outputs."""
         y_true, y_prob = np.asarray(y_true, np.float64), np.asarray(y_prob, np.float64)
         gap = np.abs(y_prob - y_true).max(axis=-1)  # (n, T)
-        return np.where(self._scored(y_true), gap, 0.0).max(axis=1)
+        return np.where(self._scored_steps(y_true, mask), gap, 0.0).max(axis=1)
 
-    def correct(self, y_true: np.ndarray, y_prob: np.ndarray) -> np.ndarray:
-        """Per string (bool (n,)): at every real step, every legal successor's output is above
-        every other output (strictly). Takes outputs (n, T, 7) as logistic values or logits
-        (the order is what counts)."""
+    def correct(
+        self, y_true: np.ndarray, y_prob: np.ndarray, mask: np.ndarray | None = None
+    ) -> np.ndarray:
+        """Per string (bool (n,)): at every scored step (real steps, within `mask`), every legal
+        successor's output is above every other output (strictly). Takes outputs (n, T, 7) as
+        logistic values, probabilities or logits (the order is what counts)."""
         y_true, y_prob = np.asarray(y_true), np.asarray(y_prob, np.float64)
         legal = y_true > 0
         lowest_legal = np.where(legal, y_prob, np.inf).min(axis=-1)  # (n, T)
         highest_other = np.where(legal, -np.inf, y_prob).max(axis=-1)  # (n, T)
-        right = (lowest_legal > highest_other) | ~self._scored(y_true)
+        right = (lowest_legal > highest_other) | ~self._scored_steps(y_true, mask)
         return right.all(axis=1)
-
-    def accuracy(self, y_true: np.ndarray, y_pred: np.ndarray) -> float:
-        return float(np.mean(self.correct(y_true, y_pred)))
 
     def chance_accuracy(self, length: int) -> float:
         """0.0: no predictor of the current symbol alone gets a single string right.
