@@ -21,7 +21,8 @@ Where a paper counts its figure to the start of the window of successive correct
 2: 5,040 sequences before a 10,000-sequence success window), ours is converted the same way
 (`OnlineRule.reported_count`). Where the paper reports a weaker rule met on the way beside the
 stopping rule (Exp. 3's ST1 beside ST2, `PeriodicTestRule.milestone`), its row reads the count
-recorded for it (`sequences_to_milestone`).
+recorded for it (`sequences_to_milestone`). A paper row at one learning rate (Exp. 1's Table 1)
+stands beside the runs at that rate only.
 """
 
 from __future__ import annotations
@@ -115,12 +116,23 @@ def paper_table(df: Any) -> Any:
             for paper_row in paper_rows or (None,):
                 column = columns[paper_row.rule] if paper_row is not None else columns[""]
                 for label, runs in at_length.groupby("label", sort=True):
-                    records.append(_record(reference, paper_row, task_name, int(length), label,
-                                           runs, rule, column))
+                    runs = _at_papers_rate(runs, paper_row)
+                    if len(runs):
+                        records.append(_record(reference, paper_row, task_name, int(length),
+                                               label, runs, rule, column))
     if not records:
         return pd.DataFrame(columns=COLUMNS)
     records.sort(key=lambda r: (r["experiment"], r["length"], r["model"]))  # Exp. 2a first
     return pd.DataFrame.from_records(records, columns=COLUMNS)
+
+
+def _at_papers_rate(runs: Any, paper_row: Any) -> Any:
+    """The runs trained at the paper row's learning rate, where the row names one (Table 1 of
+    the 1997 paper reports the embedded Reber grammar at three rates); else all of them."""
+    rate = dict(paper_row.settings).get("learning_rate") if paper_row is not None else None
+    if rate is None:
+        return runs
+    return runs[[v == v and abs(v - rate) < 1e-12 for v in _numbers(runs, "learning_rate")]]
 
 
 def _numbers(runs: Any, column: str) -> list[float]:

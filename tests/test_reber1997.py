@@ -168,3 +168,29 @@ def test_the_rule_judges_both_fixed_sets():
     rule = make().solve_rule(9)
     assert (rule.test_size, rule.max_wrong, rule.final_test_size, rule.check_every) == (
         512, 0, None, 100)
+
+
+def test_paper_table_puts_each_learning_rate_beside_its_row():
+    import io
+
+    import pandas as pd
+
+    from rnnbench.csvlog import rows_to_csv_text
+    from rnnbench.report import build_report
+    from rnnbench.schema import CellResult, SweepCell, result_row
+
+    rule = make().solve_rule(9)
+    records = []
+    for seed, (lr, at) in enumerate([(0.5, 9000), (0.5, None), (0.1, 30_000)]):
+        c = SweepCell(task="embedded-reber-1997", model="numpy-lstm1997", length=9, seed=seed,
+                      batch_size=1, optimizer="sgd", learning_rate=lr, max_sequences=60_000)
+        r = CellResult(accuracy=1.0 if at else 0.5, sequences_seen=at or 60_000,
+                       sequences_to_solve=at, updates_to_solve=at, status="ok",
+                       solve_rule=rule.name, test_wrong=0 if at else 256, test_size=512)
+        records.append(result_row(c, r))
+    df = pd.read_csv(io.StringIO(rows_to_csv_text(records)), dtype=str, keep_default_na=False)
+    paper = build_report(df).tables["paper"]
+    by_paper = {row["paper"].split(" ")[0]: row for _, row in paper.iterrows()}
+    assert set(by_paper) == {"8,440", "21,730"}  # no run at 0.2: its row stays out
+    assert by_paper["8,440"]["solved"] == "1/2" and by_paper["8,440"]["regime"].endswith("0.5")
+    assert by_paper["21,730"]["solved"] == "1/1" and by_paper["21,730"]["mean (solved)"] == "30,000"
