@@ -40,6 +40,7 @@ from rnnbench.tasks.rules import OnlineRule, PeriodicTestRule, RuleTracker
 from rnnbench.validation import check_mask, check_predictions, check_score, check_task_output
 
 GRAD_RATIO_BATCH = 32  # sequences in the batch that measures grad_ratio_init
+JUDGE_BLOCK = 1000  # test sequences judged at a time
 
 # Independent random streams of one cell, all derived from its seed (see `_rng`). A
 # `PeriodicTestRule`'s fixed stopping test set (Exp. 3's 256 sequences) has a stream of its own,
@@ -271,14 +272,19 @@ def _judge(
     cell: SweepCell, task: Task, model: Model, x: np.ndarray, y: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     """(absolute errors (n,), correct (n,) bool) of the model on test sequences x, y, judged
-    against the task's criterion targets."""
-    n = len(x)
-    outputs = predict_all(model, x, chunk_lengths(task, x), per_step=per_step(task))
-    judged = probabilities(task, model, check_predictions(task, outputs, n, cell.model))
-    target = task.criterion_target(x, y)
-    mask = scored_steps(task, x, target)
-    errors = task.errors(target, judged, mask)
-    return np.asarray(errors), np.asarray(task.correct(target, judged, mask), bool)
+    against the task's criterion targets; in blocks of JUDGE_BLOCK sequences, so per-step
+    outputs of a large test set (Exp. 2a: 10,000 x 100 steps x 101 units) never sit in memory
+    at once."""
+    errors, correct = [], []
+    for a in range(0, len(x), JUDGE_BLOCK):
+        xb, yb = x[a : a + JUDGE_BLOCK], np.asarray(y)[a : a + JUDGE_BLOCK]
+        outputs = predict_all(model, xb, chunk_lengths(task, xb), per_step=per_step(task))
+        judged = probabilities(task, model, check_predictions(task, outputs, len(xb), cell.model))
+        target = task.criterion_target(xb, yb)
+        mask = scored_steps(task, xb, target)
+        errors.append(np.asarray(task.errors(target, judged, mask)))
+        correct.append(np.asarray(task.correct(target, judged, mask), bool))
+    return np.concatenate(errors), np.concatenate(correct)
 
 
 def _final_test(cell: SweepCell, task: Task, model: Model, result: CellResult, n: int) -> None:

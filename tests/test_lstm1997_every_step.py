@@ -135,3 +135,33 @@ def test_the_papers_3x2_net_learns_reber_steps_in_a_short_online_run():
         model.train(x, y, task.sequence_lengths(x))
     steps, strings = shares()
     assert steps > 0.8 and strings > 0.05
+
+
+def test_the_cell_joins_at_a_plateau():
+    """Exp. 2b's net (2a's) starts as its input -> output layer alone (the cell's output
+    weights zero and frozen), and the cell and its input gate join after the first window of
+    1,000 sequences whose mean error is not 5% below the previous window's; the weight count is
+    the full net's."""
+    from rnnbench.models.lstm1997 import PLATEAU_WINDOW
+
+    task = tasks.get("noise-1997")()  # its error levels off within a few windows
+    model = NumpyLSTM1997(Net1997.from_task(task), "classification", 0, every_step=True)
+    assert model.num_params == 10_504 and model.cell_added_at is None
+    _, z_cells, _ = model.net.output_rows()
+    assert np.all(model.params["W_k"][z_cells] == 0)
+    cells_before = model.params["W"][:, :2].copy()
+    rng = np.random.default_rng(0)
+    seen = 0
+    while model.cell_added_at is None and seen < 20 * PLATEAU_WINDOW:
+        x, y = task.generate(700, 100, rng)  # chunks that do not line up with the windows
+        model.train(x, y)
+        seen += 700
+        if model.cell_added_at is None:
+            assert np.all(model.params["W_k"][z_cells] == 0)
+            assert np.array_equal(model.params["W"][:, :2], cells_before)  # frozen
+    assert model.cell_added_at is not None and model.cell_added_at % PLATEAU_WINDOW == 0
+    assert model.cell_added_at >= 2 * PLATEAU_WINDOW  # two windows to compare
+    assert np.abs(model.params["W_k"][z_cells]).max() > 0  # its initial weights, now live
+    x, y = task.generate(50, 100, rng)
+    model.train(x, y)
+    assert not np.array_equal(model.params["W"][:, :2], cells_before)  # and learning

@@ -31,7 +31,9 @@ Exp. 2a/2b's net (Section 5.2, Table 10 rows 2a, 2b) differs in four ways, all o
   With no recurrent weights the truncated and the full gradient are the same.
 The paper adds 2a's memory cell and input gate "once the error has stopped decreasing" (Section
 5.2, pointing at Section 4's abuse problem, solution (1)) and does not say how that is decided;
-this model builds the final net, with the cell and its gate, from the start.
+with `cell_added = "plateau"` (the published 2a/2b tasks) this model starts without them and adds
+them at a plateau by rnnbench's rule (`PLATEAU_WINDOW`, `PLATEAU_DROP`); otherwise it builds the
+final net from the start.
 
 Error: E = sum_k (d_k - y_k)^2 (eq. 16), the figure `train` reports (the mean over sequences). The
 paper's update rule drops eq. 16's factor 2 (e_k = f'_k (d_k - y_k), eq. 19), so the objective
@@ -87,10 +89,13 @@ class Net1997:
     connectivity: str = "F"  # Table 10's c: "F" (hidden layer fully connected) or "B" (layered)
     h: tuple[float, float] | str = (-1.0, 1.0)  # h's range (2 f - 1, eq. 4) or "identity"
     g: tuple[float, float] = (-2.0, 2.0)  # g's range: (-2, 2) is 4 f - 2 (eq. 5), (0, 1) is f
+    # When the memory cells and their input gates join the net: "start", or "plateau" (Exp.
+    # 2a/2b: "added once the error has stopped decreasing"; the rule: `PLATEAU_WINDOW`)
+    cell_added: str = "start"
 
     KEYS = (
         "blocks", "cells_per_block", "hidden_units", "input_gate_bias", "output_gate_bias",
-        "learning_rate", "weight_init", "output_activation", "bias",
+        "learning_rate", "weight_init", "output_activation", "bias", "cell_added",
     )  # fmt: skip
 
     # The task's reference net's enumerated choices, and the values this model builds: a net that
@@ -107,6 +112,8 @@ class Net1997:
             raise ValueError(
                 f"output_activation {self.output_activation!r}; allowed: 'logistic', 'linear'"
             )
+        if self.cell_added not in ("start", "plateau"):
+            raise ValueError(f"cell_added {self.cell_added!r}; allowed: 'start', 'plateau'")
         if self.bias not in ("all", "hidden", "gates", "none"):
             raise ValueError(f"bias {self.bias!r}; allowed: 'all', 'hidden', 'gates', 'none'")
         for key in ("output_gate", "connectivity", "h", "g"):
@@ -479,6 +486,13 @@ def loss_and_grads(
 
 # -- the model ---------------------------------------------------------------------------------
 
+# Exp. 2a/2b's "memory cell and input gate are added once the error has stopped decreasing"
+# (Sec. 5.2); the paper gives no rule. rnnbench's: the mean training error E (per sequence,
+# summed over its scored steps) over consecutive windows of PLATEAU_WINDOW sequences; the cells
+# join after the first window whose mean is not below (1 - PLATEAU_DROP) times the previous one's.
+PLATEAU_WINDOW = 1000
+PLATEAU_DROP = 0.05
+
 
 def one_hot_targets(kind: str, y: np.ndarray, K: int) -> np.ndarray:
     """The output units' targets (n, K): y itself for regression, one-hot for classification."""
@@ -531,14 +545,60 @@ class NumpyLSTM1997:
         # targets (n, T, K) (regression (n, T)) and a mask (n, T); predict gives (n, T, K)
         self.every_step = bool(every_step)
         self.masks = net.masks()
+        self.full_masks = self.masks  # the whole net's connections (`num_params`)
         self.params = net.initial_params(np.random.default_rng(seed))
         self.adam = None  # plain gradient descent, the paper's
         if optimizer == "adam":  # no clipping: the paper has none either
             self.adam = Adam(self.params, self.learning_rate, clipnorm=None)
+        self.cell_added_at: int | None = 0  # training sequences before the cells joined
+        if net.cell_added == "plateau":
+            self._hold_cells_back()
+
+    # -- Exp. 2a/2b: the memory cell and its input gate added once the error stops decreasing --
+
+    def _hold_cells_back(self) -> None:
+        """Start without the cells and input gates: their weights frozen, and the output layer's
+        weights from the cells zero (kept for when they join), so the net is the RTRL net's
+        input -> output layer alone. Built for connectivity "B", where no other hidden unit
+        reads the cells."""
+        if self.net.connectivity != "B":
+            raise ValueError("cell_added = 'plateau' is built for connectivity 'B' (Exp. 2a/2b)")
+        cells, ins, _, _ = self.net.columns()
+        _, z_cells, _ = self.net.output_rows()
+        W, W_k = self.full_masks["W"].copy(), self.full_masks["W_k"].copy()
+        W[:, cells] = W[:, ins] = 0.0
+        W_k[z_cells] = 0.0
+        self.masks = {"W": W, "W_k": W_k}
+        self._cell_rows = self.params["W_k"][z_cells].copy()  # U[-0.2, 0.2], as drawn
+        self.params["W_k"][z_cells] = 0.0
+        self.cell_added_at = None
+        self._seen = 0
+        self._window: list[float] = []  # E of each sequence of the current window
+        self._previous_mean: float | None = None
+
+    def _add_cells(self) -> None:
+        _, z_cells, _ = self.net.output_rows()
+        self.params["W_k"][z_cells] = self._cell_rows
+        self.masks = self.full_masks
+        self.cell_added_at = self._seen
+
+    def _watch_plateau(self, errors: np.ndarray) -> None:
+        """Feed a window's worth (or less) of per-sequence errors; add the cells at a plateau:
+        when the mean error of a window of PLATEAU_WINDOW sequences is not below
+        (1 - PLATEAU_DROP) times the previous window's."""
+        self._window.extend(float(e) for e in errors)
+        self._seen += len(errors)
+        if len(self._window) < PLATEAU_WINDOW:
+            return
+        mean = float(np.mean(self._window))
+        self._window = []
+        previous, self._previous_mean = self._previous_mean, mean
+        if previous is not None and mean >= (1.0 - PLATEAU_DROP) * previous:
+            self._add_cells()
 
     @property
     def num_params(self) -> int:
-        return int(sum(m.sum() for m in self.masks.values()))
+        return int(sum(m.sum() for m in self.full_masks.values()))
 
     def compiled_kernel(self):
         """The compiled online-SGD kernel if this configuration can use it, else None."""
@@ -587,6 +647,37 @@ class NumpyLSTM1997:
         lengths: np.ndarray | None = None,
         mask: np.ndarray | None = None,
     ) -> tuple[float, np.ndarray]:
+        """Train on the chunk; see `_train_with_outputs`. While the cells wait for a plateau
+        (`Net1997.cell_added`), the chunk is cut at the plateau windows' ends."""
+        if self.cell_added_at is not None:
+            return self._train_with_outputs(x, y, lengths, mask)
+        n = len(x)
+        losses, outputs, a = [], [], 0
+        while a < n:
+            if self.cell_added_at is not None:
+                b = n
+            else:
+                b = min(n, a + PLATEAU_WINDOW - len(self._window))
+            piece = slice(a, b)
+            loss, out = self._train_with_outputs(
+                x[piece], np.asarray(y)[piece], None if lengths is None else lengths[piece],
+                None if mask is None else mask[piece],
+            )  # fmt: skip
+            losses.append((loss, b - a))
+            outputs.append(out)
+            if self.cell_added_at is None:
+                self._watch_plateau(self._last_errors)
+            a = b
+        total = sum(loss * k for loss, k in losses) / n
+        return total, np.concatenate(outputs)
+
+    def _train_with_outputs(
+        self,
+        x: np.ndarray,
+        y: np.ndarray,
+        lengths: np.ndarray | None = None,
+        mask: np.ndarray | None = None,
+    ) -> tuple[float, np.ndarray]:
         """Train on the chunk; (mean E over its sequences (at every step: over their scored
         steps), each sequence's output units from its mini-batch's forward pass before that
         mini-batch's update): what the paper's online stopping rules judge."""
@@ -622,6 +713,7 @@ class NumpyLSTM1997:
                     y_k[a:b] = st.y_k.transpose(1, 0, 2)
                     sq = ((y_k[a:b] - d[a:b]) ** 2).sum(axis=2) * scored[a:b]  # (b-a, T)
                     errors[a:b] = sq.sum(axis=1)  # E summed over the scored steps
+        self._last_errors = errors
         if scored is not None:  # the mean E per scored step
             loss = float(np.sum(errors) / max(1.0, float(np.sum(scored))))
         else:
