@@ -153,3 +153,28 @@ def test_the_lstm_beats_the_memoryless_baseline_at_t10_and_an_input_blind_model_
     assert baseline == pytest.approx(10 * math.log(8) / 30)
     assert lstm.final_loss < 0.9 * baseline and lstm.accuracy > 0.25
     assert blind.final_loss > 0.98 * baseline and blind.accuracy < 0.16
+
+
+def test_the_report_holds_the_final_loss_against_the_chance_loss():
+    """Rows of copy memory get a table of final loss / chance loss by length; rows of tasks
+    without a chance loss are not in it."""
+    import pandas as pd
+
+    from rnnbench.report import build_report
+    from rnnbench.schema import CellResult, SweepCell, result_row
+
+    rows = []
+    for seed, (loss_10, loss_100) in enumerate([(0.05, 0.18), (0.07, 0.17)]):
+        for length, loss in ((10, loss_10), (100, loss_100)):
+            result = CellResult(accuracy=0.3, final_loss=loss, chance_accuracy=0.125,
+                                chance_loss=memoryless_loss(length))
+            rows.append(result_row(SweepCell("copy-memory", "numpy-lstm", length, seed), result))
+        rows.append(result_row(SweepCell("delayed-recall", "numpy-lstm", 5, seed),
+                               CellResult(accuracy=1.0, final_loss=0.01, chance_accuracy=0.125)))
+    report = build_report(pd.DataFrame(rows))
+    table = report.tables["loss_vs_chance"]
+    assert list(table.index) == [("copy-memory", "numpy-lstm")]
+    assert list(table.columns) == [10, 100]
+    expected_10 = np.median([0.05, 0.07]) / memoryless_loss(10)
+    assert table.loc[("copy-memory", "numpy-lstm"), 10] == f"{expected_10:.2f}"
+    assert table.loc[("copy-memory", "numpy-lstm"), 100] == f"{0.175 / memoryless_loss(100):.2f}"
