@@ -206,7 +206,13 @@ def held_out_accuracy(
     (`probabilities`), over the scored steps `mask` of a per-step task: the one scoring path, so
     a 1997 task's "all outputs within 0.25" means the same under the held-out rule as under the
     paper's."""
-    return float(task.accuracy(y_true, probabilities(task, model, y_pred), mask))
+    return float(task.accuracy(y_true, probabilities(task, model, y_pred), *masked(mask)))
+
+
+def masked(mask: np.ndarray | None) -> tuple[np.ndarray, ...]:
+    """The mask as the extra argument of a task's errors / correct / accuracy, or nothing for a
+    last-step task (so a plugin task written before masks, taking two arguments, still works)."""
+    return () if mask is None else (mask,)
 
 
 def _train_to_paper_rule(
@@ -243,8 +249,8 @@ def _train_to_paper_rule(
         checked = check_predictions(task, trained.outputs, n, cell.model)
         outputs = probabilities(task, model, checked)
         before = tracker.sequences
-        tracker.feed(task.errors(ordered_y, outputs, ordered_mask),
-                     task.correct(ordered_y, outputs, ordered_mask))
+        tracker.feed(task.errors(ordered_y, outputs, *masked(ordered_mask)),
+                     task.correct(ordered_y, outputs, *masked(ordered_mask)))
         result.sequences_seen += n
         if tracker.solved_at is not None:
             result.sequences_to_solve = tracker.solved_at
@@ -263,7 +269,8 @@ def _train_to_paper_rule(
     outputs = predict_all(model, x_test, chunk_lengths(task, x_test), per_step=per_step(task))
     test = probabilities(task, model, check_predictions(task, outputs, n_test, cell.model))
     test_mask = scored_steps(task, x_test, y_test)
-    wrong = int(np.count_nonzero(~np.asarray(task.correct(y_test, test, test_mask), dtype=bool)))
+    right = task.correct(y_test, test, *masked(test_mask))
+    wrong = int(np.count_nonzero(~np.asarray(right, dtype=bool)))
     result.test_wrong, result.test_size = wrong, int(rule.test_size)
     result.accuracy = result.best_accuracy = 1.0 - wrong / rule.test_size
     return model

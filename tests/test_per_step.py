@@ -346,3 +346,25 @@ def test_a_registered_keras_cell_reads_out_at_every_step():
         assert np.isfinite(plugin.train(x, y, mask=mask))
     finally:
         models.unregister("tanh-cell-per-step-test")
+
+
+def test_a_last_step_plugin_task_written_before_masks_still_runs():
+    """A task overriding `correct` and `accuracy` with two arguments (the contract before per-step
+    outputs) is scored as before: no mask is passed for a last-step task."""
+    from rnnbench.tasks.base import register_task
+    from rnnbench.tasks.delayed_recall import DelayedRecall
+
+    @register_task("old-style-test")
+    class OldStyle(DelayedRecall):
+        def correct(self, y_true, y_prob):
+            return np.argmax(y_prob, axis=-1) == y_true
+
+        def accuracy(self, y_true, y_pred):
+            return float(np.mean(self.correct(y_true, y_pred)))
+
+    try:
+        row = run_cell(SweepCell(task="old-style-test", model="numpy-rnn", length=2, seed=0,
+                                 max_sequences=64, chunk_size=64, eval_size=32))
+        assert row.status == "ok", row.error
+    finally:
+        tasks.unregister("old-style-test")
