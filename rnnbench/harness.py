@@ -213,7 +213,13 @@ def held_out_accuracy(
     (`probabilities`), over the scored steps `mask` of a per-step task: the one scoring path, so
     a 1997 task's "all outputs within 0.25" means the same under the held-out rule as under the
     paper's."""
-    return float(task.accuracy(y_true, probabilities(task, model, y_pred), mask))
+    return float(task.accuracy(y_true, probabilities(task, model, y_pred), *masked(mask)))
+
+
+def masked(mask: np.ndarray | None) -> tuple[np.ndarray, ...]:
+    """The mask as the extra argument of a task's errors / correct / accuracy, or nothing for a
+    last-step task (so a plugin task written before masks, taking two arguments, still works)."""
+    return () if mask is None else (mask,)
 
 
 def _train_to_paper_rule(
@@ -250,8 +256,8 @@ def _train_to_paper_rule(
         checked = check_predictions(task, trained.outputs, n, cell.model)
         outputs = probabilities(task, model, checked)
         before = tracker.sequences
-        tracker.feed(task.errors(ordered_y, outputs, ordered_mask),
-                     task.correct(ordered_y, outputs, ordered_mask))
+        tracker.feed(task.errors(ordered_y, outputs, *masked(ordered_mask)),
+                     task.correct(ordered_y, outputs, *masked(ordered_mask)))
         result.sequences_seen += n
         if tracker.solved_at is not None:
             result.sequences_to_solve = tracker.solved_at
@@ -282,8 +288,8 @@ def _judge(
         judged = probabilities(task, model, check_predictions(task, outputs, len(xb), cell.model))
         target = task.criterion_target(xb, yb)
         mask = scored_steps(task, xb, target)
-        errors.append(np.asarray(task.errors(target, judged, mask)))
-        correct.append(np.asarray(task.correct(target, judged, mask), bool))
+        errors.append(np.asarray(task.errors(target, judged, *masked(mask))))
+        correct.append(np.asarray(task.correct(target, judged, *masked(mask)), bool))
     return np.concatenate(errors), np.concatenate(correct)
 
 

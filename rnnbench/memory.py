@@ -10,7 +10,9 @@
     parameters         ~4 x units x (units + input_dim + 1) weights, x4 (weights, grads, Adam m, v)
     the process        ~0.15 GB for NumPy models, ~1.2 GB for Keras (TensorFlow) ones
 
-with steps = length + 2 (the built-in tasks use length or length + 2 steps). It is meant to be a
+with steps = length + 2 (the built-in tasks use length or length + 2 steps); a task scored at
+every step adds its per-step targets and outputs (eval_size x steps x output_dim, x4), with steps
+counted on one sequence it draws (copy memory: length + 20). It is meant to be a
 little above the truth: tests/test_faults.py checks it against tracemalloc's measured peak of a
 NumPy cell (the estimate lies between 1x and 4x the measured arrays plus the process allowance).
 
@@ -27,6 +29,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
+
+import numpy as np
 
 from rnnbench.errors import UserError
 from rnnbench.registry import models, tasks
@@ -108,6 +112,15 @@ def _paper_rule(task: Any, cell: SweepCell) -> Any:
         return None
 
 
+def _steps(task: Any, cell: SweepCell) -> int:
+    """How many steps one sequence of the cell's length has (one drawn to see), or 0."""
+    try:
+        x, _ = task().generate(1, int(cell.length), np.random.default_rng(0))
+        return int(np.shape(x)[1])
+    except Exception:  # noqa: BLE001 - a task that cannot say is estimated from its length
+        return 0
+
+
 def estimate_parts(cell: SweepCell, batch: int | None = None) -> dict[str, float]:
     """The cell's peak bytes by part (see the module docstring); `batch` overrides batch_size."""
     task = tasks.get(cell.task)
@@ -116,6 +129,9 @@ def estimate_parts(cell: SweepCell, batch: int | None = None) -> dict[str, float
     T = int(cell.length) + 2
     if getattr(task, "variable_length", False):  # the 1997 tasks: up to T + T/10 (2c: q + k +
         T = int(cell.length * 1.1) + 100  # 3, k geometric with mean 9): padded to the longest
+    per_step = getattr(task, "steps_scored", "last") == "every"
+    if per_step:  # targets and outputs at every step: the task's own step count (copy: T + 20)
+        T = max(T, _steps(task, cell))
     H, B = int(cell.units), int(batch or cell.batch_size)
     E, C = int(cell.eval_size), int(cell.chunk_size)
     rule = _paper_rule(task, cell)
@@ -123,9 +139,10 @@ def estimate_parts(cell: SweepCell, batch: int | None = None) -> dict[str, float
         E = max(E, int(rule.test_size))
     keras = _kind(cell.model) == "keras"
     params = 4 * H * (H + D + 1) + H * O + O
+    out_steps = T if per_step else 1  # targets, outputs (and float64 probabilities) per step
     return {
-        "held-out set": E * T * (3 * D + 2) * FLOAT + E * O * FLOAT,
-        "training chunk": C * T * (D + 2) * FLOAT,
+        "held-out set": E * T * (3 * D + 2) * FLOAT + 4 * E * out_steps * O * FLOAT,
+        "training chunk": C * T * (D + 2) * FLOAT + C * (T * O if per_step else 0) * FLOAT,
         "states kept for BPTT": (KERAS_STATE_ARRAYS if keras else NUMPY_STATE_ARRAYS)
         * B * T * H * FLOAT,
         "prediction states": 3 * E * H * FLOAT,
