@@ -188,7 +188,9 @@ def test_choosing_one_model_of_the_1997_study_runs_only_it():
     out = dry_run(HOCHREITER, "--model", "keras-lstm", "--task", "two-sequence-1997",
                   "--lengths", "100")
     assert cells_of(out) == [("two-sequence-1997", "keras-lstm (fb=4)", "100", "0, 1, 2, 3, 4")]
-    assert "max_sequences=40000" in out and "optimizer=adam" in out
+    # no group of the study names two-sequence-1997 for keras-lstm: the top level's settings,
+    # whose budget table has no entry for it, so the settings table's default budget
+    assert f"max_sequences={BY_KEY['max_sequences'].default}" in out and "optimizer=adam" in out
 
 
 def test_a_chosen_model_keeps_the_settings_of_the_group_that_names_it():
@@ -317,8 +319,11 @@ def test_the_studies_expand_to_exactly_the_cells_of_their_committed_rows(study, 
     monkeypatch.delenv("KERAS_BACKEND", raising=False)  # the rows ran on tensorflow
     cells = StudySpec.from_toml(REPO / "tasks" / f"{study}.toml").cells()
     rows = ResultsCSV(REPO / "results" / f"{study}.csv").rows()
-    assert len(cells) == len(rows)
-    assert {cell_key(c) for c in cells} == {config_key(r) for r in rows}
+    assert len(rows) == len({config_key(r) for r in rows})  # one row per cell
+    # every committed row is a cell of the study as written (a rerun resumes it, not redoes it);
+    # the studies gained cells this round (issue 16's experiments, issue 18's GRU) that the next
+    # run of each adds
+    assert {config_key(r) for r in rows} <= {cell_key(c) for c in cells}
 
 
 def test_the_readmes_prose_states_the_tables_defaults():
