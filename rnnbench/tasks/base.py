@@ -219,7 +219,7 @@ class Task:
             (a paper's) override it.
         """
         if self.kind == "regression":
-            return self.errors(y_true, y_prob, *_masked(mask)) < self.tolerance
+            return self.errors(y_true, y_prob, *mask_args(mask)) < self.tolerance
         if self.kind != "classification":
             raise ValueError(
                 f"task {self.name!r} has kind {self.kind!r}; allowed: {', '.join(KINDS)}")
@@ -245,7 +245,7 @@ class Task:
             memory: the share of recalled symbols right); its `chance_accuracy` is in the same
             unit.
         """
-        right = self.correct(y_true, y_prob, *_masked(mask))
+        right = self.correct(y_true, y_prob, *mask_args(mask))
         return float(np.mean(np.asarray(right, dtype=bool)))
 
     def chance_loss(self, length: int) -> float | None:
@@ -321,7 +321,7 @@ class Task:
         return f"<Task {self.name!r} ({self.kind})>"
 
 
-def _masked(mask: np.ndarray | None) -> tuple[np.ndarray, ...]:
+def mask_args(mask: np.ndarray | None) -> tuple[np.ndarray, ...]:
     """The mask as an extra argument, or none for a last-step task: a subclass written before
     masks overrides `errors` or `correct` with two arguments, and still works."""
     return () if mask is None else (mask,)
