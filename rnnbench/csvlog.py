@@ -74,7 +74,12 @@ def rows_to_csv_text(
 
 
 def config_key(row: Mapping[str, Any]) -> tuple[str, ...]:
-    return tuple(cell_text(row.get(c)) for c in CELL_COLUMNS)
+    """A row's cell, as `runner.cell_key` gives a SweepCell's: a setting the row does not record
+    (written before the setting existed, in a file not yet rewritten) at its default."""
+    return tuple(cell_text(row[c] if c in row else _CELL_DEFAULTS.get(c)) for c in CELL_COLUMNS)
+
+
+_CELL_DEFAULTS = {f.name: f.default for f in fields(SweepCell)}
 
 
 # -- reading: rows that parse, and the lines that do not ---------------------------------------

@@ -160,7 +160,7 @@ def test_length_below_task_minimum(tmp_path):
 @pytest.mark.parametrize(
     ("text", "fragments"),
     [
-        ('seeds = "three"\n', ["seeds = 'three'", "positive integer"]),
+        ('seeds = "three"\n', ["seeds = 'three'", "a positive count, or a list"]),
         ("epochs = 3\n", ["unknown key 'epochs'", "allowed keys"]),
         ("lengths = [5, -\n", ["not valid TOML"]),
         ("max_sequences = {adding = 0}\n", ["max_sequences", "positive integer"]),
