@@ -122,11 +122,9 @@ def test_an_old_files_rows_are_their_cells_before_the_file_is_rewritten(tmp_path
     """Read without resuming (`report`, a study compared with its committed rows), a row of a
     file written before a setting existed is the cell at that setting's default, as after the
     rewrite a resume does: so adding a setting leaves committed rows matching their studies."""
-    from rnnbench.csvlog import ResultsCSV, config_key
+    from rnnbench.csvlog import ResultsCSV, config_key, rows_to_csv_text
     from rnnbench.runner import cell_key, result_row
     from rnnbench.schema import CellResult
-
-    from rnnbench.csvlog import rows_to_csv_text
 
     cells = [tiny(0), tiny(1, rule="held-out")]
     text = rows_to_csv_text([result_row(c, CellResult()) for c in cells], columns=COLUMNS)
