@@ -1,8 +1,8 @@
 """The fast NumPy loops compute exactly the lesson's plain path (rnnbench/models/lesson.py).
 
-numpy-rnn and numpy-lstm rearrange the equations for speed; in float64 their states, logits,
-every parameter gradient and every dLoss/dh_t agree with the plain step functions run in a loop
-to 1e-10 relative (the rearrangements only reorder roundings: float64's are ~1e-16).
+numpy-rnn, numpy-lstm and numpy-gru rearrange the equations for speed; in float64 their states,
+logits, every parameter gradient and every dLoss/dh_t agree with the plain step functions run in
+a loop to 1e-10 relative (the rearrangements only reorder roundings: float64's are ~1e-16).
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from gradcheck import in_float64
 
 from rnnbench.models import lesson
 from rnnbench.models.numpy_common import readout_loss
+from rnnbench.models.numpy_gru import NumpyGRU
 from rnnbench.models.numpy_lstm import NumpyLSTM
 from rnnbench.models.numpy_rnn import NumpyRNN
 from rnnbench.tasks.adding import AddingProblem
@@ -80,6 +81,48 @@ def test_numpy_lstm_is_the_plain_lstm_step_in_a_loop(task):
     for name in p:
         close(grads_fast[name], grads[name], name)
     close(dh_fast, np.stack(dh), "dLoss/dh_t")
+
+
+@pytest.mark.parametrize("task", TASKS, ids=TASK_IDS)
+def test_numpy_gru_is_the_plain_gru_step_in_a_loop(task):
+    model = in_float64(
+        NumpyGRU(task.input_dim, 5, task.output_dim, task.kind, seed=0, forget_bias=1.0)
+    )
+    p = model.params
+    p["b"] += np.random.default_rng(1).normal(0, 0.3, p["b"].shape)  # both rows, every gate
+    x, y = batch(task)
+    states, logits_fast = model.forward(x)
+    _, dlogits = readout_loss(task.kind, logits_fast, y)
+    grads_fast, dh_fast = model.backward(x, states, dlogits)
+
+    h, caches = lesson.gru_forward(x, p["W_x"], p["W_h"], p["b"])
+    logits = lesson.linear(h[-1], p["V"], p["b_out"])
+    dh_T, dV, db_out = lesson.linear_backward(dlogits, h[-1], p["V"])
+    grads, dh = lesson.gru_backward(x, h, caches, dh_T, p["W_x"], p["W_h"])
+    grads.update(V=dV, b_out=db_out)
+
+    close(states.h, np.stack(h), "h")
+    close(states.gates, np.stack([np.stack(c[:3]) for c in caches], axis=1), "gates z, r, n")
+    close(states.u_n, np.stack([c[3] for c in caches]), "u_n")
+    close(logits_fast, logits, "logits")
+    assert grads_fast.keys() == grads.keys() == p.keys()
+    for name in p:
+        close(grads_fast[name], grads[name], name)
+    close(dh_fast, np.stack(dh), "dLoss/dh_t")
+
+
+def test_the_plain_gru_step_is_keras_s_equations():
+    """One GRU step by hand: Keras's gate order z, r, h, the two bias rows, the reset applied
+    after the recurrent product, and Keras's convention h_t = z h_tm1 + (1 - z) n."""
+    rng = np.random.default_rng(0)
+    x_t, h_tm1 = rng.normal(size=(2, 3)), rng.normal(size=(2, 2))
+    W_x, W_h, b = rng.normal(size=(3, 6)), rng.normal(size=(2, 6)), rng.normal(size=(2, 6))
+    h_t, (z, r, n, u_n) = lesson.gru_step(x_t, h_tm1, W_x, W_h, b)
+    a, u = x_t @ W_x + b[0], h_tm1 @ W_h + b[1]
+    np.testing.assert_allclose(z, 1 / (1 + np.exp(-(a[:, 0:2] + u[:, 0:2]))))
+    np.testing.assert_allclose(r, 1 / (1 + np.exp(-(a[:, 2:4] + u[:, 2:4]))))
+    np.testing.assert_allclose(n, np.tanh(a[:, 4:6] + r * u[:, 4:6]))
+    np.testing.assert_allclose(h_t, z * h_tm1 + (1 - z) * n)
 
 
 def test_the_plain_steps_are_the_equations():

@@ -5,8 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from rnnbench.models import keras_models
-from rnnbench.models.base import DEFAULT_FORGET_BIAS, TaskSpec, register_model
+from rnnbench.models.base import (
+    DEFAULT_FORGET_BIAS,
+    DEFAULT_GRU_FORGET_BIAS,
+    TaskSpec,
+    register_model,
+)
 from rnnbench.models.lstm1997 import Net1997, NumpyLSTM1997
+from rnnbench.models.numpy_gru import NumpyGRU
 from rnnbench.models.numpy_lstm import NumpyLSTM
 from rnnbench.models.numpy_rnn import NumpyRNN
 
@@ -23,6 +29,20 @@ def numpy_lstm(
 ) -> NumpyLSTM:
     """the LSTM as a NumPy loop, hand-written BPTT and Adam; forget_bias as keras-lstm's"""
     return NumpyLSTM(
+        task.input_dim, units, task.output_dim, task.kind, seed, forget_bias, **hparams
+    )
+
+
+@register_model("numpy-gru")
+def numpy_gru(
+    task: TaskSpec,
+    units: int,
+    seed: int,
+    forget_bias: float = DEFAULT_GRU_FORGET_BIAS,
+    **hparams: Any,
+) -> NumpyGRU:
+    """the GRU (Keras's, reset_after) as a NumPy loop, hand-written BPTT and Adam; forget_bias as keras-gru's"""  # noqa: E501 - `rnnbench list`'s line
+    return NumpyGRU(
         task.input_dim, units, task.output_dim, task.kind, seed, forget_bias, **hparams
     )
 
@@ -51,3 +71,4 @@ def numpy_lstm1997(
 
 register_model("keras-simplernn")(keras_models.simple_rnn)
 register_model("keras-lstm")(keras_models.lstm)
+register_model("keras-gru")(keras_models.gru)
