@@ -62,7 +62,7 @@ MAX_CELLS = 100_000
 # (with the reasons) and a test keeps them equal. In code so that an installed package has it.
 TEACHING: dict[str, Any] = {
     "name": "teaching",
-    "models": ["numpy-rnn", "keras-simplernn", "keras-lstm"],
+    "models": ["numpy-rnn", "keras-simplernn", "keras-lstm", "keras-gru"],
     "seeds": 3,
     "units": 32,
     "forget_bias": [1.0, 4.0],
