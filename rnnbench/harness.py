@@ -26,12 +26,18 @@ from rnnbench.backends import select_backend
 from rnnbench.diagnostics import first_to_last_ratio
 from rnnbench.errors import UserError
 from rnnbench.feeding import chunk_lengths, predict_all, probabilities, train_chunk
-from rnnbench.models.base import Model, ModelFactory, accepted_hparams, optimizer_refusal
+from rnnbench.models.base import (
+    Model,
+    ModelFactory,
+    accepted_hparams,
+    optimizer_refusal,
+    per_step_refusal,
+)
 from rnnbench.registry import models, tasks
 from rnnbench.schema import CellResult, SweepCell
 from rnnbench.tasks.base import Task
 from rnnbench.tasks.rules import OnlineRule, RuleTracker
-from rnnbench.validation import check_predictions, check_score, check_task_output
+from rnnbench.validation import check_mask, check_predictions, check_score, check_task_output
 
 GRAD_RATIO_BATCH = 32  # sequences in the batch that measures grad_ratio_init
 
@@ -75,10 +81,12 @@ def make_model(cell: SweepCell, task: Task) -> Model:
     """The cell's untrained model, built by its factory from the cell's hyper-parameters.
 
     A factory takes the hyper-parameters it names; one that cannot take a non-default optimizer
-    the cell asks for is refused, rather than trained with another optimizer than the row says.
+    the cell asks for is refused, rather than trained with another optimizer than the row says,
+    and so is a model that reads out only at the last step for a task scored at every step.
     """
     factory: ModelFactory = models.get(cell.model)
-    refusal = optimizer_refusal(cell.model, factory, cell.optimizer)
+    refusal = optimizer_refusal(cell.model, factory, cell.optimizer) or per_step_refusal(
+        cell.model, factory, task)
     if refusal is not None:
         raise UserError(refusal)
     taken = accepted_hparams(factory, cell.hparams())
@@ -91,7 +99,8 @@ def gradient_batch(cell: SweepCell, task: Task, n: int) -> tuple[np.ndarray, np.
     """`n` sequences for gradient measurements, from the cell's own stream (not train or eval).
 
     For a task whose sequences vary in length, the largest group of one length among the `n`,
-    cut to that length (a gradient per step needs the steps to line up).
+    cut to that length (a gradient per step needs the steps to line up; per-step targets are
+    cut with them).
     """
     rng = _rng(cell.seed, GRADIENT_STREAM)
     x, y = check_task_output(task, task.generate(n, cell.length, rng), n)
@@ -101,16 +110,32 @@ def gradient_batch(cell: SweepCell, task: Task, n: int) -> tuple[np.ndarray, np.
     values, counts = np.unique(lengths, return_counts=True)
     common = int(values[np.argmax(counts)])
     keep = lengths == common
-    return x[keep, :common], np.asarray(y)[keep]
+    y = np.asarray(y)[keep]
+    return x[keep, :common], y[:, :common] if per_step(task) else y
+
+
+def per_step(task: Task) -> bool:
+    """Whether `task` is scored at every step (its targets and outputs are per step)."""
+    return getattr(task, "steps_scored", "last") == "every"
+
+
+def scored_steps(task: Task, x: np.ndarray, y: np.ndarray) -> np.ndarray | None:
+    """The task's mask of scored steps (n, steps), checked; None for a last-step task."""
+    if not per_step(task):
+        return None
+    return check_mask(task, task.score_mask(x, y), np.asarray(y), x.shape)
 
 
 def _train(cell: SweepCell, result: CellResult) -> None:
     select_backend(cell.backend)  # before any Keras import in this process; raises on a clash
     task = make_task(cell)
     result.chance_accuracy = check_score(task.chance_accuracy(cell.length), "chance_accuracy")
+    chance_loss = task.chance_loss(cell.length)
+    result.chance_loss = math.nan if chance_loss is None else float(chance_loss)
     model = make_model(cell, task)
     x_grad, y_grad = gradient_batch(cell, task, GRAD_RATIO_BATCH)
-    result.grad_ratio_init = first_to_last_ratio(model, x_grad, y_grad)
+    result.grad_ratio_init = first_to_last_ratio(
+        model, x_grad, y_grad, scored_steps(task, x_grad, y_grad))
     train_model(cell, task, model, result)
 
 
@@ -147,19 +172,23 @@ def _train_to_held_out_threshold(
     x_eval, y_eval = check_task_output(
         task, task.generate(n_eval, cell.length, _rng(cell.seed, EVAL_STREAM)), n_eval)
     eval_lengths = chunk_lengths(task, x_eval)
+    eval_mask = scored_steps(task, x_eval, y_eval)
     train_rng = _rng(cell.seed, TRAIN_STREAM)
 
     while result.sequences_seen < cell.max_sequences:
         n = min(cell.chunk_size, cell.max_sequences - result.sequences_seen)
         x, y = check_task_output(task, task.generate(n, cell.length, train_rng), n)
-        trained = train_chunk(model, x, y, chunk_lengths(task, x), cell.batch_size, False)
+        trained = train_chunk(model, x, y, chunk_lengths(task, x), cell.batch_size, False,
+                              scored_steps(task, x, y))
         result.sequences_seen += n
         result.updates_seen += int(trained.update[-1])
         if _diverged(result, trained.loss):
             return model
         predictions = check_predictions(
-            task, predict_all(model, x_eval, eval_lengths), n_eval, cell.model)
-        accuracy = check_score(held_out_accuracy(task, model, y_eval, predictions), "accuracy")
+            task, predict_all(model, x_eval, eval_lengths, per_step=per_step(task)), n_eval,
+            cell.model)
+        accuracy = check_score(
+            held_out_accuracy(task, model, y_eval, predictions, eval_mask), "accuracy")
         result.accuracy = accuracy
         result.best_accuracy = max(accuracy, float(np.nan_to_num(result.best_accuracy, nan=-1.0)))
         if accuracy >= cell.solve_threshold:
@@ -169,16 +198,15 @@ def _train_to_held_out_threshold(
     return model
 
 
-def held_out_accuracy(task: Task, model: Model, y_true: np.ndarray, y_pred: np.ndarray) -> float:
-    """The share of sequences right: for a classifier whose task does not define its own
-    `accuracy`, the mean of the task's per-sequence criterion (`correct`) on the outputs as
-    probabilities, so a 1997 task's "all outputs within 0.25" means the same under the held-out
-    rule as under the paper's (for argmax tasks the same number as `accuracy`); else the task's
-    `accuracy` (regression: |error| < tolerance either way)."""
-    if task.kind != "classification" or type(task).accuracy is not Task.accuracy:
-        return float(task.accuracy(y_true, y_pred))
-    right = task.correct(y_true, probabilities(task, model, y_pred))
-    return float(np.mean(np.asarray(right, dtype=bool)))
+def held_out_accuracy(
+    task: Task, model: Model, y_true: np.ndarray, y_pred: np.ndarray,
+    mask: np.ndarray | None = None,
+) -> float:
+    """The task's `accuracy` of the model's outputs, read as the criterion reads them
+    (`probabilities`), over the scored steps `mask` of a per-step task: the one scoring path, so
+    a 1997 task's "all outputs within 0.25" means the same under the held-out rule as under the
+    paper's."""
+    return float(task.accuracy(y_true, probabilities(task, model, y_pred), mask))
 
 
 def _train_to_paper_rule(
@@ -208,12 +236,15 @@ def _train_to_paper_rule(
         until_possible = max(min_chunk, tracker.earliest_solve() - result.sequences_seen)
         n = min(cell.chunk_size, budget, -(-until_possible // batch) * batch)  # whole batches
         x, y = check_task_output(task, task.generate(n, cell.length, train_rng), n)
-        trained = train_chunk(model, x, y, chunk_lengths(task, x), batch, True)
+        mask = scored_steps(task, x, y)
+        trained = train_chunk(model, x, y, chunk_lengths(task, x), batch, True, mask)
         ordered_y = np.asarray(y)[trained.order]
+        ordered_mask = None if mask is None else mask[trained.order]
         checked = check_predictions(task, trained.outputs, n, cell.model)
         outputs = probabilities(task, model, checked)
         before = tracker.sequences
-        tracker.feed(task.errors(ordered_y, outputs), task.correct(ordered_y, outputs))
+        tracker.feed(task.errors(ordered_y, outputs, ordered_mask),
+                     task.correct(ordered_y, outputs, ordered_mask))
         result.sequences_seen += n
         if tracker.solved_at is not None:
             result.sequences_to_solve = tracker.solved_at
@@ -229,9 +260,10 @@ def _train_to_paper_rule(
     n_test = rule.test_size
     x_test, y_test = check_task_output(
         task, task.generate(n_test, cell.length, _rng(cell.seed, EVAL_STREAM)), n_test)
-    outputs = predict_all(model, x_test, chunk_lengths(task, x_test))
+    outputs = predict_all(model, x_test, chunk_lengths(task, x_test), per_step=per_step(task))
     test = probabilities(task, model, check_predictions(task, outputs, n_test, cell.model))
-    wrong = int(np.count_nonzero(~np.asarray(task.correct(y_test, test), dtype=bool)))
+    test_mask = scored_steps(task, x_test, y_test)
+    wrong = int(np.count_nonzero(~np.asarray(task.correct(y_test, test, test_mask), dtype=bool)))
     result.test_wrong, result.test_size = wrong, int(rule.test_size)
     result.accuracy = result.best_accuracy = 1.0 - wrong / rule.test_size
     return model

@@ -79,6 +79,9 @@ class CellResult:
     wall_seconds: float = 0.0
     num_params: int | None = None
     chance_accuracy: float = math.nan
+    # The memoryless predictor's loss per scored step, where the task states one (copy memory:
+    # 10 ln 8 / (T + 20)); held against final_loss, the training loss of the last chunk
+    chance_loss: float = math.nan
     # |dLoss/dh_1| / |dLoss/dh_T| at initialisation, batch-averaged: how much of the last step's
     # error signal reaches the first step (NaN for a model without a gradient hook)
     grad_ratio_init: float = math.nan

@@ -30,7 +30,7 @@ from typing import Any
 
 from rnnbench.backends import BACKENDS, current_backend, select_backend
 from rnnbench.errors import UserError
-from rnnbench.models.base import DEFAULT_FORGET_BIAS, optimizer_refusal
+from rnnbench.models.base import DEFAULT_FORGET_BIAS, optimizer_refusal, per_step_refusal
 from rnnbench.registry import BUILTIN_SOURCE, models, tasks
 from rnnbench.schema import (
     DEFAULT_BATCH_SIZE,
@@ -244,7 +244,8 @@ class StudySpec:
 
     def _cells_of(self, task_name: str, task: Any) -> list[SweepCell]:
         for model in self.models:  # refused here, before anything runs, not per cell
-            refusal = optimizer_refusal(model, models.get(model), self.optimizer)
+            refusal = optimizer_refusal(model, models.get(model), self.optimizer) or (
+                per_step_refusal(model, models.get(model), task))
             if refusal is not None:
                 raise SpecError(refusal)
         for length in self.lengths_for(task_name):

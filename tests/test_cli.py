@@ -141,7 +141,8 @@ def test_teaching_toml_is_the_built_in_default():
 def test_unknown_task_lists_known(tmp_path):
     out = tmp_path / "x.csv"
     result = run("sweep", SMOKE_SPEC, "--task", "nope", "--lengths", "3", "--out", out)
-    one_line_error(result, "unknown task 'nope'", "adding, adding-1997, delayed-recall")
+    one_line_error(result, "unknown task 'nope'",
+                   "adding, adding-1997, copy-memory, delayed-recall")
     assert not out.exists()
 
 

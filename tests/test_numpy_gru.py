@@ -206,3 +206,64 @@ def test_tensorflow_autodiff_of_keras_gru_equals_numpy_gru_s_bptt():
     ours = numpy_gru.state_gradients(x, y)  # (T, B, H)
     theirs = keras_state_gradients(keras_gru.model, x, y)
     np.testing.assert_allclose(ours, theirs, rtol=1e-4, atol=1e-7)
+
+
+# -- reading out at every step (issue 16's contract) ------------------------------------------
+
+
+@pytest.mark.parametrize("kind", ["classification", "regression"])
+def test_per_step_gru_gradients_match_finite_differences(kind):
+    """Every parameter, with the loss at some steps only (the mask) and multi-class targets."""
+    from test_per_step import EveryStepToy, partial_mask
+
+    task = EveryStepToy(kind)
+    x, y = task.generate(3, 5, np.random.default_rng(0))
+    model = in_float64(NumpyGRU(task.input_dim, 3, task.output_dim, task.kind, 0,
+                                forget_bias=1.0, per_step=True))
+    model.params["b"] += np.random.default_rng(2).normal(0, 0.3, model.params["b"].shape)
+    assert_param_gradients_match(model, x.astype(np.float64), y, mask=partial_mask(3, 5))
+
+
+def test_keras_gru_and_numpy_gru_agree_forward_and_backward_at_every_step():
+    """Copy memory: the same weights give the same logits at every step and, by TensorFlow's
+    autodiff through the compiled per-step loss and by the sweep's NumPy-twin path, the same
+    dLoss/dh_t; one Adam step of each lands on the same weights."""
+    from rnnbench.diagnostics import get_weights, numpy_twin, set_weights, state_gradients
+    from rnnbench.registry import models, tasks
+
+    task = tasks.get("copy-memory")()
+    x, y = task.generate(8, 4, np.random.default_rng(0))
+    mask = task.score_mask(x, y)
+    mask[:, :3] = False  # and a mask that is not all True
+    ours = models.get("numpy-gru")(task, 6, 0, forget_bias=1.0, learning_rate=0.01)
+    theirs = models.get("keras-gru")(task, 6, 1, learning_rate=0.01)
+    assert ours.per_step and theirs.per_step
+    set_weights(theirs, get_weights(ours))
+    np.testing.assert_allclose(theirs.predict(x), ours.predict(x), atol=1e-5)
+    assert ours.predict(x).shape == (8, x.shape[1], task.output_dim)
+    dh_numpy = state_gradients(ours, x, y, mask=mask)
+    np.testing.assert_allclose(state_gradients(theirs, x, y, mask=mask), dh_numpy,
+                               rtol=1e-4, atol=1e-7)  # TensorFlow's tape
+    assert isinstance(numpy_twin(theirs), NumpyGRU)
+    np.testing.assert_allclose(state_gradients(theirs, x, y, autodiff=False, mask=mask),
+                               dh_numpy, rtol=1e-6, atol=1e-9)  # the twin
+    loss_ours, loss_theirs = ours.train(x, y, mask=mask), theirs.train(x, y, mask=mask)
+    assert loss_theirs == pytest.approx(loss_ours, rel=1e-5)
+    for a, b in zip(theirs.model.get_weights(), ours.get_keras_weights(), strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
+
+
+def test_the_gru_declares_per_step_and_keras_gru_has_numpy_gru_as_its_twin():
+    from rnnbench.diagnostics import numpy_twin, state_gradients
+    from rnnbench.models.base import traits_of
+    from rnnbench.registry import models
+
+    assert traits_of(models.get("numpy-gru")).per_step
+    assert traits_of(models.get("keras-gru")).per_step
+    task = DelayedRecall()
+    x, y = task.generate(8, 6, np.random.default_rng(7))
+    keras_gru = models.get("keras-gru")(task, 5, 0, forget_bias=2.0)
+    twin = numpy_twin(keras_gru)
+    assert isinstance(twin, NumpyGRU) and not twin.per_step
+    np.testing.assert_allclose(state_gradients(keras_gru, x, y, autodiff=False),
+                               state_gradients(keras_gru, x, y), rtol=1e-4, atol=1e-7)

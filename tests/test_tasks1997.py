@@ -382,7 +382,7 @@ def test_errors_and_correct_by_hand():
     )
     np.testing.assert_allclose(order.errors(labels, p), [0.25, 0.29, 0.45])
     assert order.correct(labels, p).tolist() == [True, True, False]
-    assert order.accuracy(labels, p) == 1.0  # the old argmax accuracy is unchanged
+    assert order.accuracy(labels, p) == pytest.approx(2 / 3)  # one path: the mean of correct
     recall = make("delayed-recall")  # the default classification criterion: argmax
     assert recall.correct(np.array([2, 0]), np.eye(8)[[2, 1]]).tolist() == [True, False]
     np.testing.assert_allclose(recall.errors(np.array([2]), np.full((1, 8), 0.125)), [0.875])

@@ -4,6 +4,11 @@ A model builder is a factory `(task, units, seed, **hparams) -> model`, register
 `@rnnbench.register_model(name)`. The model it returns has:
   train(x, y) -> float   one pass over the chunk in mini-batches; the mean training loss
   predict(x) -> array    regression (n,), classification (n, classes) scores
+A model registered with `ModelTraits(per_step=True)` and built for a task scored at every step
+(`task.steps_scored == "every"`, see `scores_every_step`) reads out at every step instead:
+  train(x, y, mask=None) -> float   y (n, T) values or (n, T, K) target rows, mask (n, T) the
+                                    scored steps; the loss is the mean over them
+  predict(x) -> array    regression (n, T), classification (n, T, classes) scores
   num_params: int        trainable parameter count, recorded in every result row
 and optionally the gradient hook of `rnnbench gradients` (Keras models need none: autodiff does it):
   state_gradients(x, y) -> dLoss/dh_t as (T, B, H), for the batch-mean loss
@@ -29,7 +34,8 @@ from rnnbench.schema import (
 
 __all__ = ["DEFAULT_BATCH_SIZE", "DEFAULT_LEARNING_RATE", "DEFAULT_UNITS", "HasStateGradients",
            "Model", "ModelFactory", "ModelTraits", "TaskSpec", "accepted_hparams",
-           "initial_gru_bias", "initial_lstm_bias", "register_model", "traits_of"]
+           "initial_gru_bias", "initial_lstm_bias", "per_step_refusal", "register_model",
+           "scores_every_step", "traits_of"]
 
 DEFAULT_CLIPNORM = 1.0  # per-variable gradient norm clip, as Keras's `clipnorm`
 ADAM_BETA_1 = 0.9
@@ -55,6 +61,12 @@ class TaskSpec(Protocol):
     @property
     def output_dim(self) -> int:
         """1 for regression, the number of classes for classification."""
+        ...
+
+    @property
+    def steps_scored(self) -> str:
+        """"last" (one target per sequence) or "every" (a target per step: a `per_step`
+        model reads out at every step)."""
         ...
 
 
@@ -186,6 +198,28 @@ def accepted_hparams(factory: Callable[..., Any], hparams: dict[str, Any]) -> di
     if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
         return dict(hparams)
     return {k: v for k, v in hparams.items() if k in params}
+
+
+def scores_every_step(task: Any) -> bool:
+    """Whether `task` has a target at every step (`steps_scored == "every"`), so a per-step model
+    built for it reads out at every step."""
+    return getattr(task, "steps_scored", "last") == "every"
+
+
+def per_step_refusal(model: str, factory: Callable[..., Any], task: Any) -> str | None:
+    """Why `factory` cannot train on `task`, or None if it can.
+
+    A task scored at every step needs a model that reads out at every step: one registered with
+    `ModelTraits(per_step=True)`. Any model can train on a task scored at the last step.
+    """
+    if not scores_every_step(task) or traits_of(factory).per_step:
+        return None
+    able = [e.name for e in registry.models.items() if traits_of(e.obj).per_step]
+    return (
+        f"model {model!r} reads out only at the last step (no ModelTraits(per_step=True)), so it "
+        f"cannot train on task {getattr(task, 'name', '')!r}, which scores every step; allowed: "
+        f"{', '.join(able) or 'none registered'}"
+    )
 
 
 def optimizer_refusal(model: str, factory: Callable[..., Any], optimizer: str) -> str | None:

@@ -8,32 +8,38 @@ from rnnbench.models import keras_models
 from rnnbench.models.base import (
     DEFAULT_FORGET_BIAS,
     DEFAULT_GRU_FORGET_BIAS,
+    ModelTraits,
     TaskSpec,
     register_model,
+    scores_every_step,
 )
 from rnnbench.models.lstm1997 import Net1997, NumpyLSTM1997
 from rnnbench.models.numpy_gru import NumpyGRU
 from rnnbench.models.numpy_lstm import NumpyLSTM
 from rnnbench.models.numpy_rnn import NumpyRNN
 
+PER_STEP = ModelTraits(per_step=True)  # reads out at every step for a task scored at every step
 
-@register_model("numpy-rnn")
+
+@register_model("numpy-rnn", traits=PER_STEP)
 def numpy_rnn(task: TaskSpec, units: int, seed: int, **hparams: Any) -> NumpyRNN:
     """the lesson's tanh RNN loop in NumPy, hand-written BPTT and Adam"""
-    return NumpyRNN(task.input_dim, units, task.output_dim, task.kind, seed, **hparams)
+    return NumpyRNN(task.input_dim, units, task.output_dim, task.kind, seed, **hparams,
+                    per_step=scores_every_step(task))
 
 
-@register_model("numpy-lstm")
+@register_model("numpy-lstm", traits=PER_STEP)
 def numpy_lstm(
     task: TaskSpec, units: int, seed: int, forget_bias: float = DEFAULT_FORGET_BIAS, **hparams: Any
 ) -> NumpyLSTM:
     """the LSTM as a NumPy loop, hand-written BPTT and Adam; forget_bias as keras-lstm's"""
     return NumpyLSTM(
-        task.input_dim, units, task.output_dim, task.kind, seed, forget_bias, **hparams
+        task.input_dim, units, task.output_dim, task.kind, seed, forget_bias, **hparams,
+        per_step=scores_every_step(task),
     )
 
 
-@register_model("numpy-gru")
+@register_model("numpy-gru", traits=PER_STEP)
 def numpy_gru(
     task: TaskSpec,
     units: int,
@@ -43,7 +49,8 @@ def numpy_gru(
 ) -> NumpyGRU:
     """the GRU (Keras's, reset_after) as a NumPy loop, hand-written BPTT and Adam; forget_bias as keras-gru's"""  # noqa: E501 - `rnnbench list`'s line
     return NumpyGRU(
-        task.input_dim, units, task.output_dim, task.kind, seed, forget_bias, **hparams
+        task.input_dim, units, task.output_dim, task.kind, seed, forget_bias, **hparams,
+        per_step=scores_every_step(task),
     )
 
 
@@ -69,6 +76,6 @@ def numpy_lstm1997(
     return NumpyLSTM1997(net, task.kind, seed, learning_rate, batch_size, optimizer, gradient)
 
 
-register_model("keras-simplernn")(keras_models.simple_rnn)
-register_model("keras-lstm")(keras_models.lstm)
-register_model("keras-gru")(keras_models.gru)
+register_model("keras-simplernn", traits=PER_STEP)(keras_models.simple_rnn)
+register_model("keras-lstm", traits=PER_STEP)(keras_models.lstm)
+register_model("keras-gru", traits=PER_STEP)(keras_models.gru)

@@ -7,6 +7,7 @@
     n_t = tanh(a_n + r_t * u_n) candidate        (B, H)   the reset applied after the product
     h_t = z_t * h_{t-1} + (1 - z_t) * n_t        (B, H)   Keras's convention
     logits = h_T @ V + b_out                     (B, O)
+    logits_t = h_t @ V + b_out  at every step t  (B, T, O)  built for a task scored per step
 
 Read `gru_step` and `gru_step_backward` in lesson.py first: they are these equations written
 plainly. The loops below compute the same numbers (a test holds them equal), rearranged for speed:
@@ -79,6 +80,7 @@ class NumpyGRU(NumpyRecurrentModel):
         batch_size: int = DEFAULT_BATCH_SIZE,
         clipnorm: float | None = DEFAULT_CLIPNORM,
         optimizer: str = DEFAULT_OPTIMIZER,
+        per_step: bool = False,
     ) -> None:
         rng = np.random.default_rng(seed)
         H = units
@@ -89,7 +91,7 @@ class NumpyGRU(NumpyRecurrentModel):
             "V": glorot_uniform(rng, H, output_dim),  # (H, O) read-out kernel
             "b_out": np.zeros(output_dim, np.float32),  # (O,)
         }
-        super().__init__(params, kind, learning_rate, batch_size, clipnorm, optimizer)
+        super().__init__(params, kind, learning_rate, batch_size, clipnorm, optimizer, per_step)
 
     # -- forward and backward, side by side ---------------------------------------------------
 
@@ -105,7 +107,8 @@ class NumpyGRU(NumpyRecurrentModel):
         return W_xb3, per_gate(W_h) * half, b[1, 2 * H :]
 
     def forward(self, x: np.ndarray, keep_states: bool = True) -> tuple[GRUStates, np.ndarray]:
-        """States (h (T+1, B, H) from 0; gates (3, T, B, H); u_n (T, B, H)) and the logits (B, O).
+        """States (h (T+1, B, H) from 0; gates (3, T, B, H); u_n (T, B, H)) and the logits (B, O),
+        or (B, T, O) for a per-step model.
 
         Without `keep_states` (predicting: no backward pass follows) only the last two states
         are kept, and step t works in rows t % 2, as numpy-lstm's forward does.
@@ -129,6 +132,10 @@ class NumpyGRU(NumpyRecurrentModel):
         h[0] = 0.0
         u = np.empty((3, B, H), dtype)  # h_tm1 W_h of one step, per gate: reused every step
         r_u = np.empty((B, H), dtype)  # r_t * u_n: reused every step
+        V, b_out = self.params["V"], self.params["b_out"]
+        every = None  # (B, T, O) per-step logits, made in the loop when states are not kept
+        if self.per_step and not keep_states:
+            every = np.empty((B, T, V.shape[1]), dtype)
         for t in range(T):
             now, before = (t + 1) % rows, t % rows  # t + 1 and t when every state is kept
             s = t if keep_states else 0
@@ -149,15 +156,26 @@ class NumpyGRU(NumpyRecurrentModel):
             np.subtract(h[before], n_t, out=h[now])  # h_t = n_t + z_t (h_tm1 - n_t)  (B, H)
             h[now] *= z_t
             h[now] += n_t
-        logits = h[T % rows] @ self.params["V"] + self.params["b_out"]  # (B, O)
-        return GRUStates(h, gates, u_n), logits
+            if every is not None:
+                every[:, t] = h[now] @ V + b_out  # logits_t = h_t V + b_out           (B, O)
+        states = GRUStates(h, gates, u_n)
+        if every is not None:
+            return states, every
+        if self.per_step:  # every step's read-out at once: (T, B, H)(H, O) -> (B, T, O)
+            return states, (h[1:] @ V + b_out).transpose(1, 0, 2)
+        return states, h[T % rows] @ V + b_out  # (B, O)
 
     def backward(
         self, x: np.ndarray, states: GRUStates, dlogits: np.ndarray
     ) -> tuple[dict[str, np.ndarray], np.ndarray]:
-        """Gradients of every parameter, and dLoss/dh_t for t = 1..T as (T, B, H)."""
+        """Gradients of every parameter, and dLoss/dh_t for t = 1..T as (T, B, H).
+
+        `dlogits` (B, O) of the last step's read-out, or (B, T, O) of every step's: then each
+        step's dlogits_t V^T joins dLoss/dh_t before BPTT carries it further back.
+        """
         W_h, V = self.params["W_h"], self.params["V"]
         h, gates, u_n = states
+        every = self.per_step
         B, T, D = x.shape
         H = W_h.shape[0]
         z, r, n = gates  # each (T, B, H)
@@ -182,9 +200,14 @@ class NumpyGRU(NumpyRecurrentModel):
         d_u = self.work_array("d_u", (3, T, B, H))
         d_an = self.work_array("d_an", (T, B, H))
         W_h3_T = np.ascontiguousarray(per_gate(W_h).transpose(0, 2, 1))  # (3, H, H)
-        dh_parts = np.empty((4, B, H), self.dtype)  # d_u W_h^T per gate, and dh_t z_t
+        dh_parts = np.empty((5, B, H), self.dtype)  # d_u W_h^T per gate, dh_t z_t, own read-out
         dh_all = self.work_array("dh_all", (T, B, H))  # dh_all[t] is dLoss/dh_t (t from 0)
-        np.matmul(dlogits, V.T, out=dh_all[T - 1])  # (B, H): dLoss/dh_T through the read-out
+        if every:  # each step's read-out gradient dlogits_t V^T, all at once    (T, B, H)
+            dlogits_tb = np.ascontiguousarray(dlogits.transpose(1, 0, 2))  # (T, B, O)
+            np.matmul(dlogits_tb, V.T, out=dh_all)
+        else:
+            np.matmul(dlogits, V.T, out=dh_all[T - 1])  # (B, H): dLoss/dh_T through the read-out
+        parts = dh_parts if every else dh_parts[:4]  # with step t-1's own read-out gradient
         for t in range(T - 1, -1, -1):
             dh = dh_all[t]  # (B, H)
             flush_to_zero(dh)  # a vanishing gradient must not go subnormal: see flush_to_zero
@@ -195,7 +218,9 @@ class NumpyGRU(NumpyRecurrentModel):
             if t > 0:  # dLoss/dh_tm1 = dh_t z_t + sum_g d_u_g W_hg^T, straight into dh_all
                 np.matmul(d_u[:, t], W_h3_T, out=dh_parts[:3])  # (3, B, H)
                 np.multiply(dh, z[t], out=dh_parts[3])  # the path that skips the weights
-                np.sum(dh_parts, axis=0, out=dh_all[t - 1])  # (B, H)
+                if every:
+                    dh_parts[4] = dh_all[t - 1]
+                np.sum(parts, axis=0, out=dh_all[t - 1])  # (B, H)
         # Weight gradients as one product per gate over all T*B rows
         x1 = with_ones(x, self.work_array("x1", (T, B, D + 1))).reshape(T * B, D + 1)
         h_tm1 = h[:-1].reshape(T * B, H)  # (T*B, H)
@@ -210,7 +235,12 @@ class NumpyGRU(NumpyRecurrentModel):
             "W_x": dW_xb[:D],  # (D, 3H)
             "W_h": from_gates(dW_h3),  # (H, 3H)
             "b": db,  # (2, 3H): input row, recurrent row
-            "V": h[T].T @ dlogits,  # (H, O)
-            "b_out": dlogits.sum(axis=0),  # (O,)
         }
+        if every:  # the read-out at every step: sum_t h_t^T dlogits_t
+            dlogits_flat = dlogits_tb.reshape(T * B, V.shape[1])  # (T*B, O)
+            grads["V"] = h[1:].reshape(T * B, H).T @ dlogits_flat  # (H, O)
+            grads["b_out"] = dlogits_flat.sum(axis=0)  # (O,)
+        else:
+            grads["V"] = h[T].T @ dlogits  # (H, O)
+            grads["b_out"] = dlogits.sum(axis=0)  # (O,)
         return grads, dh_all

@@ -90,8 +90,10 @@ class AllOutputsWithinTolerance(Task):
     kind = "classification"
     in_default_study = False  # the paper's lengths and budgets: run when named
 
-    def correct(self, y_true: np.ndarray, y_prob: np.ndarray) -> np.ndarray:
-        return self.errors(y_true, y_prob) < self.tolerance
+    def correct(
+        self, y_true: np.ndarray, y_prob: np.ndarray, mask: np.ndarray | None = None
+    ) -> np.ndarray:
+        return self.errors(y_true, y_prob, mask) < self.tolerance
 
 
 def one_hot(symbols: np.ndarray, depth: int) -> np.ndarray:
