@@ -115,15 +115,22 @@ def main() -> None:
 @main.command("list")
 def list_command() -> None:
     """List the registered tasks and models, and where each came from."""
+    from rnnbench.models.base import traits_of
     from rnnbench.registry import models, tasks
 
     with user_errors():
+        undeclared = False
         for title, registry in (("Tasks", tasks), ("Models", models)):
             entries = registry.items()
             click.echo(f"{title}:")
             width = max((len(e.name) for e in entries), default=0)
             for e in entries:
-                click.echo(f"  {e.name:<{width}}  {e.description}  [{e.source}]")
+                mark = " *" if registry is models and traits_of(e.obj).defaults_used() else ""
+                undeclared = undeclared or bool(mark)
+                click.echo(f"  {e.name:<{width}}  {e.description}  [{e.source}]{mark}")
+        if undeclared:
+            click.echo("* declares no cost or memory traits (ModelTraits): priced and sized as "
+                       "a Keras LSTM")
 
 
 def _comma_ints(ctx: click.Context, param: click.Parameter, value: str | None) -> list[int] | None:

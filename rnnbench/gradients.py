@@ -17,10 +17,10 @@ from typing import Any
 from rnnbench.csvlog import OutputError, rows_to_csv_text
 from rnnbench.diagnostics import (
     DEFAULT_GRADIENT_BATCH,
-    TWINS,
     get_weights,
     gradient_norms,
     set_weights,
+    twin_pairs,
 )
 from rnnbench.errors import UserError
 from rnnbench.harness import gradient_batch, make_model, make_task, train_model
@@ -79,7 +79,7 @@ def diagnose(
             except ValueError as exc:
                 raise UserError(
                     f"same weights: cannot copy {models[0]}'s weights into {name} ({exc}); "
-                    f"twins are {', '.join('/'.join(pair) for pair in TWINS)}"
+                    f"twins are {', '.join('/'.join(pair) for pair in twin_pairs())}"
                 ) from None
 
     inits = [gradient_norms(m, x, y, c.model) for c, m in zip(cells, built, strict=True)]

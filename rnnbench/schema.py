@@ -1,6 +1,6 @@
 """The words every layer speaks: one cell's config, what it measured, the CSV's columns, labels.
 
-This is the bottom of rnnbench's layers (see DESIGN.md): it imports nothing of rnnbench but the
+This is the bottom of rnnbench's layers (see docs/design.md): it imports nothing of rnnbench but the
 backend default, so the harness, the CSV log, the study, the report and the progress lines all
 take their cell and result types, their columns and their model labels from here.
 """

@@ -267,3 +267,14 @@ def test_the_gru_declares_per_step_and_keras_gru_has_numpy_gru_as_its_twin():
     assert isinstance(twin, NumpyGRU) and not twin.per_step
     np.testing.assert_allclose(state_gradients(keras_gru, x, y, autodiff=False),
                                state_gradients(keras_gru, x, y), rtol=1e-4, atol=1e-7)
+
+
+def test_the_gru_declares_its_cost_memory_and_twin():
+    """Priced, sized and paired by its own ModelTraits (none left to the defaults)."""
+    from rnnbench.diagnostics import twin_pairs
+    from rnnbench.models.base import traits_of
+    from rnnbench.registry import models
+
+    for name in ("numpy-gru", "keras-gru"):
+        assert traits_of(models.get(name)).defaults_used() == [], name
+    assert ("numpy-gru", "keras-gru") in twin_pairs()

@@ -33,7 +33,7 @@ from rnnbench.schema import (
 )
 
 __all__ = ["DEFAULT_BATCH_SIZE", "DEFAULT_LEARNING_RATE", "DEFAULT_UNITS", "HasStateGradients",
-           "Model", "ModelFactory", "ModelTraits", "TaskSpec", "accepted_hparams",
+           "MemoryShape", "Model", "ModelFactory", "ModelTraits", "TaskSpec", "accepted_hparams",
            "initial_gru_bias", "initial_lstm_bias", "per_step_refusal", "register_model",
            "scores_every_step", "traits_of"]
 
@@ -137,28 +137,113 @@ ModelFactory = Callable[..., Model]
 ModelFactoryT = TypeVar("ModelFactoryT", bound=ModelFactory)
 
 
+# What a model without declared traits is taken to be, so it is never under-sized: priced and
+# sized as the dearest built-in (a Keras LSTM). `ModelTraits.defaults_used` names the fields left
+# to these, and `rnnbench list` says so.
+DEFAULT_COST_WEIGHT = 4.6  # keras-lstm's step cost against numpy-rnn's
+DEFAULT_OVERHEAD_SECONDS = 2.0  # a worker's TensorFlow import and a model's tracing
+DEFAULT_STATE_ARRAYS = 24.0  # above every built-in's measured count (tests/test_memory_bound.py)
+DEFAULT_PROCESS_BYTES = 1400 * 2**20  # a process with TensorFlow and Keras imported
+
+
+@dataclass(frozen=True)
+class MemoryShape:
+    """The sizes a model's own memory estimate reads (`ModelTraits.memory_bytes`)."""
+
+    task: Any  # the cell's task (an instance), for a model that sizes itself from it
+    steps: int  # T: the longest sequence's steps (padded)
+    units: int  # H: the cell's units
+    batch: int  # B: sequences in one training step
+    gradient_batch: int  # G: the sequences differentiated for grad_ratio_init before training
+    predict: int  # sequences predicted in one call at most (the held-out or a paper's test set)
+
+
 @dataclass(frozen=True)
 class ModelTraits:
     """What a model declares about itself so the machinery never recognises it by name.
 
     Given to `register_model(name, traits=...)` and read back with `traits_of(factory)`; a
     factory registered without traits gets these defaults. One field per thing the machinery
-    needs to know (docs/design.md, "Adding a model").
+    needs to know (docs/design.md, "Adding a model"); a new need is a new field with a default,
+    never a test of the model's name. Every field is optional: None means "not declared", and the
+    machinery then assumes the dearest built-in (a Keras LSTM), so an undeclared plugin model is
+    over-sized and over-priced, never under-sized; `defaults_used()` lists what was left out.
 
     Attributes:
         per_step: The model reads out at every step, so it can train on a task whose targets
             are per step (see `Task.steps_scored`); a model without it is refused for such a
             task before anything trains.
+        cost_weight: What one sequence-step costs to train and evaluate, relative to numpy-rnn's
+            (1.0) at 32 units on this project's machine (benchmarks/README.md: numpy-rnn 1.0,
+            keras-simplernn 1.6, numpy-lstm 4.2, keras-lstm 4.6). rnnbench.cost orders cells
+            and predicts the time left with it until the model's own cells have been timed.
+            None: DEFAULT_COST_WEIGHT.
+        overhead_seconds: What a cell costs besides its steps (building the model, tracing it,
+            importing its framework in a fresh worker). None: DEFAULT_OVERHEAD_SECONDS.
+        state_arrays: How many float32 arrays of shape (B, T, H) the model holds at its peak
+            while it trains or is differentiated on a batch of B sequences of T steps with H
+            units: the states BPTT keeps, gates, their gradients and the framework's copies
+            (NumPy RNN ~5, NumPy LSTM ~12). rnnbench.memory multiplies it out; the built-ins'
+            values are measured upper bounds (tests/test_memory_bound.py). A model whose memory
+            does not grow with H (the 1997 net sizes itself from the task) counts its own
+            state width in H's place, i.e. declares the arrays it keeps per unit of `units`
+            times its width ratio. None: DEFAULT_STATE_ARRAYS.
+        process_bytes: A worker process's own footprint once the model's framework is imported
+            (Python and NumPy ~150 MB; with TensorFlow ~1.2 GB). None: DEFAULT_PROCESS_BYTES.
+        memory_bytes: For a model whose memory the `state_arrays` formula does not describe (its
+            width is not `units`, it keeps every step's state while predicting, it works in
+            float64): a function of the cell's `MemoryShape` giving the peak bytes of the
+            model's own arrays (states, gates, gradients, parameters, optimizer); the data and
+            the process are counted by rnnbench.memory. None: the formula.
+        gradient_twin: The name of a registered NumPy model with exactly this model's weight
+            layout and maths (keras-lstm's is numpy-lstm), for `rnnbench gradients
+            --same-weights` and its messages; None: the model has no twin. (A Keras model's
+            fast gradient diagnostics find their NumPy twin by layer type, in
+            rnnbench.diagnostics.numpy_twin, not through this field.)
     """
 
     per_step: bool = False
+    cost_weight: float | None = None
+    overhead_seconds: float | None = None
+    state_arrays: float | None = None
+    process_bytes: int | None = None
+    memory_bytes: Callable[[MemoryShape], float] | None = None
+    gradient_twin: str | None = None
+
+    @property
+    def cost_weight_or_default(self) -> float:
+        return DEFAULT_COST_WEIGHT if self.cost_weight is None else float(self.cost_weight)
+
+    @property
+    def overhead_or_default(self) -> float:
+        return (DEFAULT_OVERHEAD_SECONDS if self.overhead_seconds is None
+                else float(self.overhead_seconds))
+
+    @property
+    def state_arrays_or_default(self) -> float:
+        return DEFAULT_STATE_ARRAYS if self.state_arrays is None else float(self.state_arrays)
+
+    @property
+    def process_bytes_or_default(self) -> int:
+        return DEFAULT_PROCESS_BYTES if self.process_bytes is None else int(self.process_bytes)
+
+    def defaults_used(self) -> list[str]:
+        """The sizing fields this model left undeclared (priced and sized by the defaults)."""
+        undeclared = [name for name in ("cost_weight", "overhead_seconds", "process_bytes")
+                      if getattr(self, name) is None]
+        if self.state_arrays is None and self.memory_bytes is None:
+            undeclared.append("state_arrays")
+        return undeclared
 
 
 TRAITS_ATTRIBUTE = "rnnbench_traits"  # where register_model keeps a factory's ModelTraits
 
 
 def traits_of(factory: Callable[..., Any]) -> ModelTraits:
-    """The `ModelTraits` a factory was registered with (the defaults if none)."""
+    """The `ModelTraits` a factory was registered with (the defaults if none).
+
+    To read a registered model's by name: `traits_of(rnnbench.registry.models.get(name))`.
+    """
     traits = getattr(factory, TRAITS_ATTRIBUTE, None)
     return traits if isinstance(traits, ModelTraits) else ModelTraits()
 

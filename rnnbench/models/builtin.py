@@ -1,10 +1,15 @@
-"""Entry-point module of the built-in models: importing it registers them."""
+"""Entry-point module of the built-in models: importing it registers them, each with its traits.
+
+Each model declares what the machinery needs to know about it (`ModelTraits`: its cost prior, its
+memory per (B, T, H) state and per process, its gradient twin); nothing elsewhere recognises a
+model by its name. The numbers and where they were measured are beside each declaration.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from rnnbench.models import keras_models
+from rnnbench.models import keras_models, lstm1997
 from rnnbench.models.base import (
     DEFAULT_FORGET_BIAS,
     DEFAULT_GRU_FORGET_BIAS,
@@ -18,17 +23,50 @@ from rnnbench.models.numpy_gru import NumpyGRU
 from rnnbench.models.numpy_lstm import NumpyLSTM
 from rnnbench.models.numpy_rnn import NumpyRNN
 
-PER_STEP = ModelTraits(per_step=True)  # reads out at every step for a task scored at every step
+MB = 2**20
+# Step costs: benchmarks/README.md (32 units, length 100: numpy-rnn 7.7 ms a step, keras-simplernn
+# 12.6, numpy-lstm 32.0, keras-lstm 35.2), relative to numpy-rnn. Overheads: a NumPy model builds
+# in milliseconds; a Keras one imports TensorFlow in a fresh worker and traces its train step.
+# Memory: (B, T, H) arrays and process footprints are upper bounds measured by
+# tests/test_memory_bound.py (peak RSS of a child process running the cell).
+# per_step: the model reads out at every step for a task scored at every step (issue 16).
+NUMPY_PROCESS = 150 * MB
+KERAS_PROCESS = keras_models.KERAS_PROCESS_BYTES
+NUMPY_RNN = ModelTraits(per_step=True, cost_weight=1.0, overhead_seconds=0.3, state_arrays=9,
+                        process_bytes=NUMPY_PROCESS)
+NUMPY_LSTM = ModelTraits(per_step=True, cost_weight=4.2, overhead_seconds=0.3, state_arrays=13,
+                         process_bytes=NUMPY_PROCESS)
+KERAS_SIMPLERNN = ModelTraits(per_step=True, cost_weight=1.6, overhead_seconds=2.0,
+                              state_arrays=20, process_bytes=KERAS_PROCESS,
+                              gradient_twin="numpy-rnn")
+KERAS_LSTM = ModelTraits(per_step=True, cost_weight=4.6, overhead_seconds=2.0, state_arrays=20,
+                         process_bytes=KERAS_PROCESS, gradient_twin="numpy-lstm")
+# The 1997 net's step cost depends on its path (benchmarks/README.md, T = 100: its numba online
+# kernel 0.024 ms a sequence, ~5x cheaper than numpy-rnn a sequence-step; its NumPy loop 5.06 ms,
+# ~40x dearer): priced as a Keras LSTM, as before traits, until its own cells are timed.
+# Its memory: its own function (its width comes from the task, its arrays are float64).
+# The GRU's step costs, from one interleaved run of benchmarks/steps.py's step timing (length 100,
+# a loaded machine: numpy-gru 58.6 ms, numpy-lstm 70.6, keras-gru 65.8, keras-lstm 61.7): numpy-gru
+# the LSTM's scaled by it, keras-gru as keras-lstm (within that run's noise of it; so the dearest
+# built-in, whose price an undeclared model gets, is still a Keras LSTM's). numpy-gru's (B, T, H)
+# arrays: h, its three gates and u_n forward; four factors, four pre-activation gradients and
+# dLoss/dh_t backward: 14, declared with a margin.
+NUMPY_GRU = ModelTraits(per_step=True, cost_weight=3.5, overhead_seconds=0.3, state_arrays=16,
+                        process_bytes=NUMPY_PROCESS)
+KERAS_GRU = ModelTraits(per_step=True, cost_weight=4.6, overhead_seconds=2.0, state_arrays=20,
+                        process_bytes=KERAS_PROCESS, gradient_twin="numpy-gru")
+NUMPY_LSTM1997 = ModelTraits(cost_weight=4.6, overhead_seconds=2.0, process_bytes=NUMPY_PROCESS,
+                             memory_bytes=lstm1997.memory_bytes)
 
 
-@register_model("numpy-rnn", traits=PER_STEP)
+@register_model("numpy-rnn", traits=NUMPY_RNN)
 def numpy_rnn(task: TaskSpec, units: int, seed: int, **hparams: Any) -> NumpyRNN:
     """the lesson's tanh RNN loop in NumPy, hand-written BPTT and Adam"""
     return NumpyRNN(task.input_dim, units, task.output_dim, task.kind, seed, **hparams,
                     per_step=scores_every_step(task))
 
 
-@register_model("numpy-lstm", traits=PER_STEP)
+@register_model("numpy-lstm", traits=NUMPY_LSTM)
 def numpy_lstm(
     task: TaskSpec, units: int, seed: int, forget_bias: float = DEFAULT_FORGET_BIAS, **hparams: Any
 ) -> NumpyLSTM:
@@ -39,7 +77,7 @@ def numpy_lstm(
     )
 
 
-@register_model("numpy-gru", traits=PER_STEP)
+@register_model("numpy-gru", traits=NUMPY_GRU)
 def numpy_gru(
     task: TaskSpec,
     units: int,
@@ -54,7 +92,7 @@ def numpy_gru(
     )
 
 
-@register_model("numpy-lstm1997")
+@register_model("numpy-lstm1997", traits=NUMPY_LSTM1997)
 def numpy_lstm1997(
     task: Any,
     units: int,
@@ -76,6 +114,6 @@ def numpy_lstm1997(
     return NumpyLSTM1997(net, task.kind, seed, learning_rate, batch_size, optimizer, gradient)
 
 
-register_model("keras-simplernn", traits=PER_STEP)(keras_models.simple_rnn)
-register_model("keras-lstm", traits=PER_STEP)(keras_models.lstm)
-register_model("keras-gru", traits=PER_STEP)(keras_models.gru)
+register_model("keras-simplernn", traits=KERAS_SIMPLERNN)(keras_models.simple_rnn)
+register_model("keras-lstm", traits=KERAS_LSTM)(keras_models.lstm)
+register_model("keras-gru", traits=KERAS_GRU)(keras_models.gru)
