@@ -60,7 +60,7 @@ def matmul_gflops() -> float:
 
 def step_flops(model: str, length: int, input_dim: int) -> float:
     """Multiply-adds of forward + backward (about 3x forward) of one step over the sequence."""
-    gates = 4 if "lstm" in model else 1
+    gates = 4 if "lstm" in model else 3 if "gru" in model else 1
     forward = 2 * BATCH * (input_dim + UNITS) * gates * UNITS * length
     return 3.0 * forward
 
@@ -188,7 +188,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--lengths", default="100,500")
     parser.add_argument("--backends", default="tensorflow,jax,torch")
-    parser.add_argument("--models", default="numpy-rnn,keras-simplernn,numpy-lstm,keras-lstm")
+    parser.add_argument("--models", default="numpy-rnn,keras-simplernn,numpy-lstm,keras-lstm,"
+                        "numpy-gru,keras-gru")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args()
     lengths = [int(v) for v in args.lengths.split(",")]
