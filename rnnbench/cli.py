@@ -214,8 +214,9 @@ def sweep_options(f: Callable[..., Any]) -> Callable[..., Any]:
                      "each variable's gradient clipped to norm 1) or sgd (plain gradient "
                      "descent, as in 1997)."),
         click.option("--forget-bias", callback=_comma_floats, metavar="B,B,...",
-                     help="Initial forget-gate bias of LSTM models; several values run each. "
-                     "Default: the spec's (the teaching study runs 1,4), else 1 as Keras."),
+                     help="Initial bias of the gate that keeps the state: the LSTM's forget "
+                     "gate, the GRU's update gate (positive keeps it); several values run each. "
+                     "Default: the spec's (the teaching study runs 1,4), else Keras's (1; GRU 0)."),
         click.option("--backend", type=click.Choice(["tensorflow", "jax", "torch"]),
                      help="Keras backend of the Keras models (default tensorflow, or "
                      "KERAS_BACKEND). jax and torch are extras: pip install 'rnnbench[jax]'; "
