@@ -3,7 +3,9 @@
 `estimate(cell)` adds up what a cell holds at its peak, from its config alone (nothing is built):
 
     held-out set       eval_size x steps x input_dim floats, x3 (the task's temporaries, the
-                       copy a model predicts on)
+                       copy a model predicts on), and targets, outputs and probabilities (x3):
+                       output_dim floats a sequence, or steps x output_dim for a task scored at
+                       every step
     training chunk     chunk_size x steps x input_dim floats, plus the task's temporaries
     gradient batch     the GRAD_RATIO_BATCH (32) sequences behind `grad_ratio_init`, as a chunk
     states             (batch_size + GRAD_RATIO_BATCH) x steps x units floats, times the (B, T, H)
@@ -138,10 +140,13 @@ def estimate_parts(cell: SweepCell, batch: int | None = None) -> dict[str, float
         E = max(E, int(rule.test_size))
     traits = _traits(cell.model)
     G = GRAD_RATIO_BATCH
+    # floats of one sequence's targets, and of a model's outputs for it: one per step for a task
+    # scored at every step (issue 16's `steps_scored = "every"`), else one
+    Y = T * O if getattr(task, "steps_scored", "last") == "every" else O
     data = {
-        "held-out set": E * T * (3 * D + 2) * FLOAT + E * O * FLOAT,
-        "training chunk": C * T * (D + 2) * FLOAT,
-        "gradient batch": G * T * (3 * D + 2) * FLOAT,
+        "held-out set": E * T * (3 * D + 2) * FLOAT + 3 * E * Y * FLOAT,
+        "training chunk": C * T * (D + 2) * FLOAT + 3 * C * Y * FLOAT,
+        "gradient batch": G * T * (3 * D + 2) * FLOAT + 3 * G * Y * FLOAT,
     }
     if traits.memory_bytes is not None:
         shape = MemoryShape(task=_instance(task), steps=T, units=H, batch=B, gradient_batch=G,

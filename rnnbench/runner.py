@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import typing
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -17,7 +16,7 @@ from rnnbench.executors import (
     ExecutorKind,
     ExecutorOptions,
 )
-from rnnbench.schema import CellResult, SweepCell, result_row
+from rnnbench.schema import CellResult, SweepCell, column_dtypes, result_row
 
 ProgressFn = Callable[[int, int, SweepCell, CellResult], None]
 StartFn = Callable[[int, int], None]
@@ -163,17 +162,3 @@ def _run(
     rows = [new_rows.get(k) or done_rows[k] for k in wanted if k in new_rows or k in done_rows]
     return pd.read_csv(io.StringIO(rows_to_csv_text(rows)), dtype=column_dtypes(),
                        keep_default_na=False, na_values=[""])
-
-
-def column_dtypes() -> dict[str, str]:
-    """pandas dtypes that say what each column holds: nullable integers (Int64: empty where a
-    cell never solved or has no parameter count) and strings, floats for the rest."""
-    kinds: dict[str, str] = {}
-    for cls in (SweepCell, CellResult):
-        for name, hint in typing.get_type_hints(cls).items():
-            args = set(typing.get_args(hint)) or {hint}
-            if str in args:
-                kinds[name] = "string"
-            elif int in args and float not in args:
-                kinds[name] = "Int64"
-    return kinds

@@ -18,24 +18,20 @@ The harness owns the loop; a model never decides when to stop.
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar, runtime_checkable
 
 import numpy as np
 
 from rnnbench import registry
-from rnnbench.schema import (
-    DEFAULT_BATCH_SIZE,
-    DEFAULT_LEARNING_RATE,
-    DEFAULT_OPTIMIZER,
-    DEFAULT_UNITS,
-)
+from rnnbench.schema import DEFAULT_BATCH_SIZE, DEFAULT_LEARNING_RATE, DEFAULT_UNITS
+from rnnbench.settings import HPARAMS, WHEN_SET
 
 __all__ = ["DEFAULT_BATCH_SIZE", "DEFAULT_LEARNING_RATE", "DEFAULT_UNITS", "HasStateGradients",
            "MemoryShape", "Model", "ModelFactory", "ModelTraits", "TaskSpec", "accepted_hparams",
-           "initial_gru_bias", "initial_lstm_bias", "per_step_refusal", "register_model",
-           "scores_every_step", "traits_of"]
+           "hparam_refusal", "initial_gru_bias", "initial_lstm_bias", "named_hparams",
+           "per_step_refusal", "register_model", "scores_every_step", "traits_of"]
 
 DEFAULT_CLIPNORM = 1.0  # per-variable gradient norm clip, as Keras's `clipnorm`
 ADAM_BETA_1 = 0.9
@@ -183,11 +179,11 @@ class ModelTraits:
         state_arrays: How many float32 arrays of shape (B, T, H) the model holds at its peak
             while it trains or is differentiated on a batch of B sequences of T steps with H
             units: the states BPTT keeps, gates, their gradients and the framework's copies
-            (NumPy RNN ~5, NumPy LSTM ~12). rnnbench.memory multiplies it out; the built-ins'
-            values are measured upper bounds (tests/test_memory_bound.py). A model whose memory
-            does not grow with H (the 1997 net sizes itself from the task) counts its own
-            state width in H's place, i.e. declares the arrays it keeps per unit of `units`
-            times its width ratio. None: DEFAULT_STATE_ARRAYS.
+            (measured: numpy-rnn ~7, numpy-lstm ~11). rnnbench.memory multiplies it out, for
+            the training batch plus the 32 sequences of `grad_ratio_init`; the built-ins'
+            values are measured upper bounds (tests/test_memory_bound.py). A model whose width
+            is not `units` (the 1997 net sizes itself from the task) declares `memory_bytes`
+            instead. None: DEFAULT_STATE_ARRAYS.
         process_bytes: A worker process's own footprint once the model's framework is imported
             (Python and NumPy ~150 MB; with TensorFlow ~1.2 GB). None: DEFAULT_PROCESS_BYTES.
         memory_bytes: For a model whose memory the `state_arrays` formula does not describe (its
@@ -307,19 +303,37 @@ def per_step_refusal(model: str, factory: Callable[..., Any], task: Any) -> str 
     )
 
 
-def optimizer_refusal(model: str, factory: Callable[..., Any], optimizer: str) -> str | None:
-    """Why `factory` cannot train with `optimizer`, or None if it can.
+def hparam_refusal(
+    model: str, factory: Callable[..., Any], settings: Mapping[str, Any]
+) -> str | None:
+    """Why `factory` cannot train with `settings` (a cell's or a study group's), or None.
 
-    The default optimizer is every model's; another one only a factory that takes the
-    `optimizer` hyper-parameter (by name or through **kwargs) can honour, so a row never says
-    one optimizer while the model trained with another.
+    A hyper-parameter offered only when set (the optimizer: rnnbench.settings, WHEN_SET) has a
+    default every model follows; another value only a factory that takes it (by name or through
+    **kwargs) can honour, so a row never says one optimizer while the model trained with another.
     """
-    if optimizer == DEFAULT_OPTIMIZER or "optimizer" in accepted_hparams(factory, {"optimizer": 0}):
-        return None
-    return (
-        f"model {model!r} takes no optimizer, so it cannot train with optimizer = "
-        f"{optimizer!r}; allowed for it: {DEFAULT_OPTIMIZER}"
-    )
+    for setting in HPARAMS:
+        value = settings.get(setting.key, setting.default)
+        if setting.hparam != WHEN_SET or value == setting.default:
+            continue
+        if setting.key not in accepted_hparams(factory, {setting.key: value}):
+            return (
+                f"model {model!r} takes no {setting.key}, so it cannot train with "
+                f"{setting.key} = {value!r}; allowed for it: {setting.default}"
+            )
+    return None
+
+
+def named_hparams(factory: Callable[..., Any], cell_hparams: dict[str, Any],
+                  settings: Mapping[str, Any]) -> dict[str, Any]:
+    """The keywords `factory` is called with: the offered hyper-parameters it takes, and every
+    WHEN_SET one it names in its signature, at its default too (it must hear which it is)."""
+    taken = accepted_hparams(factory, cell_hparams)
+    params = inspect.signature(factory).parameters
+    for setting in HPARAMS:
+        if setting.hparam == WHEN_SET and setting.key in params:
+            taken[setting.key] = settings[setting.key]
+    return taken
 
 
 def initial_lstm_bias(units: int, forget_bias: float) -> np.ndarray:

@@ -19,8 +19,11 @@ from rnnbench.models.base import (
     scores_every_step,
 )
 from rnnbench.models.lstm1997 import Net1997, NumpyLSTM1997
+from rnnbench.models.numpy_exprnn import NumpyExpRNN
 from rnnbench.models.numpy_gru import NumpyGRU
+from rnnbench.models.numpy_indrnn import NumpyIndRNN
 from rnnbench.models.numpy_lstm import NumpyLSTM
+from rnnbench.models.numpy_mingru import NumpyMinGRU
 from rnnbench.models.numpy_rnn import NumpyRNN
 
 MB = 2**20
@@ -45,18 +48,30 @@ KERAS_LSTM = ModelTraits(per_step=True, cost_weight=4.6, overhead_seconds=2.0, s
 # kernel 0.024 ms a sequence, ~5x cheaper than numpy-rnn a sequence-step; its NumPy loop 5.06 ms,
 # ~40x dearer): priced as a Keras LSTM, as before traits, until its own cells are timed.
 # Its memory: its own function (its width comes from the task, its arrays are float64).
+NUMPY_LSTM1997 = ModelTraits(cost_weight=4.6, overhead_seconds=2.0, process_bytes=NUMPY_PROCESS,
+                             memory_bytes=lstm1997.memory_bytes)
 # The GRU's step costs, from one interleaved run of benchmarks/steps.py's step timing (length 100,
 # a loaded machine: numpy-gru 58.6 ms, numpy-lstm 70.6, keras-gru 65.8, keras-lstm 61.7): numpy-gru
-# the LSTM's scaled by it, keras-gru as keras-lstm (within that run's noise of it; so the dearest
-# built-in, whose price an undeclared model gets, is still a Keras LSTM's). numpy-gru's (B, T, H)
-# arrays: h, its three gates and u_n forward; four factors, four pre-activation gradients and
-# dLoss/dh_t backward: 14, declared with a margin.
+# the LSTM's scaled by it, keras-gru as keras-lstm (within that run's noise of it). numpy-gru's
+# (B, T, H) arrays: h, its three gates and u_n forward; four factors, four pre-activation
+# gradients and dLoss/dh_t backward: 14, declared with a margin.
 NUMPY_GRU = ModelTraits(per_step=True, cost_weight=3.5, overhead_seconds=0.3, state_arrays=16,
                         process_bytes=NUMPY_PROCESS)
 KERAS_GRU = ModelTraits(per_step=True, cost_weight=4.6, overhead_seconds=2.0, state_arrays=20,
                         process_bytes=KERAS_PROCESS, gradient_twin="numpy-gru")
-NUMPY_LSTM1997 = ModelTraits(cost_weight=4.6, overhead_seconds=2.0, process_bytes=NUMPY_PROCESS,
-                             memory_bytes=lstm1997.memory_bytes)
+# The cells of issue 18. Step costs against numpy-rnn at the studies' shape (length 100, batch 64,
+# 32 units), on a loaded machine, so a mean: IndRNN 2.4 and 1.5 (two runs of benchmarks/steps.py),
+# expRNN 1.6 (a timing of `train`) and 0.8 (steps.py), minGRU 5.8 and 5.2 (the same two).
+# State arrays: about twice the peak NumPy allocation of a training step in (B, T, H) float32
+# arrays (IndRNN 6.4, expRNN 5.4, minGRU 12.4, against numpy-rnn 4.3 and numpy-lstm 8.5 measured
+# the same way, which declare 9 and 13); tests/test_new_cell_traits.py and the child processes
+# of tests/test_memory_bound.py check them. expRNN's process imports scipy.linalg (+27 MB RSS).
+NUMPY_INDRNN = ModelTraits(per_step=True, cost_weight=2.0, overhead_seconds=0.3, state_arrays=16,
+                           process_bytes=NUMPY_PROCESS)
+NUMPY_EXPRNN = ModelTraits(per_step=True, cost_weight=1.2, overhead_seconds=0.3, state_arrays=16,
+                           process_bytes=NUMPY_PROCESS + 40 * MB)
+NUMPY_MINGRU = ModelTraits(per_step=True, cost_weight=5.5, overhead_seconds=0.3, state_arrays=24,
+                           process_bytes=NUMPY_PROCESS)
 
 
 @register_model("numpy-rnn", traits=NUMPY_RNN)
@@ -112,6 +127,31 @@ def numpy_lstm1997(
     """  # noqa: E501 - the first line is `rnnbench list`'s description
     net = Net1997.from_task(task)
     return NumpyLSTM1997(net, task.kind, seed, learning_rate, batch_size, optimizer, gradient)
+
+
+@register_model("numpy-indrnn", traits=NUMPY_INDRNN)
+def numpy_indrnn(task: TaskSpec, units: int, seed: int, **hparams: Any) -> NumpyIndRNN:
+    """IndRNN (Li et al. 2018): 2 ReLU layers, h = relu(Wx + u*h + b), |u| <= 2^(1/T), NumPy BPTT
+
+    T is the length of the first batch the model sees (a factory is not told the length), raised
+    by any longer batch it trains on.
+    """
+    return NumpyIndRNN(task.input_dim, units, task.output_dim, task.kind, seed, **hparams,
+                       per_step=scores_every_step(task))
+
+
+@register_model("numpy-exprnn", traits=NUMPY_EXPRNN)
+def numpy_exprnn(task: TaskSpec, units: int, seed: int, **hparams: Any) -> NumpyExpRNN:
+    """expRNN (Lezcano-Casado & Martinez-Rubio 2019): orthogonal W = expm(A), modReLU, NumPy BPTT"""
+    return NumpyExpRNN(task.input_dim, units, task.output_dim, task.kind, seed, **hparams,
+                       per_step=scores_every_step(task))
+
+
+@register_model("numpy-mingru", traits=NUMPY_MINGRU)
+def numpy_mingru(task: TaskSpec, units: int, seed: int, **hparams: Any) -> NumpyMinGRU:
+    """minGRU (Feng et al. 2024): gates read x only; trained by a log-space parallel scan, NumPy"""
+    return NumpyMinGRU(task.input_dim, units, task.output_dim, task.kind, seed, **hparams,
+                       per_step=scores_every_step(task))
 
 
 register_model("keras-simplernn", traits=KERAS_SIMPLERNN)(keras_models.simple_rnn)

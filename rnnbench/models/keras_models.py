@@ -399,7 +399,7 @@ def bias_initializer(bias: np.ndarray) -> Callable[..., Any]:
 KERAS_PROCESS_BYTES = 1200 * 2**20  # a worker with TensorFlow and Keras imported
 # A registered cell's traits: a Keras model (its process and overhead are known), its step cost
 # and memory per state are not (priced and sized as a Keras LSTM, the defaults).
-CELL_TRAITS = ModelTraits(overhead_seconds=2.0, process_bytes=KERAS_PROCESS_BYTES)
+CELL_TRAITS = ModelTraits(per_step=True, overhead_seconds=2.0, process_bytes=KERAS_PROCESS_BYTES)
 
 
 def cell_model_factory(cell_cls: type) -> Callable[..., KerasModel]:
@@ -437,7 +437,7 @@ def register_cell(name: str) -> Callable[[type], type]:
     """
 
     def decorate(cell_cls: type) -> type:
-        register_model(name, traits=ModelTraits(per_step=True))(cell_model_factory(cell_cls))
+        register_model(name, traits=CELL_TRAITS)(cell_model_factory(cell_cls))
         return cell_cls
 
     return decorate
