@@ -48,7 +48,8 @@ KERAS_LSTM = ModelTraits(per_step=True, cost_weight=4.6, overhead_seconds=2.0, s
 # kernel 0.024 ms a sequence, ~5x cheaper than numpy-rnn a sequence-step; its NumPy loop 5.06 ms,
 # ~40x dearer): priced as a Keras LSTM, as before traits, until its own cells are timed.
 # Its memory: its own function (its width comes from the task, its arrays are float64).
-NUMPY_LSTM1997 = ModelTraits(cost_weight=4.6, overhead_seconds=2.0, process_bytes=NUMPY_PROCESS,
+NUMPY_LSTM1997 = ModelTraits(per_step=True, cost_weight=4.6, overhead_seconds=2.0,
+                             process_bytes=NUMPY_PROCESS,
                              memory_bytes=lstm1997.memory_bytes)
 # The GRU's step costs, from one interleaved run of benchmarks/steps.py's step timing (length 100,
 # a loaded machine: numpy-gru 58.6 ms, numpy-lstm 70.6, keras-gru 65.8, keras-lstm 61.7): numpy-gru
@@ -126,7 +127,10 @@ def numpy_lstm1997(
     tasks/hochreiter1997.toml does, and the row records what ran.
     """  # noqa: E501 - the first line is `rnnbench list`'s description
     net = Net1997.from_task(task)
-    return NumpyLSTM1997(net, task.kind, seed, learning_rate, batch_size, optimizer, gradient)
+    return NumpyLSTM1997(
+        net, task.kind, seed, learning_rate, batch_size, optimizer, gradient,
+        every_step=scores_every_step(task),
+    )  # fmt: skip
 
 
 @register_model("numpy-indrnn", traits=NUMPY_INDRNN)
