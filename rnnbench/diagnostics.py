@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 
 from rnnbench.errors import UserError
-from rnnbench.models.base import HasStateGradients
+from rnnbench.models.base import HasStateGradients, traits_of
 from rnnbench.models.keras_models import (
     KerasModel,
     import_keras,
@@ -39,9 +39,9 @@ from rnnbench.models.keras_models import (
 )
 from rnnbench.models.numpy_lstm import NumpyLSTM
 from rnnbench.models.numpy_rnn import NumpyRNN
+from rnnbench.registry import models
 
 DEFAULT_GRADIENT_BATCH = 256  # sequences whose gradient norms `rnnbench gradients` averages
-TWINS = (("numpy-rnn", "keras-simplernn"), ("numpy-lstm", "keras-lstm"))  # same weight layout
 
 
 class NoGradientHookError(UserError):
@@ -191,6 +191,13 @@ def numpy_twin(model: Any) -> Any:
 
 
 # -- copying weights between twins ------------------------------------------------------------
+
+
+def twin_pairs() -> list[tuple[str, str]]:
+    """(NumPy twin, model) for every registered model that declares a `gradient_twin`
+    (`ModelTraits`): the pairs with the same weight layout, e.g. numpy-lstm / keras-lstm."""
+    return [(twin, entry.name) for entry in models.items()
+            if (twin := traits_of(entry.obj).gradient_twin) is not None]
 
 
 def get_weights(model: Any, name: str = "") -> list[np.ndarray]:

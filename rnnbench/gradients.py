@@ -17,10 +17,10 @@ from typing import Any
 from rnnbench.csvlog import OutputError, rows_to_csv_text
 from rnnbench.diagnostics import (
     DEFAULT_GRADIENT_BATCH,
-    TWINS,
     get_weights,
     gradient_norms,
     set_weights,
+    twin_pairs,
 )
 from rnnbench.errors import UserError
 from rnnbench.harness import gradient_batch, make_model, make_task, scored_steps, train_model
@@ -80,7 +80,7 @@ def diagnose(
             except ValueError as exc:
                 raise UserError(
                     f"same weights: cannot copy {models[0]}'s weights into {name} ({exc}); "
-                    f"twins are {', '.join('/'.join(pair) for pair in TWINS)}"
+                    f"twins are {', '.join('/'.join(pair) for pair in twin_pairs())}"
                 ) from None
 
     inits = [gradient_norms(m, x, y, c.model, mask=mask)

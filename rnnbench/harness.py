@@ -16,7 +16,7 @@ untrained model (`grad_ratio_init`, see rnnbench.gradients), on a small batch of
 
 from __future__ import annotations
 
-import inspect
+import dataclasses
 import math
 import time
 
@@ -29,8 +29,8 @@ from rnnbench.feeding import chunk_lengths, predict_all, probabilities, train_ch
 from rnnbench.models.base import (
     Model,
     ModelFactory,
-    accepted_hparams,
-    optimizer_refusal,
+    hparam_refusal,
+    named_hparams,
     per_step_refusal,
 )
 from rnnbench.registry import models, tasks
@@ -85,14 +85,12 @@ def make_model(cell: SweepCell, task: Task) -> Model:
     and so is a model that reads out only at the last step for a task scored at every step.
     """
     factory: ModelFactory = models.get(cell.model)
-    refusal = optimizer_refusal(cell.model, factory, cell.optimizer) or per_step_refusal(
+    settings = dataclasses.asdict(cell)
+    refusal = hparam_refusal(cell.model, factory, settings) or per_step_refusal(
         cell.model, factory, task)
     if refusal is not None:
         raise UserError(refusal)
-    taken = accepted_hparams(factory, cell.hparams())
-    if "optimizer" in inspect.signature(factory).parameters:  # named: it must hear the default
-        taken["optimizer"] = cell.optimizer
-    return factory(task, cell.units, cell.seed, **taken)
+    return factory(task, cell.units, cell.seed, **named_hparams(factory, cell.hparams(), settings))
 
 
 def gradient_batch(cell: SweepCell, task: Task, n: int) -> tuple[np.ndarray, np.ndarray]:

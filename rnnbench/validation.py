@@ -1,4 +1,4 @@
-"""Check what tasks and models hand the harness against their contracts (see DESIGN.md).
+"""Check what tasks and models hand the harness against their contracts (see docs/design.md).
 
 A task's `generate(n, length, rng)` must give `x` float (n, steps, input_dim) and `y`: for a task
 scored at the last step (n,), float for regression, integer class labels in [0, output_dim) for

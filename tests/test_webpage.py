@@ -56,7 +56,8 @@ def test_each_task_leads_with_its_lesson_and_figure_then_its_shaded_table(page: 
     assert recall.index("<figure>") < recall.index("<table")
     lesson = re.search(r'<p class="lesson">(.*?)</p>', recall).group(1)
     assert "keras-lstm (fb=4) solves every length tried, up to 100" in lesson
-    assert "numpy-rnn solves up to length 20 and is at chance by length 50" in lesson
+    assert "numpy-rnn solves up to length 20 (3/3 seeds there) and is at chance by length 50" \
+        in lesson
     # shading: dark for solved cells, near white at chance; the full cell in the tooltip
     solved = re.search(r'<td title="0.99 ± 0.00 \(solved 3/3\)" style="([^"]+)">0.99 3/3', recall)
     chance = re.search(r'<td title="0.12 ± 0.01 \(solved 0/3\)" style="([^"]+)">0.12 0/3', recall)

@@ -5,18 +5,22 @@ Keras and TensorFlow are imported inside the functions, so `rnnbench --help` sta
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
-from collections.abc import Callable
+import sys
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
 
+from rnnbench import registry
 from rnnbench.models.base import (
     DEFAULT_BATCH_SIZE,
     DEFAULT_CLIPNORM,
     DEFAULT_FORGET_BIAS,
     DEFAULT_LEARNING_RATE,
+    TRAITS_ATTRIBUTE,
     ModelTraits,
     TaskSpec,
     initial_lstm_bias,
@@ -241,6 +245,28 @@ def built_untraced_models() -> int:
     return _untraced_builds
 
 
+@contextlib.contextmanager
+def worker_cell_scope() -> Iterator[None]:
+    """What a worker process does around each cell for the Keras models (a registered cell scope).
+
+    A worker keeps one traced model per Keras architecture (`reuse_traced_models`: each cell
+    restarts it from the weights a fresh build gets), so only a cell that compiled a model
+    outside that cache (a plugin layer without a config, say) has its Keras session cleared
+    afterwards; a NumPy cell leaves Keras alone.
+    """
+    reuse_traced_models(True)
+    before = built_untraced_models()
+    try:
+        yield
+    finally:
+        keras = sys.modules.get("keras")
+        if keras is not None and built_untraced_models() != before:
+            keras.backend.clear_session()
+
+
+registry.register_cell_scope(worker_cell_scope)
+
+
 def _architecture(config: Any) -> Any:
     """A layer config without what only sets initial values (initializers, seeds, names)."""
     if isinstance(config, dict):
@@ -342,6 +368,12 @@ def lstm_bias_initializer(units: int, forget_bias: float) -> Callable[..., Any]:
     return init
 
 
+KERAS_PROCESS_BYTES = 1200 * 2**20  # a worker with TensorFlow and Keras imported
+# A registered cell's traits: a Keras model (its process and overhead are known), its step cost
+# and memory per state are not (priced and sized as a Keras LSTM, the defaults).
+CELL_TRAITS = ModelTraits(per_step=True, overhead_seconds=2.0, process_bytes=KERAS_PROCESS_BYTES)
+
+
 def cell_model_factory(cell_cls: type) -> Callable[..., KerasModel]:
     """A model builder for any Keras RNN cell class whose constructor takes `units`."""
 
@@ -360,6 +392,7 @@ def cell_model_factory(cell_cls: type) -> Callable[..., KerasModel]:
     )
     factory.__module__ = cell_cls.__module__  # so the registry attributes it to the plugin
     factory.__qualname__ = f"cell_model[{cell_cls.__name__}]"
+    setattr(factory, TRAITS_ATTRIBUTE, CELL_TRAITS)
     return factory
 
 
@@ -376,7 +409,7 @@ def register_cell(name: str) -> Callable[[type], type]:
     """
 
     def decorate(cell_cls: type) -> type:
-        register_model(name, traits=ModelTraits(per_step=True))(cell_model_factory(cell_cls))
+        register_model(name, traits=CELL_TRAITS)(cell_model_factory(cell_cls))
         return cell_cls
 
     return decorate

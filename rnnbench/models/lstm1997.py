@@ -455,6 +455,27 @@ def one_hot_targets(kind: str, y: np.ndarray, K: int) -> np.ndarray:
     return np.eye(K)[labels]
 
 
+TRAIN_ARRAYS = 4  # (T, B, width) float64 arrays a training pass holds: forward, backward, held y
+PREDICT_ARRAYS = 2  # and a prediction pass (no backward), on up to PREDICT_BATCH sequences
+PREDICT_BATCH = 1024  # sequences `predict` runs at once (its states are kept for every step)
+
+
+def memory_bytes(shape: Any) -> float:
+    """Peak bytes of the 1997 net's own arrays for a cell (`ModelTraits.memory_bytes`).
+
+    The net's size comes from the task, not from `units`: each step keeps its inputs, outputs,
+    cell states and cell inputs, width = sources + recurrent + 2 x cells, in float64, for every
+    sequence of a training mini-batch and of a prediction batch; `predict` also copies the
+    sequences it is given to float64. An upper bound (tests/test_memory_bound.py measures it).
+    """
+    net = Net1997.from_task(shape.task)
+    width = net.sources + net.recurrent + 2 * net.cells
+    predicted = min(shape.predict, PREDICT_BATCH)
+    states = (TRAIN_ARRAYS * shape.batch + PREDICT_ARRAYS * predicted) * shape.steps * width
+    x_copy = shape.predict * shape.steps * net.input_dim
+    return 8.0 * (states + x_copy)
+
+
 class NumpyLSTM1997:
     """The 1997 LSTM: online (batch 1) or mini-batch, plain gradient descent (or Adam), float64.
 
@@ -561,7 +582,8 @@ class NumpyLSTM1997:
     def predict(self, x: np.ndarray, lengths: np.ndarray | None = None) -> np.ndarray:
         x = np.asarray(x, np.float64)
         y_k = np.empty((len(x), self.net.output_dim))
-        for a in range(0, len(x), 1024):  # bounded memory: the states of 1,024 sequences
-            lb = None if lengths is None else np.asarray(lengths)[a : a + 1024]
-            y_k[a : a + 1024] = forward(self.params, self.net, x[a : a + 1024], lb).y_k
+        P = PREDICT_BATCH  # bounded memory: the states of P sequences at a time
+        for a in range(0, len(x), P):
+            lb = None if lengths is None else np.asarray(lengths)[a : a + P]
+            y_k[a : a + P] = forward(self.params, self.net, x[a : a + P], lb).y_k
         return y_k[:, 0] if self.kind == "regression" else y_k
