@@ -442,7 +442,7 @@ def gradient_options(f: Callable[..., Any]) -> Callable[..., Any]:
                      help="Sequences the gradient norms are averaged over."),
         click.option("--same-weights", is_flag=True, help="Start every model from the first "
                      "model's initial weights (twins: numpy-rnn/keras-simplernn, "
-                     "numpy-lstm/keras-lstm)."),
+                     "numpy-lstm/keras-lstm, numpy-gru/keras-gru)."),
         click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
                      help="Write the norms to this CSV (step, steps_back, norm, model, phase, "
                      "...)."),

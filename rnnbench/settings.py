@@ -29,9 +29,11 @@ OPTIMIZERS = ("adam", "sgd")  # sgd: plain gradient descent, the 1997 paper's
 # paper's), else held-out accuracy against solve_threshold; "held-out" always the latter.
 RULES = ("task", "held-out")
 PAPER = "paper"  # learning_rate = "paper": each task's reference learning rate
-# The forget-gate bias an LSTM-type model starts with when a study gives none (the table's
-# default, (), means "not given"): Keras's own `unit_forget_bias=True`.
+# The gate bias a model starts with when a study gives none (the table's default, (), means "not
+# given"), as Keras starts it: the LSTM's forget gate at 1 (`unit_forget_bias=True`), the GRU's
+# update gate, like every GRU bias, at 0. A model's factory names its own as its keyword default.
 DEFAULT_FORGET_BIAS = 1.0
+DEFAULT_GRU_FORGET_BIAS = 0.0
 ALWAYS, WHEN_SET = "always", "when-set"  # how a setting reaches a model factory (Setting.hparam)
 
 
@@ -217,10 +219,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("learning_rate", 3e-3, learning_rate, f"Step size; '{PAPER}' takes each task's "
             "reference rate (the 1997 tasks carry the paper's).", "--learning-rate",
             regime=True, parse=number_or_word, metavar=f"RATE|{PAPER}", hparam=ALWAYS),
-    Setting("forget_bias", (), forget_biases, "Initial forget-gate bias of LSTM models; several "
-            "values run each.", "--forget-bias", regime=True, parse=comma_floats,
+    Setting("forget_bias", (), forget_biases, "Initial bias of the gate that keeps the state: "
+            "the LSTM's forget gate, the GRU's update gate (positive keeps it); several values "
+            "run each.", "--forget-bias", regime=True, parse=comma_floats,
             metavar="B,B,...", shown_default="the spec's (the teaching study runs 1,4), else "
-            f"{DEFAULT_FORGET_BIAS:g} as Keras", hparam=ALWAYS),
+            f"Keras's ({DEFAULT_FORGET_BIAS:g}; GRU {DEFAULT_GRU_FORGET_BIAS:g})", hparam=ALWAYS),
     Setting("chunk_size", 2048, positive_int, "Training sequences between two held-out "
             "evaluations.", "--chunk-size", regime=True, metavar="N"),
     Setting("eval_size", 1000, positive_int, "Held-out sequences each evaluation scores.",
