@@ -6,6 +6,7 @@ from rnnbench.executors.dask import (
     DEFAULT_DASK_RETRIES,
     SchedulerError,
     check_scheduler_address,
+    check_scheduler_reachable,
     run_dask,
 )
 from rnnbench.executors.hygiene import default_workers, limit_threads, run_cell_in_worker
@@ -17,6 +18,7 @@ __all__ = [
     "OnResult",
     "SchedulerError",
     "check_scheduler_address",
+    "check_scheduler_reachable",
     "default_workers",
     "limit_threads",
     "run_cell_in_worker",
