@@ -413,9 +413,22 @@ def end_message(study: str, shown: int, out: Path, resolved: Path | None = None)
 
     held = len(ResultsCSV(resolved if resolved is not None else out).rows())
     text = f"The table covers the {_plural(shown, 'cell')} of study {study!r}"
+    where = _relative(out)
     if held != shown:
-        return f"{text}; {out} holds {_plural(held, 'row')} in all."
-    return f"{text}; their rows are in {out}."
+        return f"{text}; {where} holds {_plural(held, 'row')} in all."
+    return f"{text}; their rows are in {where}."
+
+
+def _relative(path: Path) -> str:
+    """`path` as given, or relative to the current folder when it is an absolute path inside
+    it: a sweep's closing lines are pasted into committed results (results/teaching.txt), which
+    must not name a folder of the machine that made them."""
+    if path.is_absolute():
+        try:
+            return str(path.relative_to(Path.cwd()))
+        except (ValueError, OSError):
+            return str(path)
+    return str(path)
 
 
 def resume_command(argv: list[str] | None = None) -> str:
