@@ -464,6 +464,9 @@ def report(results: Path, out_dir: Path | None, plot: bool, html: bool) -> None:
     from rnnbench import report as rep
 
     with user_errors():
+        if plot or html:  # before any file is written, not after ten of them
+            _require_matplotlib("--plot and --html" if plot and html else
+                                "--plot" if plot else "--html")
         study = results.stem
         df = rep.read_results(results)
         if df.attrs.get("unparsed"):
@@ -588,12 +591,14 @@ def _check_gradients_memory(task: str, models: tuple[str, ...], length: int, see
     memory.check_cells(cells, memory.Limit.parse(None), at_once=1, batch=batch)
 
 
-def _require_matplotlib() -> None:
-    """--plot needs matplotlib: say so in one line (exit 2) before any training."""
+def _require_matplotlib(option: str = "--plot") -> None:
+    """Figures need matplotlib (an install requirement; a broken or removed install is still
+    possible): say so in one line (exit 2) before any training or any file is written."""
     try:
         import matplotlib  # noqa: F401
     except ImportError:
-        click.echo("Error: --plot needs matplotlib: pip install 'rnnbench[plot]'", err=True)
+        click.echo(f"Error: {option} needs matplotlib, which is not importable here: "
+                   "pip install matplotlib (nothing was written)", err=True)
         sys.exit(2)
 
 

@@ -441,3 +441,25 @@ def test_report_names_a_bad_argument(results):
 
     with pytest.raises(TypeError, match="results = "):
         rnnbench.report(results)
+
+
+# -- a new user's first report: nothing half-written when figures cannot be drawn -------------
+
+
+def test_report_checks_matplotlib_before_writing_anything(tmp_path, monkeypatch):
+    out = tmp_path / "r.csv"
+    run_sweep(cells(1), out=out)
+    folder = tmp_path / "report"
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # import matplotlib: ImportError
+    line = one_line_error(cli("report", out, "--out", folder, "--plot", "--html"))
+    assert "matplotlib" in line and "nothing was written" in line
+    assert not folder.exists() and sorted(p.name for p in tmp_path.iterdir()) == [".r.csv.lock",
+                                                                                  "r.csv"]
+
+
+def test_matplotlib_is_an_install_requirement():
+    import configparser
+
+    config = configparser.ConfigParser()
+    config.read(REPO / "setup.cfg")
+    assert "matplotlib" in config["options"]["install_requires"]
