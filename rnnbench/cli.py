@@ -146,7 +146,22 @@ def list_command() -> None:
             click.echo(f"{title}:")
             width = max((len(e.name) for e in entries), default=0)
             for e in entries:
-                click.echo(f"  {e.name:<{width}}  {e.description}  [{e.source}]")
+                click.echo(list_line(e.name, width, e.description, e.source))
+
+
+LIST_COLUMNS = 100
+
+
+def list_line(name: str, width: int, description: str, source: str) -> str:
+    """One `rnnbench list` entry within LIST_COLUMNS columns: a long description wraps under
+    itself, the source in brackets at its end."""
+    import textwrap
+
+    indent = " " * min(2 + width + 2, 40)
+    first = f"  {name:<{width}}  "
+    text = f"{first}{description}  [{source}]"
+    return textwrap.fill(text, LIST_COLUMNS, initial_indent="", subsequent_indent=indent,
+                         break_long_words=True, break_on_hyphens=False)
 
 
 def _comma_ints(ctx: click.Context, param: click.Parameter, value: str | None) -> list[int] | None:
@@ -346,6 +361,9 @@ def sweep(spec: Path | None, tasks, models, lengths, seeds, max_sequences, units
             if moved is not None and not quiet:
                 click.echo(f"rnnbench: --fresh: moved the old results to "
                            f"{out.with_name(moved.name)}", err=True)
+        from rnnbench import study_record
+
+        study_record.write(out, study.name, study.task_names(), fresh=fresh)  # for the report
         progress = None if quiet else progress_for()
 
         def on_start(total: int, to_run: int) -> None:
@@ -467,11 +485,15 @@ def report(results: Path, out_dir: Path | None, plot: bool, html: bool) -> None:
         if plot or html:  # before any file is written, not after ten of them
             _require_matplotlib("--plot and --html" if plot and html else
                                 "--plot" if plot else "--html")
-        study = results.stem
+        from rnnbench import study_record
+
+        recorded, order = study_record.read(results)  # the study as its sweep named it
+        study = recorded or results.stem
         df = rep.read_results(results)
         if df.attrs.get("unparsed"):
             click.echo(f"rnnbench: warning: {df.attrs['unparsed']}", err=True)
         built = rep.build_report(df, study=study)
+        built.task_order = tuple(order)
         click.echo(rep.format_report(built))
         folder = out_dir if out_dir is not None else results.parent
         written: list[Path] = []

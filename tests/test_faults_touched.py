@@ -463,3 +463,31 @@ def test_matplotlib_is_an_install_requirement():
     config = configparser.ConfigParser()
     config.read(REPO / "setup.cfg")
     assert "matplotlib" in config["options"]["install_requires"]
+
+
+# -- what a new user reads on a terminal: at most 100 columns ---------------------------------
+
+
+def test_list_lines_fit_100_columns(registered):
+    from rnnbench.registry import models
+
+    def wordy(task, units, seed, **hparams):
+        """A model whose description is far longer than a terminal line, to see it wrap under
+        itself rather than run on: it says a great deal about itself, and keeps on saying it."""
+
+    models.register("a-plugin-model-with-a-long-name", wordy)
+    registered(models, "a-plugin-model-with-a-long-name")
+    result = cli("list")
+    assert result.exit_code == 0
+    widths = [len(line) for line in result.stdout.splitlines()]
+    assert max(widths) <= 100, max(widths)
+    assert "a-plugin-model-with-a-long-name" in result.stdout
+
+
+@pytest.mark.parametrize("csv", ["teaching.csv", "hochreiter1997.csv"])
+def test_report_tables_and_captions_fit_100_columns(csv):
+    result = cli("report", REPO / "results" / csv)
+    assert result.exit_code == 0, result.output
+    long = [line for line in result.stdout.splitlines() if len(line) > 100]
+    assert not long, long[:3]
+    assert "0.97 ± 0.01 (solved 3/3)" in result.stdout or "1997" in result.stdout
