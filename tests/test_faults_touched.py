@@ -491,3 +491,26 @@ def test_report_tables_and_captions_fit_100_columns(csv):
     long = [line for line in result.stdout.splitlines() if len(line) > 100]
     assert not long, long[:3]
     assert "0.97 ± 0.01 (solved 3/3)" in result.stdout or "1997" in result.stdout
+
+
+def test_a_plugins_native_start_up_lines_go_to_the_log_and_the_notice_appears_once(tmp_path):
+    """A plugin importing keras at its top writes TensorFlow's start-up lines to fd 2; they go to
+    the log, as the built-ins' do. Simulated by a plugin that writes to fd 2 and is slow."""
+    (tmp_path / "noisy_plugin_mod.py").write_text(
+        "import os, time\nos.write(2, b'I0000 native start-up line\\n' * 26)\ntime.sleep(1.5)\n")
+    log = tmp_path / "native.log"
+    code = ("import importlib.metadata as m, sys\nfrom rnnbench import registry, cli\n"
+            "ep = m.EntryPoint('noisy', 'noisy_plugin_mod', registry.ENTRY_POINT_GROUP)\n"
+            "registry._installed_entry_points = lambda: [ep]\n"
+            "sys.argv = ['rnnbench', 'list']\ncli.main()\n")
+    env = {**os.environ, "PYTHONPATH": f"{REPO}{os.pathsep}{tmp_path}",
+           "RNNBENCH_SLOW_PLUGIN_SECONDS": "0.3", "RNNBENCH_NATIVE_LOG": str(log)}
+    for name in ("RNNBENCH_NO_PLUGINS", "RNNBENCH_VERBOSE", "RNNBENCH_SLOW_PLUGIN_NAMED"):
+        env.pop(name, None)
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "native start-up line" not in done.stderr
+    assert log.read_text().count("native start-up line") == 26
+    assert done.stderr.count("still importing plugin 'noisy'") == 1
+    assert all(len(line) <= 100 for line in done.stderr.splitlines()), done.stderr
