@@ -371,7 +371,6 @@ def test_a_spec_that_is_no_study_file_is_one_line(tmp_path, make):
     (["sweep", "SPEC", "--seeds", "1"], {"RNNBENCH_SLOW_PLUGIN_SECONDS": "abc"}, None),
     (["sweep", "SPEC", "--scheduler", "tcp://127.0.0.1:1"],
      {"RNNBENCH_DASK_CONNECT_TIMEOUT": "abc"}, "RNNBENCH_DASK_CONNECT_TIMEOUT='abc'"),
-    (["sweep", "SPEC"], {"KERAS_BACKEND": "theano"}, "KERAS_BACKEND='theano'"),
     (["sweep", "SPEC"], {"RNNBENCH_WORKERS": "abc"}, "abc"),
     (["gradients", "--task", "adding", "--model", "numpy-rnn", "--length", "4", "--seed", "-1"],
      {}, "--seed"),
@@ -514,3 +513,18 @@ def test_a_plugins_native_start_up_lines_go_to_the_log_and_the_notice_appears_on
     assert log.read_text().count("native start-up line") == 26
     assert done.stderr.count("still importing plugin 'noisy'") == 1
     assert all(len(line) <= 100 for line in done.stderr.splitlines()), done.stderr
+
+
+@pytest.mark.parametrize("command", [["sweep", "SPEC"], ["gradients", "--task", "adding",
+                                                          "--model", "numpy-rnn", "--length", "4"]])
+def test_an_unknown_keras_backend_is_refused_up_front(spec, tmp_path, command):
+    """In a new process, as a user meets it (here Keras is long imported, its backend fixed)."""
+    env = {**os.environ, "PYTHONPATH": str(REPO), "KERAS_BACKEND": "theano"}
+    args = [str(spec) if a == "SPEC" else a for a in command]
+    done = subprocess.run([sys.executable, "-m", "rnnbench.cli", *args, "--out",
+                           str(tmp_path / "r.csv")], env=env, capture_output=True, text=True,
+                          timeout=300, cwd=tmp_path)
+    assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
+    assert done.stderr.strip().splitlines() == [
+        line for line in done.stderr.strip().splitlines() if line.startswith("Error: ")]
+    assert "KERAS_BACKEND='theano'" in done.stderr and not (tmp_path / "r.csv").exists()
