@@ -1,10 +1,13 @@
 """Milliseconds per training step of every built-in model, beside bare Keras and the GEMM bound.
 
     python benchmarks/steps.py [--lengths 100,500] [--backends tensorflow,jax] [--models ...]
+                               [--batch 128] [--units 64]
 
 For each installed Keras backend (each in its own process, since Keras fixes its backend at
-import) and each built-in model, at batch 128 and 64 units:
+import) and each built-in model, at batch 128 and 64 units (or --batch, --units; the studies'
+shape is --batch 64 --units 32):
   step ms     one training step through the model's own `train` (steady state, after warm-up)
+  seq us      the same per sequence, in microseconds: step ms / batch
   fit ms      the same Keras layer trained with a bare `model.fit` on the same arrays
               (both timed interleaved across all models of a length, best of STEP_REPEATS)
   cell s      a whole harness cell (build, grad_ratio_init, then 4 chunks of the default 2,048
@@ -32,7 +35,9 @@ from pathlib import Path
 import numpy as np
 
 REPO = Path(__file__).resolve().parent.parent
-BATCH, UNITS = 128, 64
+# The parent hands --batch and --units to each backend's worker process through the environment.
+BATCH = int(os.environ.get("RNNBENCH_STEPS_BATCH", "128"))
+UNITS = int(os.environ.get("RNNBENCH_STEPS_UNITS", "64"))
 CHUNKS = 4  # chunks of the harness's default size in the cell measured against bare Keras
 REPEATS = 2  # of the cell and bare runs, interleaved; the best of each counts
 STEP_REPEATS = 5  # of the step timings, interleaved across models; the best of each counts
@@ -40,13 +45,13 @@ STEP_REPEATS = 5  # of the step timings, interleaved across models; the best of 
 GFLOPS = float(os.environ.get("RNNBENCH_GFLOPS", "0")) or None
 
 
-def matmul_gflops() -> float:
+def matmul_gflops(batch: int = BATCH, units: int = UNITS) -> float:
     """Single-core float32 rate on products the size of an LSTM step's, in GFLOP/s."""
     from threadpoolctl import threadpool_limits
 
     rng = np.random.default_rng(0)
-    a = rng.random((BATCH, UNITS + UNITS), dtype=np.float32)
-    b = rng.random((UNITS + UNITS, 4 * UNITS), dtype=np.float32)
+    a = rng.random((batch, units + units), dtype=np.float32)
+    b = rng.random((units + units, 4 * units), dtype=np.float32)
     with threadpool_limits(1, "blas"):
         for _ in range(200):
             a @ b
@@ -58,10 +63,21 @@ def matmul_gflops() -> float:
     return 2 * a.shape[0] * a.shape[1] * b.shape[1] * n / seconds / 1e9
 
 
+# Weights one step of each model multiplies by, as a function of (D, H): its matmul work per
+# sequence-step (element-wise work is left out, as the bound is a GEMM bound). Unlisted: an LSTM.
+STEP_WEIGHTS = {
+    "numpy-rnn": lambda D, H: (D + H) * H,
+    "keras-simplernn": lambda D, H: (D + H) * H,
+    "numpy-indrnn": lambda D, H: D * H + H * H,  # u * h is element-wise; layer 2's input is H
+    "numpy-exprnn": lambda D, H: (D + H) * H,  # plus one expm per update, left out
+    "numpy-mingru": lambda D, H: D * 2 * H,  # two input projections, nothing on h
+}
+
+
 def step_flops(model: str, length: int, input_dim: int) -> float:
     """Multiply-adds of forward + backward (about 3x forward) of one step over the sequence."""
-    gates = 4 if "lstm" in model else 1
-    forward = 2 * BATCH * (input_dim + UNITS) * gates * UNITS * length
+    weights = STEP_WEIGHTS.get(model, lambda D, H: (D + H) * 4 * H)(input_dim, UNITS)
+    forward = 2 * BATCH * weights * length
     return 3.0 * forward
 
 
@@ -189,6 +205,8 @@ def main() -> None:
     parser.add_argument("--lengths", default="100,500")
     parser.add_argument("--backends", default="tensorflow,jax,torch")
     parser.add_argument("--models", default="numpy-rnn,keras-simplernn,numpy-lstm,keras-lstm")
+    parser.add_argument("--batch", type=int, default=BATCH)
+    parser.add_argument("--units", type=int, default=UNITS)
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args()
     lengths = [int(v) for v in args.lengths.split(",")]
@@ -201,8 +219,11 @@ def main() -> None:
 
     import pandas as pd
 
-    gflops = matmul_gflops()
-    print(f"single-core float32 matmul ({BATCH}x{2 * UNITS} @ {2 * UNITS}x{4 * UNITS}): "
+    os.environ["RNNBENCH_STEPS_BATCH"] = str(args.batch)
+    os.environ["RNNBENCH_STEPS_UNITS"] = str(args.units)
+    gflops = matmul_gflops(args.batch, args.units)
+    B, H = args.batch, args.units
+    print(f"single-core float32 matmul ({B}x{2 * H} @ {2 * H}x{4 * H}): "
           f"{gflops:.1f} GFLOP/s")
     rows = []
     for backend in args.backends.split(","):
@@ -226,8 +247,9 @@ def main() -> None:
     df["overhead_%"] = (df["cell_s"] / df["bare_s"] - 1) * 100
     df["over_eval_%"] = (df["cell_s"] / df["bare_eval_s"] - 1) * 100
     df["data_%"] = df["data_s"] / df["cell_s"] * 100
-    columns = ["backend", "model", "length", "step_ms", "fit_ms", "bound_ms", "cell_s", "bare_s",
-               "bare_eval_s", "overhead_%", "over_eval_%", "data_%"]
+    df["seq_us"] = df["step_ms"] / args.batch * 1e3
+    columns = ["backend", "model", "length", "step_ms", "seq_us", "fit_ms", "bound_ms", "cell_s",
+               "bare_s", "bare_eval_s", "overhead_%", "over_eval_%", "data_%"]
     with pd.option_context("display.width", 200, "display.float_format", "{:.1f}".format):
         print(df[[c for c in columns if c in df]].to_string(index=False))
 

@@ -1,22 +1,26 @@
 """rnnbench: how does a recurrent model's accuracy fall as the dependency length grows, and why?
 
-Public API: `Task`, `register_task`, `register_model`, `register_cell`, `sweep`, `report`.
+Public API: `Task`, `register_task`, `register_model`, `register_cell`, `sweep`, `report`,
+`read_results`.
 Nothing here imports Keras or TensorFlow; the models import them when they are built.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import textwrap
 import types
 from typing import Any
 
 from rnnbench import report as _report_module
 from rnnbench.models.base import ModelTraits, register_model
 from rnnbench.models.keras_models import register_cell
+from rnnbench.settings import SETTINGS, shown_default
 from rnnbench.tasks.base import Task, register_task
 
 __version__ = "0.1.0"
-__all__ = ["ModelTraits", "Task", "register_cell", "register_model", "register_task", "report",
-           "sweep", "__version__"]
+__all__ = ["ModelTraits", "Task", "read_results", "register_cell", "register_model",
+           "register_task", "report", "sweep", "__version__"]
 
 
 def sweep(
@@ -35,23 +39,27 @@ def sweep(
     in_process: bool = True,
     wait: bool = False,
     memory_limit: str | None = None,
-    **options: Any,
+    dry_run: bool = False,
+    **settings: Any,
 ) -> Any:
     """Run a study and return its rows, as `rnnbench sweep` does.
 
     Arguments left None come from the study file (`spec`), or without one from the teaching
-    study, as on the command line. As the command line does, it shows progress and runs the
+    study, as on the command line; a setting given applies to every group of the study (its
+    top level and each regime). As the command line does, it shows progress and runs the
     cells in one worker process per core.
 
     Args:
-        tasks: task names (one name or a list).
-        models: model names (one name or a list).
-        lengths: dependency lengths for every task, or a dict of them per task name.
+        tasks: which tasks run (one name or a list).
+        models: which models run (one name or a list), each with the settings of the study's
+            group that names it, or the top level's if none does.
+        lengths: dependency lengths for every task each group runs, or a dict of them per task
+            name.
         seeds: how many seeds (0..n-1), or the list of seeds.
         out: a CSV path: each row is appended as its cell finishes, and cells already there are
             not run again. TensorFlow's native start-up lines go to `<out>.log` beside it (else
             to a log in the temporary folder).
-        spec: a TOML study file, overridden by the other arguments.
+        spec: a TOML study file, whose settings the other arguments replace in every group.
         progress: None (the default) or True: a tqdm bar in a notebook or on a terminal, a line
             per finished cell on stderr otherwise; False: nothing.
         workers: cells run side by side in that many spawned processes; 1 runs them in this
@@ -67,7 +75,10 @@ def sweep(
         wait: with `out`, wait for another sweep writing it instead of raising LockedError.
         memory_limit: refuse a study whose largest cell (times the workers) is estimated above
             this: "8GB", "60%" (of this machine's memory), "none"; default half the memory.
-        **options: the other study keys (max_sequences, units, forget_bias, ...).
+        dry_run: train nothing; return the cells the call would run (their config columns).
+        **settings: the other settings of a study, each applied to every group of it (the
+            settings table, rnnbench.settings, lists them all; below, each with its default):
+{settings}
 
     Returns:
         A pandas DataFrame with exactly the results CSV's columns, one row per cell, in dtypes
@@ -96,7 +107,11 @@ def sweep(
         "retry_failed": retry_failed, "verbose": verbose, "in_process": in_process, "wait": wait,
     })
     study = resolve_study(spec or None, tasks=tasks, models=models, lengths=lengths, seeds=seeds,
-                          **options)
+                          **settings)
+    if dry_run:
+        import pandas as pd
+
+        return pd.DataFrame([dataclasses.asdict(c) for c in study.cells()])
     if workers is None:
         workers = workers_from_env() or default_workers()
     quiet_native(Path(out).with_suffix(".log") if out else native_log_path(), verbose)
@@ -120,6 +135,20 @@ def sweep(
             bar.close()
 
 
+def _settings_doc() -> str:
+    """The `**settings` of `sweep`'s docstring, from the settings table."""
+    named = {"tasks", "models", "lengths", "seeds"}  # sweep's own arguments
+    lines = []
+    for s in SETTINGS:
+        if s.key not in named:
+            text = f"{s.key}: {s.help} Default: {shown_default(s)}."
+            lines += textwrap.wrap(text, 92, initial_indent=" " * 12, subsequent_indent=" " * 16)
+    return "\n".join(lines)
+
+
+sweep.__doc__ = (sweep.__doc__ or "").replace("{settings}\n", _settings_doc() + "\n")
+
+
 class _CallableModule(types.ModuleType):
     """rnnbench.report is both the module of the report's tables and a function of it."""
 
@@ -136,3 +165,4 @@ class _CallableModule(types.ModuleType):
 # a function that an import would replace, the module itself is made callable.
 _report_module.__class__ = _CallableModule
 report = _report_module
+read_results = _report_module.read_results  # a results CSV in the API's dtypes, with `label`

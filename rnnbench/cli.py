@@ -138,58 +138,36 @@ def _one_line_warnings() -> None:
 @main.command("list")
 def list_command() -> None:
     """List the registered tasks and models, and where each came from."""
+    from rnnbench.models.base import traits_of
     from rnnbench.registry import models, tasks
 
     with user_errors():
+        undeclared = False
         for title, registry in (("Tasks", tasks), ("Models", models)):
             entries = registry.items()
             click.echo(f"{title}:")
             width = max((len(e.name) for e in entries), default=0)
             for e in entries:
-                click.echo(list_line(e.name, width, e.description, e.source))
+                mark = " *" if registry is models and traits_of(e.obj).defaults_used() else ""
+                undeclared = undeclared or bool(mark)
+                click.echo(list_line(e.name, width, e.description, e.source, mark))
+        if undeclared:
+            click.echo("* declares no cost or memory traits (ModelTraits): priced and sized as "
+                       "a Keras LSTM")
 
 
 LIST_COLUMNS = 100
 
 
-def list_line(name: str, width: int, description: str, source: str) -> str:
+def list_line(name: str, width: int, description: str, source: str, mark: str = "") -> str:
     """One `rnnbench list` entry within LIST_COLUMNS columns: a long description wraps under
-    itself, the source in brackets at its end."""
+    itself, the source in brackets (and any mark) at its end."""
     import textwrap
 
     indent = " " * min(2 + width + 2, 40)
-    first = f"  {name:<{width}}  "
-    text = f"{first}{description}  [{source}]"
-    return textwrap.fill(text, LIST_COLUMNS, initial_indent="", subsequent_indent=indent,
-                         break_long_words=True, break_on_hyphens=False)
-
-
-def _comma_ints(ctx: click.Context, param: click.Parameter, value: str | None) -> list[int] | None:
-    if value is None:
-        return None
-    try:
-        numbers = [int(v) for v in value.split(",") if v.strip()]
-    except ValueError:
-        raise click.BadParameter(
-            f"{value!r}: expected a comma list of integers, e.g. 5,10,20"
-        ) from None
-    if not numbers:
-        raise click.BadParameter(f"{value!r}: expected a comma list of integers, e.g. 5,10,20")
-    return numbers
-
-
-def _comma_floats(ctx: click.Context, param: click.Parameter, value: str | None):
-    import math
-
-    if value is None:
-        return None
-    try:
-        numbers = [float(v) for v in value.split(",") if v.strip()]
-    except ValueError:
-        numbers = []
-    if not numbers or not all(math.isfinite(v) for v in numbers):
-        raise click.BadParameter(f"{value!r}: expected a comma list of finite numbers, e.g. 1,4")
-    return numbers
+    text = f"  {name:<{width}}  {description}  [{source}]{mark}"
+    return textwrap.fill(text, LIST_COLUMNS, subsequent_indent=indent, break_long_words=True,
+                         break_on_hyphens=False)
 
 
 class FiniteFloat(click.ParamType):
@@ -213,13 +191,38 @@ class FiniteFloat(click.ParamType):
         return number
 
 
-def _learning_rate(ctx: click.Context, param: click.Parameter, value: str | None) -> Any:
-    if value is None or value == "paper":
-        return value
-    try:
-        return float(value)
-    except ValueError:
-        raise click.BadParameter(f"{value!r}: expected a number such as 0.01, or paper") from None
+class SettingType(click.ParamType):
+    """A setting's command-line text, read and checked by the settings table (rnnbench.settings),
+    so a bad value is refused as the study file's would be, before anything runs."""
+
+    def __init__(self, setting: Any) -> None:
+        self.setting = setting
+        self.name = setting.metavar or setting.key
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None):
+        from rnnbench.settings import NotAllowedError
+
+        if not isinstance(value, str):
+            return value
+        try:
+            parsed = self.setting.parse(value)
+        except ValueError:
+            parsed = value  # the check says what is allowed
+        try:
+            return self.setting.check(parsed)
+        except NotAllowedError as exc:
+            self.fail(f"{value!r} is not allowed; expected {exc}", param, ctx)
+
+
+def setting_options() -> list[Callable[[Callable[..., Any]], Callable[..., Any]]]:
+    """One option per setting of the table, named by its key (so `**settings` of a command)."""
+    from rnnbench.settings import SETTINGS, help_text
+
+    return [
+        click.option(s.flag, s.key, multiple=s.repeat, metavar=s.metavar or None,
+                     type=click.STRING if s.repeat else SettingType(s), help=help_text(s))
+        for s in SETTINGS
+    ]
 
 
 def _not_empty(ctx: click.Context, param: click.Parameter, value: Path | None) -> Path | None:
@@ -232,34 +235,9 @@ def _not_empty(ctx: click.Context, param: click.Parameter, value: Path | None) -
 
 def sweep_options(f: Callable[..., Any]) -> Callable[..., Any]:
     options = [
-        click.option("--task", "tasks", multiple=True, help="Task to run (repeatable). "
-                     "Default: the spec's tasks, or every built-in task."),
-        click.option("--model", "models", multiple=True, help="Model to run (repeatable). "
-                     "Default: numpy-rnn, keras-simplernn, keras-lstm."),
-        click.option("--lengths", callback=_comma_ints, metavar="N,N,...",
-                     help="Dependency lengths, e.g. 5,10,20 (sequence length for adding, "
-                     "lag for delayed-recall)."),
-        click.option("--seeds", type=click.IntRange(min=1), help="Number of seeds per cell "
-                     "(seeds 0..N-1). Default 3."),
-        click.option("--max-sequences", type=click.IntRange(min=1), help="Training budget per "
-                     "cell, in sequences; a cell stops earlier once solved."),
-        click.option("--units", type=click.IntRange(min=1), help="Recurrent width of every "
-                     "model. Default 32."),
-        click.option("--batch-size", type=click.IntRange(min=1), help="Sequences per update. "
-                     "Default 64; 1 with --optimizer sgd is the 1997 paper's online regime."),
-        click.option("--learning-rate", metavar="RATE|paper", callback=_learning_rate,
-                     help="Step size. Default 3e-3 (Adam); 'paper' takes each task's reference "
-                     "rate (the 1997 tasks carry the paper's)."),
-        click.option("--optimizer", type=click.Choice(["adam", "sgd"]), help="adam (default, "
-                     "each variable's gradient clipped to norm 1) or sgd (plain gradient "
-                     "descent, as in 1997)."),
-        click.option("--forget-bias", callback=_comma_floats, metavar="B,B,...",
-                     help="Initial forget-gate bias of LSTM models; several values run each. "
-                     "Default: the spec's (the teaching study runs 1,4), else 1 as Keras."),
-        click.option("--backend", type=click.Choice(["tensorflow", "jax", "torch"]),
-                     help="Keras backend of the Keras models (default tensorflow, or "
-                     "KERAS_BACKEND). jax and torch are extras: pip install 'rnnbench[jax]'; "
-                     "benchmarks/README.md says which is fastest per model."),
+        *setting_options(),
+        click.option("--dry-run", is_flag=True, help="Print the cells the command would run, "
+                     "grouped by their settings and counted, and train nothing."),
         click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
                      callback=_not_empty,
                      help=f"Results CSV; rows are appended as cells finish and cells already "
@@ -302,16 +280,16 @@ def sweep_options(f: Callable[..., Any]) -> Callable[..., Any]:
 @main.command()
 @click.argument("spec", required=False, type=click.Path(dir_okay=False, path_type=Path))
 @sweep_options
-def sweep(spec: Path | None, tasks, models, lengths, seeds, max_sequences, units,
-          batch_size, learning_rate, optimizer, forget_bias, backend: str | None,
-          out: Path | None, workers: int | None,
+def sweep(spec: Path | None, dry_run: bool, out: Path | None, workers: int | None,
           fresh: bool, retry_failed: bool, cell_timeout: float | None, scheduler: str | None,
           in_process: bool, wait: bool, memory_limit: str | None, quiet: bool,
-          verbose: bool) -> None:
+          verbose: bool, **settings: Any) -> None:
     """Train every (task, model, length, seed) cell and print accuracy against length.
 
-    SPEC is a TOML study file such as tasks/smoke.toml; options override its fields. With no
-    SPEC the default classroom study runs (tasks/teaching.toml, a few minutes on 2 cores) and
+    SPEC is a TOML study file such as tasks/smoke.toml. A setting given as an option applies
+    to every group of the study (its top level and each [[regimes]] group); --model and --task
+    choose which of its models and tasks run; --dry-run shows the cells first. With no SPEC
+    the default classroom study runs (tasks/teaching.toml, a few minutes on 2 cores) and
     writes results/sweep.csv. Each row is written the moment its cell finishes, so an
     interrupted sweep loses nothing: rerunning the same command resumes, running only the
     cells not yet in the CSV.
@@ -332,12 +310,13 @@ def sweep(spec: Path | None, tasks, models, lengths, seeds, max_sequences, units
         # native start-up lines go to the log beside the CSV.
         where_out = Path(os.path.abspath(out))
         quiet_native(where_out.with_suffix(".log"), verbose)
-        study = resolve_study(
-            spec, tasks=tasks, models=models, lengths=lengths, seeds=seeds,
-            max_sequences=max_sequences, units=units, forget_bias=forget_bias, backend=backend,
-            batch_size=batch_size, learning_rate=learning_rate, optimizer=optimizer,
-        )
+        study = resolve_study(spec, **settings)
         cells = study.cells()
+        if dry_run:
+            from rnnbench.dry_run import describe
+
+            click.echo(describe(cells, study.name))
+            return
         # Everything that can be refused is refused here, before --fresh moves anything.
         check_executor_options(scheduler, cell_timeout)
         workers = workers if workers is not None else default_workers()

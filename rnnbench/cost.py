@@ -3,8 +3,8 @@
 A cell costs an overhead plus a rate times its work, `max_sequences * (length + 15)`: a
 mini-batch step costs about 15 time steps more than its length says (fitted on the teaching
 study), scaled by `(units / 32) ** 2` (the recurrent matmuls). Before any cell is done, the rate
-is a prior weight per model measured on this project's 2-core machine (benchmarks/README.md, step
-times at length 100: numpy-rnn 7.7 ms, keras-simplernn 12.6, numpy-lstm 32.0, keras-lstm 35.2);
+is the prior each model declares (`ModelTraits.cost_weight` and `overhead_seconds`, measured on
+this project's 2-core machine: benchmarks/README.md; an undeclared model is priced as a Keras LSTM);
 then each model's rate and overhead are learned from its cells already done (their wall seconds
 against the work they did: a solved cell stops early), and so is how much of its budget a (task,
 model, length) uses. Nothing here needs the cells to run
@@ -20,19 +20,26 @@ import time
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 
+from rnnbench.errors import UserError
+from rnnbench.models.base import ModelTraits, traits_of
+from rnnbench.registry import models
 from rnnbench.schema import DEFAULT_UNITS, CellResult, SweepCell
 
-# Relative cost of one sequence-step, per model (numpy-rnn = 1); other models count as an LSTM.
-PRIOR_WEIGHT = {"numpy-rnn": 1.0, "keras-simplernn": 1.6, "numpy-lstm": 4.2, "keras-lstm": 4.6}
-DEFAULT_WEIGHT = 4.6
-PRIOR_SECONDS_PER_STEP = 1.5e-7  # numpy-rnn, 32 units, one sequence-step (train + evaluation)
-# Seconds a cell costs besides its training steps (building, gradient ratio, tracing a Keras
-# model for a new sequence length, a worker's TensorFlow import), before any cell has said.
-PRIOR_OVERHEAD = {"numpy-rnn": 0.3, "numpy-lstm": 0.3}
-DEFAULT_OVERHEAD = 2.0
+# One sequence-step of the reference model (numpy-rnn, 32 units: train + evaluation); a model's
+# `ModelTraits.cost_weight` scales it.
+PRIOR_SECONDS_PER_STEP = 1.5e-7
 # A mini-batch step costs about as much as this many more time steps whatever the length
 # (per-step set-up; Keras's dispatch): fitted on the teaching study's rows, lengths 5-100.
 STEP_OFFSET = 15
+
+
+def model_traits(model: str) -> ModelTraits:
+    """A registered model's traits; the defaults for a name not registered (priced as the
+    dearest built-in, never as a cheap one)."""
+    try:
+        return traits_of(models.get(model))
+    except UserError:
+        return ModelTraits()
 
 
 def work(cell: SweepCell, sequences: float | None = None) -> float:
@@ -55,11 +62,13 @@ class CostModel:
 
     @staticmethod
     def weight(model: str) -> float:
-        return PRIOR_WEIGHT.get(model, DEFAULT_WEIGHT)
+        """The model's declared cost of a sequence-step against numpy-rnn's (or the default)."""
+        return model_traits(model).cost_weight_or_default
 
     @staticmethod
     def prior_overhead(model: str) -> float:
-        return PRIOR_OVERHEAD.get(model, DEFAULT_OVERHEAD)
+        """The model's declared seconds a cell costs besides its steps (or the default)."""
+        return model_traits(model).overhead_or_default
 
     def learn(self, cell: SweepCell, result: CellResult) -> None:
         """Take a finished cell's wall time and how much of its budget it used into account."""

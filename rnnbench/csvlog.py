@@ -11,6 +11,13 @@ What it promises:
 - Rows that do not parse (a wrong number of fields, a non-number where a number belongs, bytes
   that are not UTF-8, a cut-short last line) are never results: resume and `report` both skip them
   with a warning that counts them (`parse_rows`), and their cells run again on resume.
+- Old results stay usable: a CSV written by an earlier rnnbench, before a column was added, has
+  the new columns added at the end of its header in one atomic rewrite. In its earlier rows a
+  result column reads as empty (the old row did not record it) and a setting column as the
+  setting's default (docs/design.md: a new setting's default is what rnnbench did before it
+  existed), so those cells are found done on resume. Rows are written in the file's own column
+  order, and columns this rnnbench does not know are kept. Only a file without the identity
+  columns (IDENTITY_COLUMNS) is refused as not a results CSV.
 Cells are identified by their whole config (the SweepCell columns as written), not by position.
 """
 
@@ -419,6 +426,18 @@ def _write_fault(path: str, exc: OSError, kept: str) -> Exception:
     return OutputError(f"cannot write results to {str(path)!r}: {reason}; {kept}")
 
 
+# The columns every results CSV any rnnbench wrote has had: without them a file is not one.
+IDENTITY_COLUMNS = ("task", "model", "length", "seed", "status")
+
+
+def padded_header(header: list[str]) -> list[str] | None:
+    """The header of an older results CSV with this rnnbench's missing columns added at the end,
+    or None if it is not a results CSV (an identity column missing, a column named twice)."""
+    if len(set(header)) != len(header) or any(c not in header for c in IDENTITY_COLUMNS):
+        return None
+    return header + [c for c in COLUMNS if c not in header]
+
+
 class ResultsCSV:
     def __init__(self, path: str | Path) -> None:
         # Resolved once: a model that changes the working folder (os.chdir) mid-sweep must not
@@ -427,6 +446,8 @@ class ResultsCSV:
         self.shown = str(path)
         self.unparsed: ParsedRows | None = None  # the last read, for its warning
         self.moved: tuple[Path, int] | None = None  # lines the last change set aside: where, count
+        self.columns: list[str] = list(COLUMNS)  # the file's own order, once prepared
+        self.added_columns: list[str] = []  # columns `prepare` added to an older file
 
     def prepare(self) -> None:
         """Create the folder, check the file can be appended to and has rnnbench's columns."""
@@ -440,18 +461,54 @@ class ResultsCSV:
             raise OutputError(f"cannot write results to {self.shown!r}: {reason}") from None
         check_regular_file(self.path, self.shown)
         header = self._header()
-        if header is not None and header != COLUMNS:
-            missing = [c for c in COLUMNS if c not in header]
-            shown = ", ".join(missing[:4])
-            if len(missing) > 4:
-                shown += f" and {len(missing) - 4} more"
-            why = f"missing columns {shown}" if missing else "its columns differ in number or order"
-            raise OutputError(
-                f"{self.shown!r} is not a results CSV of this rnnbench ({why}); "
-                "choose another --out or start over with --fresh"
-            )
-        self._drop_torn_last_row()
-        relock(self.path)  # a file --fresh made anew, under this sweep's lock
+        if header is not None:
+            columns = padded_header(header)
+            if columns is None:
+                missing = [c for c in IDENTITY_COLUMNS if c not in header]
+                why = (f"no column {', '.join(missing)}" if missing
+                       else "a column is named twice")
+                raise OutputError(
+                    f"{self.shown!r} is not a results CSV of this rnnbench ({why}); "
+                    "choose another --out or start over with --fresh"
+                )
+            self._drop_torn_last_row()
+            if columns != header:
+                self._add_columns(header, columns)
+            self.columns = columns
+        relock(self.path)  # a file --fresh or an added column made anew, under this sweep's lock
+
+    def _add_columns(self, header: list[str], columns: list[str]) -> None:
+        """Rewrite an older results CSV with `columns` (its header and new ones at the end): each
+        row that has the header's number of fields gets the new fields (a setting its default, a
+        result empty); any other line is kept as it was. Written beside the file and swapped in
+        with one rename (all or nothing)."""
+        new = columns[len(header):]
+        # a setting an old row did not record ran at its default; a result reads as empty
+        defaults = {f.name: f.default for f in fields(SweepCell)}
+        suffix = b"," + rows_to_csv_text([defaults], header=False, columns=new).rstrip(
+            "\n").encode("utf-8")
+        lines = self.path.read_bytes().split(b"\n")
+        out = [rows_to_csv_text([], columns=columns).encode("utf-8").rstrip(b"\n")]
+        for raw in lines[1:]:
+            line = raw.rstrip(b"\r")
+            try:
+                fields_ = next(csv.reader([line.decode("utf-8")]), None)
+            except (UnicodeDecodeError, csv.Error):
+                fields_ = None
+            fits = fields_ is not None and len(fields_) == len(header) and line.strip()
+            out.append(line + suffix if fits else raw)
+        tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
+        try:
+            with open(tmp, "wb") as f:
+                f.write(b"\n".join(out))
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, self.path)
+        except OSError as exc:
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+            raise _write_fault(self.shown, exc, "the file was left as it was") from None
+        self.added_columns = new
 
     def _header(self) -> list[str] | None:
         if not self.path.exists() or self.path.stat().st_size == 0:
@@ -517,8 +574,8 @@ class ResultsCSV:
             raise _write_fault(self.shown, exc, "no row was written") from None
         try:
             start = os.fstat(fd).st_size
-            text = rows_to_csv_text([row], header=start == 0).encode("utf-8")
-            view = memoryview(text)
+            line = rows_to_csv_text([row], header=start == 0, columns=self.columns)
+            view = memoryview(line.encode("utf-8"))
             try:
                 while view:
                     view = view[os.write(fd, view):]
@@ -558,7 +615,7 @@ class ResultsCSV:
         tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
         try:
             with open(tmp, "w", encoding="utf-8", newline="") as f:
-                f.write(rows_to_csv_text(kept))
+                f.write(rows_to_csv_text(kept, columns=self.columns))
                 f.flush()
                 os.fsync(f.fileno())
             os.replace(tmp, self.path)

@@ -30,13 +30,18 @@ from typing import Any
 import numpy as np
 
 from rnnbench.errors import UserError
-from rnnbench.models.base import HasStateGradients
-from rnnbench.models.keras_models import KerasModel, import_keras, keras_readout_loss
+from rnnbench.models.base import HasStateGradients, traits_of
+from rnnbench.models.keras_models import (
+    KerasModel,
+    import_keras,
+    keras_readout_loss,
+    pack_per_step,
+)
 from rnnbench.models.numpy_lstm import NumpyLSTM
 from rnnbench.models.numpy_rnn import NumpyRNN
+from rnnbench.registry import models
 
 DEFAULT_GRADIENT_BATCH = 256  # sequences whose gradient norms `rnnbench gradients` averages
-TWINS = (("numpy-rnn", "keras-simplernn"), ("numpy-lstm", "keras-lstm"))  # same weight layout
 
 
 class NoGradientHookError(UserError):
@@ -47,19 +52,24 @@ class NoGradientHookError(UserError):
 
 
 def state_gradients(
-    model: Any, x: np.ndarray, y: np.ndarray, name: str = "", autodiff: bool = True
+    model: Any, x: np.ndarray, y: np.ndarray, name: str = "", autodiff: bool = True,
+    mask: np.ndarray | None = None,
 ) -> np.ndarray:
     """dLoss/dh_t as (T, B, H) for the batch-mean loss of `model` on (x, y).
 
     A Keras model's come from TensorFlow's autodiff, or with `autodiff=False` from its NumPy twin
-    when it has one (`numpy_twin`).
+    when it has one (`numpy_twin`). `mask` (B, T): the scored steps of a per-step model's batch
+    (its loss is the mean over them); None for a last-step model (or all steps).
     """
+    masked = {} if mask is None else {"mask": mask}
     if isinstance(model, HasStateGradients):  # the model's own hook
-        return np.asarray(model.state_gradients(x, y))
+        return np.asarray(model.state_gradients(x, y, **masked))
     if isinstance(model, KerasModel):
         twin = None if autodiff else numpy_twin(model)
         if twin is not None:
-            return twin.state_gradients(x, y)
+            return twin.state_gradients(x, y, **masked)
+        if model.per_step:
+            y = pack_per_step(model.kind, y, mask)
         return keras_state_gradients(model.model, x, y)
     label = f"model {name!r}" if name else f"a {type(model).__name__}"
     raise NoGradientHookError(
@@ -69,21 +79,26 @@ def state_gradients(
 
 
 def gradient_norms(
-    model: Any, x: np.ndarray, y: np.ndarray, name: str = "", autodiff: bool = True
+    model: Any, x: np.ndarray, y: np.ndarray, name: str = "", autodiff: bool = True,
+    mask: np.ndarray | None = None,
 ) -> np.ndarray:
     """|dLoss_b/dh_t| for t = 1..T, averaged over the batch's sequences b: shape (T,)."""
-    dh = state_gradients(model, x, y, name, autodiff)  # (T, B, H), of the batch-mean loss
+    dh = state_gradients(model, x, y, name, autodiff, mask)  # (T, B, H), of the batch-mean loss
     per_sequence = dh * dh.shape[1]  # (T, B, H): of each sequence's own loss
     return np.linalg.norm(per_sequence, axis=2).mean(axis=1)  # (T,)
 
 
-def first_to_last_ratio(model: Any, x: np.ndarray, y: np.ndarray) -> float:
+def first_to_last_ratio(
+    model: Any, x: np.ndarray, y: np.ndarray, mask: np.ndarray | None = None
+) -> float:
     """|dLoss/dh_1| / |dLoss/dh_T| on (x, y); NaN for a model without a gradient hook.
 
     Every sweep cell measures it, so a Keras model with a NumPy twin is measured through the twin.
+    For a per-step task (`mask` its scored steps) dLoss/dh_t sums every later scored step's
+    error, so the ratio says how the total signal at step 1 compares with the last step's.
     """
     try:
-        norms = gradient_norms(model, x, y, autodiff=False)
+        norms = gradient_norms(model, x, y, autodiff=False, mask=mask)
     except NoGradientHookError:
         return math.nan
     return float(norms[0] / norms[-1]) if norms[-1] > 0 else math.nan
@@ -93,7 +108,9 @@ def keras_state_gradients(keras_model: Any, x: np.ndarray, y: np.ndarray) -> np.
     """dLoss/dh_t (T, B, H) of an rnnbench Keras model (inputs -> RNN layer -> head), by autodiff.
 
     The recurrent layer's cell is run one step at a time, exactly as keras.layers.RNN runs it, under
-    a tf.GradientTape; the last output goes through the layers after the RNN and the compiled loss.
+    a tf.GradientTape; the last output (or, for a layer that returns sequences, every step's)
+    goes through the layers after the RNN and the compiled loss (a per-step model's `y` packed
+    as its compiled loss takes it: `pack_per_step`).
     The gradient with respect to each step's output h_t is the total derivative through all later
     steps: what the hand-written BPTT calls dh_t.
     """
@@ -110,13 +127,12 @@ def keras_state_gradients(keras_model: Any, x: np.ndarray, y: np.ndarray) -> np.
     before = layers[: rnn_at[0]] if len(rnn_at) == 1 else []
     if (
         len(rnn_at) != 1
-        or layers[rnn_at[0]].return_sequences
         or layers[rnn_at[0]].go_backwards
         or not all(isinstance(layer, keras.layers.InputLayer) for layer in before)
     ):
         raise NoGradientHookError(
             "this Keras model cannot be diagnosed: it needs its inputs to go straight into one "
-            "forward recurrent layer that returns its last state"
+            "forward recurrent layer"
         )
     rnn, head = layers[rnn_at[0]], layers[rnn_at[0] + 1 :]
     loss_fn = keras.losses.get(keras_model.loss)  # the compiled loss (an object or its name)
@@ -130,9 +146,9 @@ def keras_state_gradients(keras_model: Any, x: np.ndarray, y: np.ndarray) -> np.
             if not isinstance(states, (list, tuple)):
                 states = [states]
             h.append(h_t)
-        out = h[-1]
+        out = tf.stack(h, axis=1) if rnn.return_sequences else h[-1]  # (B, T, H) or (B, H)
         for layer in head:
-            out = layer(out)  # (B, O) logits
+            out = layer(out)  # (B, O) or (B, T, O) logits
         loss = tf.reduce_mean(loss_fn(y, out))  # mean over the batch (a function gives (B,))
     dh = tape.gradient(loss, h, unconnected_gradients=tf.UnconnectedGradients.ZERO)
     return np.stack([np.asarray(g) for g in dh])  # (T, B, H)
@@ -157,22 +173,31 @@ def numpy_twin(model: Any) -> Any:
         return None
     twin_cls, activations = twins[type(rnn)]
     plain = {"activation": "tanh", "use_bias": True, "dropout": 0.0, "recurrent_dropout": 0.0,
-             "return_sequences": False, "go_backwards": False, **activations}
+             "return_sequences": model.per_step, "go_backwards": False, **activations}
     config = rnn.get_config()
     if any(config.get(key) != value for key, value in plain.items()):
         return None
     if head.get_config()["activation"] != "linear" or not head.use_bias:
         return None
-    loss, ours = model.model.loss, keras_readout_loss(model.kind)  # what build_keras_model compiles
+    loss = model.model.loss  # what build_keras_model compiles
+    ours = keras_readout_loss(model.kind, model.per_step)
     if type(loss) is not type(ours) or loss.get_config() != ours.get_config():
         return None
     weights = model.model.get_weights()
-    twin = twin_cls(weights[0].shape[0], rnn.units, head.units, model.kind, seed=0)
+    twin = twin_cls(weights[0].shape[0], rnn.units, head.units, model.kind, seed=0,
+                    per_step=model.per_step)
     twin.set_keras_weights(weights)
     return twin
 
 
 # -- copying weights between twins ------------------------------------------------------------
+
+
+def twin_pairs() -> list[tuple[str, str]]:
+    """(NumPy twin, model) for every registered model that declares a `gradient_twin`
+    (`ModelTraits`): the pairs with the same weight layout, e.g. numpy-lstm / keras-lstm."""
+    return [(twin, entry.name) for entry in models.items()
+            if (twin := traits_of(entry.obj).gradient_twin) is not None]
 
 
 def get_weights(model: Any, name: str = "") -> list[np.ndarray]:

@@ -3,16 +3,27 @@
 `estimate(cell)` adds up what a cell holds at its peak, from its config alone (nothing is built):
 
     held-out set       eval_size x steps x input_dim floats, x3 (the task's temporaries, the
-                       copy a model predicts on)
+                       copy a model predicts on), and targets, outputs and probabilities (x3):
+                       output_dim floats a sequence, or steps x output_dim for a task scored at
+                       every step
     training chunk     chunk_size x steps x input_dim floats, plus the task's temporaries
-    states for BPTT    batch_size x steps x units floats, times the arrays a model keeps per step
-                       (NumPy RNN ~5, NumPy LSTM ~12 with its gates; budgeted at 16, Keras at 20)
+    gradient batch     the GRAD_RATIO_BATCH (32) sequences behind `grad_ratio_init`, as a chunk
+    states             (batch_size + GRAD_RATIO_BATCH) x steps x units floats, times the (B, T, H)
+                       arrays the model declares it holds (`ModelTraits.state_arrays`): the
+                       gradient batch's states stay in a NumPy model's work-array cache while
+                       the training batches' are made, so both count, whatever the batch size
     parameters         ~4 x units x (units + input_dim + 1) weights, x4 (weights, grads, Adam m, v)
-    the process        ~0.15 GB for NumPy models, ~1.2 GB for Keras (TensorFlow) ones
+                       (a model that declares `ModelTraits.memory_bytes` gives its own arrays,
+                       states and parameters, from the cell's MemoryShape instead)
+    the process        what the model declares (`ModelTraits.process_bytes`): ~0.15 GB for a
+                       NumPy model, ~1.2 GB with TensorFlow
 
-with steps = length + 2 (the built-in tasks use length or length + 2 steps). It is meant to be a
-little above the truth: tests/test_faults.py checks it against tracemalloc's measured peak of a
-NumPy cell (the estimate lies between 1x and 4x the measured arrays plus the process allowance).
+with steps = length + 2 (the built-in tasks use length or length + 2 steps). A model that declares
+nothing is sized as the dearest built-in (models.base.DEFAULT_STATE_ARRAYS, DEFAULT_PROCESS_BYTES).
+It is meant to be an upper bound: tests/test_memory_bound.py measures the peak RSS of child
+processes running cells (batch 1 to 64, every built-in model, lengths that make the states
+dominate) and checks the estimate is above it; tests/test_faults.py checks it stays within 4x of
+tracemalloc's measured peak of a NumPy cell's arrays.
 
 `check_cells` refuses, with one line naming the estimate and the limit, a study whose largest cell
 times the cells running at once exceeds the limit: by default half this machine's memory
@@ -28,16 +39,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from rnnbench.errors import UserError
+from rnnbench.harness import GRAD_RATIO_BATCH
+from rnnbench.models.base import MemoryShape, ModelTraits, traits_of
 from rnnbench.registry import models, tasks
 from rnnbench.schema import SweepCell
 
 FLOAT = 4  # bytes of a float32
 DEFAULT_FRACTION = 0.5  # of this machine's memory, the default limit for a sweep
-NUMPY_STATE_ARRAYS = 16  # (B, T, H) arrays a NumPy model holds while training (LSTM ~12, RNN ~5)
-KERAS_STATE_ARRAYS = 20
-NUMPY_PROCESS = 150 * 2**20
-KERAS_PROCESS = 1200 * 2**20
+NUMPY_PROCESS = 150 * 2**20  # the process of a NumPy model (tests read it as the allowance)
 _UNITS = {"": 1, "K": 2**10, "M": 2**20, "G": 2**30, "T": 2**40}
 
 
@@ -91,12 +103,19 @@ class Limit:
         return cls(value, f"--memory-limit {raw}")
 
 
-def _kind(model: str) -> str:
+def _traits(model: str) -> ModelTraits:
+    """A registered model's declared traits; the defaults (the dearest sizes) for an unknown."""
     try:
-        module = getattr(models.get(model), "__module__", "") or ""
+        return traits_of(models.get(model))
     except UserError:
-        return "numpy"
-    return "keras" if "keras" in module or model.startswith("keras") else "numpy"
+        return ModelTraits()
+
+
+def _instance(task: Any) -> Any:
+    try:
+        return task()
+    except Exception:  # noqa: BLE001 - a task that cannot be built is sized without it
+        return None
 
 
 def _paper_rule(task: Any, cell: SweepCell) -> Any:
@@ -108,6 +127,15 @@ def _paper_rule(task: Any, cell: SweepCell) -> Any:
         return None
 
 
+def _steps(task: Any, cell: SweepCell) -> int:
+    """How many steps one sequence of the cell's length has (one drawn to see), or 0."""
+    try:
+        x, _ = task().generate(1, int(cell.length), np.random.default_rng(0))
+        return int(np.shape(x)[1])
+    except Exception:  # noqa: BLE001 - a task that cannot say is estimated from its length
+        return 0
+
+
 def estimate_parts(cell: SweepCell, batch: int | None = None) -> dict[str, float]:
     """The cell's peak bytes by part (see the module docstring); `batch` overrides batch_size."""
     task = tasks.get(cell.task)
@@ -116,22 +144,36 @@ def estimate_parts(cell: SweepCell, batch: int | None = None) -> dict[str, float
     T = int(cell.length) + 2
     if getattr(task, "variable_length", False):  # the 1997 tasks: up to T + T/10 (2c: q + k +
         T = int(cell.length * 1.1) + 100  # 3, k geometric with mean 9): padded to the longest
+    per_step = getattr(task, "steps_scored", "last") == "every"
+    if per_step:  # targets and outputs at every step: the task's own step count (copy: T + 20)
+        T = max(T, _steps(task, cell))
     H, B = int(cell.units), int(batch or cell.batch_size)
     E, C = int(cell.eval_size), int(cell.chunk_size)
     rule = _paper_rule(task, cell)
     if rule is not None:  # a paper's test set replaces the held-out set (10,000 for Exp. 2)
         E = max(E, int(rule.test_size))
-    keras = _kind(cell.model) == "keras"
-    params = 4 * H * (H + D + 1) + H * O + O
-    return {
-        "held-out set": E * T * (3 * D + 2) * FLOAT + E * O * FLOAT,
-        "training chunk": C * T * (D + 2) * FLOAT,
-        "states kept for BPTT": (KERAS_STATE_ARRAYS if keras else NUMPY_STATE_ARRAYS)
-        * B * T * H * FLOAT,
-        "prediction states": 3 * E * H * FLOAT,
-        "parameters": 4 * params * FLOAT,
-        "process": KERAS_PROCESS if keras else NUMPY_PROCESS,
+    traits = _traits(cell.model)
+    G = GRAD_RATIO_BATCH
+    # floats of one sequence's targets, and of a model's outputs for it: one per step for a task
+    # scored at every step (issue 16's `steps_scored = "every"`), else one
+    Y = T * O if getattr(task, "steps_scored", "last") == "every" else O
+    data = {
+        "held-out set": E * T * (3 * D + 2) * FLOAT + 3 * E * Y * FLOAT,
+        "training chunk": C * T * (D + 2) * FLOAT + 3 * C * Y * FLOAT,
+        "gradient batch": G * T * (3 * D + 2) * FLOAT + 3 * G * Y * FLOAT,
     }
+    if traits.memory_bytes is not None:
+        shape = MemoryShape(task=_instance(task), steps=T, units=H, batch=B, gradient_batch=G,
+                            predict=E)
+        own = {"the model's arrays": float(traits.memory_bytes(shape))}
+    else:
+        params = 4 * H * (H + D + 1) + H * O + O
+        own = {
+            "states kept for BPTT": traits.state_arrays_or_default * (B + G) * T * H * FLOAT,
+            "prediction states": 3 * E * H * FLOAT,
+            "parameters": 4 * params * FLOAT,
+        }
+    return {**data, **own, "process": traits.process_bytes_or_default}
 
 
 def estimate(cell: SweepCell, batch: int | None = None) -> float:

@@ -4,22 +4,28 @@ For every task that carries a paper's reference (`Task.reference`, e.g. the 1997
 length of it in the results, one row per (paper row, model): the paper's sequences-to-solve with
 its statistic and success rate, and ours under the same rule (the task's `solve_rule`):
 
-- solved k/n: seeds whose run met the rule within its budget and then kept the paper's bound on
-  test errors (`OnlineRule.test_max_wrong`); failed seeds (error rows too) are counted, never
-  dropped;
-- median over ALL seeds, an unsolved seed counted as above its budget, so the median is shown
-  as ">budget" when half or more did not solve;
-- the mean over the solved seeds beside it (the paper's own statistic is a mean over trials),
-  with the updates the median took (a mini-batch of 64 makes one update of 64 sequences; the
+- solved k/n (rnnbench.verdict, the decision every table shares): seeds whose run met the rule
+  within its budget and then kept the paper's bound on test errors
+  (`OnlineRule.test_max_wrong`), with its 95% Wilson interval; error rows are missing cells (the
+  report's notes count them), every other failed seed counts;
+- sequences to solve with every unsolved seed censored at its budget (rnnbench.survival): the
+  Kaplan-Meier median with its 95% interval (">budget": not reached), the expected running
+  time (every sequence spent over the seeds solved, COCO's ERT), and the median updates the
+  same way (a mini-batch of 64 makes one update of 64 sequences; the
   paper's online net made one per sequence);
+- the mean over the solved seeds beside them: the paper's own statistic (a mean over trials);
 - the error level: when the running mean absolute training error over the rule's window first
-  fell below the paper's level (e.g. 0.01 for adding), the same median over all seeds;
+  fell below the paper's level (e.g. 0.01 for adding), the median over all seeds (a seed that
+  never reached it counted above the budget);
 - mean / paper: our mean over the solved seeds over the paper's figure, a mean over its trials
   (below 1: fewer sequences than the paper), read beside solved k/n.
 
 Where a paper counts its figure to the start of the window of successive correct sequences (Exp.
 2: 5,040 sequences before a 10,000-sequence success window), ours is converted the same way
-(`OnlineRule.reported_count`).
+(`OnlineRule.reported_count`). Where the paper reports a weaker rule met on the way beside the
+stopping rule (Exp. 3's ST1 beside ST2, `PeriodicTestRule.milestone`), its row reads the count
+recorded for it (`sequences_to_milestone`). A paper row at one learning rate (Exp. 1's Table 1)
+stands beside the runs at that rate only.
 """
 
 from __future__ import annotations
@@ -27,19 +33,23 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from rnnbench import survival
 from rnnbench.registry import tasks
 
 COLUMNS = ["experiment", "task", "length", "paper", "paper success", "model", "regime",
-           "solved", "median (all seeds)", "mean (solved)", "mean / paper", "median updates",
-           "error level at"]
+           "solved", "solved 95% CI", "median (KM)", "median 95% CI", "mean (solved)",
+           "mean / paper", "expected running time", "median updates", "error level at"]
 TITLE = "Paper vs rnnbench"
 CAPTION = (
-    "training sequences to solve under the paper's own rule, criterion and test; solved k/n "
-    "counts every seed (met the rule, then kept the paper's bound on test errors); median over "
-    "all seeds, unsolved counted as above the budget (>budget); mean over the solved seeds, the "
-    "paper's statistic, and its ratio to the paper's figure (none by Nx: no seed solved within N "
-    "times the paper's figure); error level at: the first sequence at which the running mean "
-    "absolute training error over the rule's window fell below the paper's level"
+    "training sequences to solve under the paper's own rule, criterion and test; solved k/n: "
+    "seeds that met the rule, then kept the paper's bound on test errors, with its 95% Wilson "
+    "interval; median (KM): the Kaplan-Meier median over all seeds, unsolved ones censored at "
+    "their budget, with its 95% interval (>N: not reached within the N sequences run); mean over "
+    "the solved seeds, the paper's statistic, and its ratio to the paper's figure (none by Nx: no "
+    "seed solved within N times the paper's figure); expected running time: every sequence spent "
+    "by every seed over the seeds solved (COCO's ERT); error level at: the median first sequence "
+    "at which the running mean absolute training error over the rule's window fell below the "
+    "paper's level"
 )
 
 
@@ -99,20 +109,38 @@ def paper_table(df: Any) -> Any:
         mine = df[df["task"] == task_name]
         for length in sorted(mine["length"].unique()):
             rule = task.solve_rule(int(length))
-            at_length = mine[mine["length"] == length]
+            # error rows are missing cells, as in every other table (the notes count them)
+            at_length = mine[(mine["length"] == length) & mine["counted"]]
             if rule is not None and "solve_rule" in at_length.columns:
                 # only rows judged by the paper's rule stand beside the paper's figure
                 at_length = at_length[at_length["solve_rule"].astype(str) == rule.name]
             tag = rule.tag if rule is not None else ""
-            paper_rows = [r for r in reference.rows_at(int(length)) if r.rule in ("", tag)]
+            # a weaker rule met on the way (Exp. 3's ST1 beside ST2) has its own count column
+            milestone = getattr(rule, "milestone", None)
+            columns = {"": "sequences_to_solve", tag: "sequences_to_solve"}
+            if milestone is not None:
+                columns[milestone.tag] = "sequences_to_milestone"
+            paper_rows = [r for r in reference.rows_at(int(length)) if r.rule in columns]
             for paper_row in paper_rows or (None,):
+                column = columns[paper_row.rule] if paper_row is not None else columns[""]
                 for label, runs in at_length.groupby("label", sort=True):
-                    records.append(_record(reference, paper_row, task_name, int(length), label,
-                                           runs, rule))
+                    runs = _at_papers_rate(runs, paper_row)
+                    if len(runs):
+                        records.append(_record(reference, paper_row, task_name, int(length),
+                                               label, runs, rule, column))
     if not records:
         return pd.DataFrame(columns=COLUMNS)
     records.sort(key=lambda r: (r["experiment"], r["length"], r["model"]))  # Exp. 2a first
     return pd.DataFrame.from_records(records, columns=COLUMNS)
+
+
+def _at_papers_rate(runs: Any, paper_row: Any) -> Any:
+    """The runs trained at the paper row's learning rate, where the row names one (Table 1 of
+    the 1997 paper reports the embedded Reber grammar at three rates); else all of them."""
+    rate = dict(paper_row.settings).get("learning_rate") if paper_row is not None else None
+    if rate is None:
+        return runs
+    return runs[[v == v and abs(v - rate) < 1e-12 for v in _numbers(runs, "learning_rate")]]
 
 
 def _numbers(runs: Any, column: str) -> list[float]:
@@ -130,28 +158,38 @@ def _batch(runs: Any) -> float:
 
 
 def _record(reference: Any, paper_row: Any, task_name: str, length: int, label: str, runs: Any,
-            rule: Any) -> dict[str, Any]:
-    budget = max(_numbers(runs, "max_sequences") or [math.nan])
-    met_rule = list(runs["solved"])
-    # solved as the paper counts success: the rule met and then the paper's test bound kept
-    bound = getattr(rule, "test_max_wrong", None)
-    wrong = _numbers(runs, "test_wrong")
-    passed = [bound is None or w != w or w <= bound for w in wrong]
-    solved_mask = [m and p for m, p in zip(met_rule, passed, strict=True)]
-    failed_test = sum(m and not p for m, p in zip(met_rule, passed, strict=True))
-    at = _numbers(runs, "sequences_to_solve")
-    if rule is not None:  # the figure the paper reports, e.g. counted to the window's start
-        at = [rule.reported_count(int(v)) if v == v else v for v in at]
-        budget = rule.reported_count(int(budget)) if budget == budget else budget
-    at = [v if ok else math.nan for v, ok in zip(at, solved_mask, strict=True)]
+            rule: Any, column: str = "sequences_to_solve") -> dict[str, Any]:
+    # solved, solved_at and spent are rnnbench.verdict's: the rule met and then the paper's test
+    # bound kept, counted as the paper counts (e.g. to the start of Exp. 2's success window)
+    spent = [float(v) for v in runs["spent"]]
+    if column == "sequences_to_solve":
+        solved_mask = [bool(v) for v in runs["solved"]]
+        failed_test = int(sum(bool(v) for v in runs["failed_test"]))
+        at = [float(v) for v in runs["solved_at"]]
+        censored_at = [float(v) for v in runs["censored_at"]]
+    else:  # a milestone met on the way (Exp. 3's ST1): met when its count is there; the test
+        # bound belongs to the final rule, and a seed that missed it ran its whole budget
+        at = _numbers(runs, column)
+        if rule is not None:
+            at = [rule.reported_count(int(v)) if v == v else v for v in at]
+        solved_mask = [v == v for v in at]
+        failed_test = 0
+        censored_at = [math.nan if ok else s for ok, s in zip(solved_mask, spent, strict=True)]
+    budget = max([v for v in [*spent, *censored_at] if v == v] or [math.nan])
+    censored = [v for v, ok in zip(censored_at, solved_mask, strict=True) if not ok and v == v]
+    solved = [v for v in at if v == v]
+    km = survival.kaplan_meier(solved, censored)
+    low, high = survival.wilson(len(solved), len(runs))
+    batch = _batch(runs)
     updates = [v if ok else math.nan
                for v, ok in zip(_numbers(runs, "updates_to_solve"), solved_mask, strict=True)]
-    batch = _batch(runs)
-    if rule is not None and rule.reported_from == "start":  # updates up to the same point
+    if column != "sequences_to_solve" or (rule is not None and rule.reported_from == "start"):
+        # updates up to the same point (a milestone's own updates are not recorded: online,
+        # or in whole batches, they are its sequences over the batch size)
         updates = [math.ceil(s / batch) if s == s else s for s in at]
+    km_updates = survival.kaplan_meier([v for v in updates if v == v],
+                                       [math.ceil(v / batch) for v in censored])
     level = _numbers(runs, "sequences_to_error_level")
-    solved = [v for v in at if v == v]
-    median = median_over_all(at, budget)
     paper = paper_row.sequences_to_solve if paper_row is not None else None
     ratio = ""  # the paper's figure is a mean over its trials: ours the same way, beside k/n
     if paper and solved:
@@ -160,6 +198,10 @@ def _record(reference: Any, paper_row: Any, task_name: str, length: int, label: 
         ratio = f"none by {budget / paper:.2g}x"
     statistic = f" ({paper_row.statistic})" if paper_row is not None and paper_row.statistic else ""
     rate = paper_row.success_rate if paper_row is not None else None
+
+    def count(v: float, limit: float = budget) -> str:
+        return f">{_number(limit)}" if math.isinf(v) else _number(v)
+
     return {
         "experiment": reference.experiment + (f" [{paper_row.rule}]" if paper_row is not None
                                               and paper_row.rule else ""),
@@ -171,9 +213,13 @@ def _record(reference: Any, paper_row: Any, task_name: str, length: int, label: 
         "regime": regime_text(runs.iloc[0]),
         "solved": f"{len(solved)}/{len(runs)}" + (
             f" ({failed_test} more met the rule, failed the test)" if failed_test else ""),
-        "median (all seeds)": median,
+        "solved 95% CI": "" if low != low else f"{low:.2f}-{high:.2f}",
+        "median (KM)": count(km.median),
+        "median 95% CI": f"{count(km.low)} to {count(km.high)}",
         "mean (solved)": _number(sum(solved) / len(solved)) if solved else "none",
-        "median updates": median_over_all(updates, budget / batch),
-        "error level at": median_over_all(level, budget) if any(v == v for v in level) else "",
         "mean / paper": ratio,
+        "expected running time": count(survival.expected_running_time(
+            [v for v in spent if v == v], len(solved))),
+        "median updates": count(km_updates.median, budget / batch),
+        "error level at": median_over_all(level, budget) if any(v == v for v in level) else "",
     }

@@ -271,3 +271,25 @@ def register_model(name: str) -> Callable[[FactoryT], FactoryT]:
     """Decorator: register a model factory under `name`; see rnnbench.models.base.register_model,
     the public and typed face of this one."""
     return lambda factory: models.register(name, factory)
+
+
+# -- what a worker does around each cell, offered by models -------------------------------------
+
+# A cell scope: a function returning a context manager that a worker process enters around each
+# cell it runs (rnnbench.executors.hygiene). A model module registers the one it needs (the Keras
+# models: reuse traced models, clear the session after a cell that compiled outside the cache),
+# so that no executor imports a model module.
+CellScope = Callable[[], contextlib.AbstractContextManager[Any]]
+_cell_scopes: list[CellScope] = []
+
+
+def register_cell_scope(scope: CellScope) -> CellScope:
+    """Register `scope` (once; registering it again does nothing) and return it."""
+    if scope not in _cell_scopes:
+        _cell_scopes.append(scope)
+    return scope
+
+
+def cell_scopes() -> list[CellScope]:
+    """The registered cell scopes, in the order they were registered."""
+    return list(_cell_scopes)

@@ -5,7 +5,8 @@ it measured). `build_report` turns it into the tables people read:
 
 - accuracy: rows (task, model), columns length, cells `mean ± sd (solved k/n)` over seeds;
 - critical length: per (task, model), the longest length at which at least half the seeds solved;
-- sample efficiency: median sequences-to-solve over the seeds that solved, per length;
+- sample efficiency: sequences to solve with unsolved seeds counted as censored (rnnbench.survival):
+  the solved fraction's Wilson interval, the Kaplan-Meier median and the expected running time;
 - cost: parameter count, cells, median and total wall seconds per (task, model).
 
 How rows count (the notes of a report say so whenever it matters):
@@ -13,7 +14,8 @@ How rows count (the notes of a report say so whenever it matters):
 - status `error`: the cell produced no measurement; the row is left out and the cell counts as
   missing. Any other status that is not `ok` (`diverged`, `timeout`, ...): the seed ran and did not
   solve; it counts in n as unsolved, and the last held-out accuracy it recorded (if any) enters the
-  mean. A row is solved when its status is ok and it recorded `sequences_to_solve`.
+  mean. Whether a row solved, and at how many sequences, is rnnbench.verdict's one decision
+  (the held-out threshold, or the task's rule and then its test bound), which every view reads.
 - The same config twice (CSVs merged, a cell rerun): the last row is kept.
 - A grid with holes (an interrupted sweep): the notes count the missing cells per (task, model),
   against every length and seed that appears for that task.
@@ -32,10 +34,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rnnbench import paper_table
+from rnnbench import paper_table, survival, verdict
 from rnnbench.csvlog import OutputError, parse_rows
 from rnnbench.errors import UserError
-from rnnbench.schema import CELL_COLUMNS, model_label
+from rnnbench.schema import CELL_COLUMNS, column_dtypes, model_label
 
 REQUIRED_COLUMNS = ("task", "model", "length", "seed", "accuracy", "sequences_to_solve")
 INDEX = ["task", "model"]
@@ -45,7 +47,9 @@ TABLES = {
     "accuracy": (
         "Accuracy against dependency length",
         "columns: dependency length; cells: held-out accuracy at the end of training, mean ± sd "
-        "over seeds, and solved k/n: seeds that reached the solve threshold",
+        "over seeds (under a paper's rule: on its test set), and solved k/n: seeds that solved by "
+        "the rule that judged them (the held-out threshold, or the paper's rule then its test "
+        "bound)",
     ),
     "gradient_signal": (
         "Gradient signal at initialisation",
@@ -53,15 +57,25 @@ TABLES = {
         "median over seeds: how much of the last step's error signal reaches the first step "
         "(rnnbench gradients shows every step); n/a: the model exposes no gradients",
     ),
+    "loss_vs_chance": (
+        "Loss against the memoryless baseline",
+        "columns: dependency length; cells: the final training loss over the task's chance loss "
+        "(the best memoryless predictor's, e.g. copy memory's 10 ln 8/(T+20)), median over "
+        "seeds: below 1 the model uses what it remembers; for tasks that state a chance loss",
+    ),
     "critical_length": (
         "Critical length",
-        "the longest length at which at least half the seeds solved the task; none: never",
+        "the longest length at which at least half the seeds solved the task, with the seeds "
+        "solved/run there; none: never",
     ),
     "sample_efficiency": (
         "Sample efficiency",
-        "columns: dependency length; cells: median training sequences to solve over all seeds, "
-        "an unsolved seed counted as above its budget (>budget: half or more did not solve), "
-        "and k/n seeds that solved",
+        "training sequences to solve, every unsolved seed counted as not solved within its budget: "
+        "solved k/n with its 95% Wilson interval; the Kaplan-Meier median with its 95% "
+        "interval (>N: not reached within the N sequences run); the expected running time "
+        "(every sequence spent by every seed over the seeds solved, as COCO reports it). Under "
+        "a paper's rule, solved means the rule met and its test bound kept, and sequences are "
+        "counted as the paper counts them",
     ),
     "paper": (paper_table.TITLE, paper_table.CAPTION),
     "cost": (
@@ -87,7 +101,7 @@ def _count(n: int, noun: str) -> str:
 # Reading and cleaning rows
 
 
-def read_results(path: str | Path) -> Any:
+def read_text(path: str | Path) -> Any:
     """Read a results CSV as text columns; a one-line ReportError if it is not one.
 
     Rows that do not parse (csvlog.parse_rows: wrong number of fields, a non-number in a number
@@ -167,6 +181,71 @@ class Rows:
     notes: list[str] = field(default_factory=list)
 
 
+def _labels(df: Any, keys: Any) -> tuple[list[str], list[str]]:
+    """Each row's model label, and the settings that went into labels.
+
+    Settings other than the grid's own that vary between rows of one (task, model, length,
+    seed) mark different model variants: they go into the label, so they are not pooled. `keys`
+    holds the config columns as text (`_text`), `df` has task, model, length and seed.
+    """
+    config = list(keys.columns)
+    grid = ["task", "model", "length", "seed"]
+    settings = [c for c in config if c not in grid and c != "forget_bias"]
+    by_cell = [keys[g] if g in keys.columns else df[g] for g in grid]
+    varying = [c for c in settings if len(df) and (keys[c].groupby(by_cell).nunique() > 1).any()]
+    forget_bias = df["forget_bias"] if "forget_bias" in df.columns else [None] * len(df)
+    labels = [
+        model_label(str(m), fb, {c: keys.iat[i, config.index(c)] for c in varying})
+        for i, (m, fb) in enumerate(zip(df["model"], forget_bias, strict=True))
+    ]
+    return labels, varying
+
+
+def read_results(path: str | Path) -> Any:
+    """A results CSV as a DataFrame in the dtypes `rnnbench.sweep` returns, with a `label`.
+
+    Counts are nullable integers (Int64: `sequences_to_solve` is <NA> where a cell never
+    solved), text is `string`, measurements float64; columns rnnbench does not know stay text.
+    `label` names a model configuration, e.g. "keras-lstm (fb=4)" (a model without a forget
+    gate is its name alone), so `df.groupby(["task", "label", "length"])` keeps every model,
+    where grouping on `forget_bias` would drop the rows whose bias is empty (NaN keys). Rows
+    that do not parse are skipped, as the report skips them (`df.attrs["unparsed"]`); a value
+    that is not a number in a number column the report does not need (an old CSV's
+    "np.float64(0.1)") is read as empty and counted in `df.attrs["unreadable"]`.
+    """
+    import pandas as pd
+
+    text = read_text(path)
+    df = text.copy()
+    unreadable = []
+    for column, kind in column_dtypes().items():
+        if column not in df.columns:
+            continue
+        values = df[column].map(_text)
+        if kind == "string":
+            df[column] = values.astype("string")
+            continue
+        if column in REQUIRED_COLUMNS:  # the report's own columns: a bad value is an error
+            numbers = _numbers(df, column, whole=kind == "Int64")
+        else:  # another column's stray text (an old CSV's "np.float64(0.1)") is left empty
+            numbers = pd.to_numeric(values.where(values != ""), errors="coerce")
+            bad = int(((values != "") & numbers.isna()).sum())
+            if kind == "Int64" and (numbers.dropna() % 1 != 0).any():
+                bad += int((numbers.dropna() % 1 != 0).sum())
+                numbers = numbers.where(numbers % 1 == 0)
+            if bad:
+                unreadable.append(f"{column} ({bad})")
+        df[column] = numbers.astype(kind)
+    config = [c for c in CELL_COLUMNS if c in df.columns]
+    df["label"] = pd.Series(_labels(df, text[config].map(_text))[0], index=df.index,
+                            dtype="string")
+    df.attrs = dict(text.attrs)
+    if unreadable:
+        df.attrs["unreadable"] = ("values that are not numbers were read as empty: "
+                                  + ", ".join(unreadable))
+    return df
+
+
 def prepare(df: Any) -> Rows:
     """Deduplicate configs, label model variants, apply the status policy, find grid holes."""
     check_columns(df)
@@ -194,29 +273,19 @@ def prepare(df: Any) -> Rows:
         status=df["status"].map(_text).replace("", "ok") if "status" in df.columns else "ok",
     )
     for column in ("num_params", "wall_seconds", "chance_accuracy", "solve_threshold",
-                   "grad_ratio_init"):
+                   "grad_ratio_init", "final_loss", "chance_loss"):
         if column in df.columns:
             df[column] = _numbers(df, column)
 
-    # Settings other than the grid's own that vary between rows of one (task, model, length,
-    # seed) mark different model variants: they go into the label, so they are not pooled.
-    grid = ["task", "model", "length", "seed"]
-    settings = [c for c in config if c not in grid and c != "forget_bias"]
-    by_cell = [df[g] for g in grid]
-    varying = [c for c in settings if len(df) and (keys[c].groupby(by_cell).nunique() > 1).any()]
-    forget_bias = df["forget_bias"] if "forget_bias" in df.columns else [None] * len(df)
-    df["label"] = [
-        model_label(m, fb, {c: keys.at[i, c] for c in varying})
-        for i, (m, fb) in enumerate(zip(df["model"], forget_bias, strict=True))
-    ]
+    df["label"], varying = _labels(df, keys)
     if varying:
         notes.append(
             f"rows of one model differ in {', '.join(varying)}; each setting is its own row "
             "in the tables."
         )
 
-    df["counted"] = df["status"] != "error"
-    df["solved"] = (df["status"] == "ok") & df["sequences_to_solve"].notna()
+    # solved or not, and at how many sequences: one verdict that every view reads
+    df = verdict.judge(df)
     statuses = df["status"].value_counts()
     errors = int(statuses.get("error", 0))
     if errors:
@@ -271,40 +340,82 @@ def _missing_cells(df: Any) -> list[str]:
 # Tables
 
 
+SUMMARY_COLUMNS = ["n", "solved", "failed_test", "solved_low", "solved_high", "mean", "sd", "min",
+                   "max", "median_sequences_to_solve", "median_low", "median_high",
+                   "expected_running_time", "budget", "observed", "chance",
+                   "median_grad_ratio_init", "median_loss_to_chance", "paper_rule"]
+
+
+def _survival_of(group: Any) -> dict[str, Any]:
+    """The censored statistics of one (task, model, length): the verdict's solved_at and spent."""
+    solved_at = [float(v) for v in group.loc[group["solved"], "solved_at"]]
+    censored = [float(v) for v in group.loc[~group["solved"], "censored_at"] if v == v]
+    km = survival.kaplan_meier(solved_at, censored)
+    low, high = survival.wilson(len(solved_at), len(group))
+    spent = [float(v) for v in group["spent"] if v == v]
+    return {
+        "solved_low": low, "solved_high": high,
+        "median_sequences_to_solve": km.median, "median_low": km.low, "median_high": km.high,
+        "expected_running_time": survival.expected_running_time(spent, len(solved_at)),
+    }
+
+
+def censored_runs(rows: Rows, task: str, label: str, length: int) -> tuple[list[float],
+                                                                          list[float]]:
+    """(solved_at of the solved seeds, spent of the unsolved ones) of one (task, model, length):
+    the input of rnnbench.survival's statistics, from the verdict every view shares."""
+    df = rows.df
+    own = df[df["counted"] & (df["task"] == task) & (df["label"] == label)
+             & (df["length"] == length)]
+    solved = [float(v) for v in own.loc[own["solved"], "solved_at"]]
+    censored = [float(v) for v in own.loc[~own["solved"], "censored_at"] if v == v]
+    return solved, censored
+
+
 def summary_table(rows: Rows) -> Any:
-    """Numbers behind the tables, one row per (task, model, length): n, solved, accuracy stats."""
+    """Numbers behind the tables, one row per (task, model, length).
+
+    n counted seeds, `solved` and `failed_test` from the verdict (rnnbench.verdict), the solved
+    fraction's Wilson interval, held-out (or test) accuracy statistics, and sequences to solve
+    with every unsolved seed censored at its budget (rnnbench.survival, rnnbench.verdict): the
+    Kaplan-Meier median with its 95% bounds (inf: not reached within the sequences run) and the
+    expected running time (every sequence spent over the seeds solved).
+    """
     import pandas as pd
 
     counted = rows.df[rows.df["counted"]]
-    columns = ["n", "solved", "mean", "sd", "min", "max", "median_sequences_to_solve", "budget",
-               "chance", "median_grad_ratio_init"]
+    columns = SUMMARY_COLUMNS
     if counted.empty:
         index = pd.MultiIndex.from_arrays([[], [], []], names=["task", "model", "length"])
         return pd.DataFrame(columns=columns, index=index)
-    budget = (_numbers(counted, "max_sequences") if "max_sequences" in counted.columns
-              else math.nan)
     counted = counted.assign(
-        # an unsolved seed counts as above its budget (inf), so the median does not drop it
-        solved_sequences=counted["sequences_to_solve"].where(counted["solved"], math.inf),
-        budget=budget,
+        observed=counted[["spent", "censored_at"]].max(axis=1),
         chance=counted.get("chance_accuracy", math.nan),
         grad_ratio=counted.get("grad_ratio_init", math.nan),
+        loss_to_chance=counted.get("final_loss", math.nan) / counted.get("chance_loss", math.nan),
     )
     grouped = counted.groupby(["task", "label", "length"], sort=True)
     summary = grouped.agg(
         n=("seed", "size"),
         solved=("solved", "sum"),
+        failed_test=("failed_test", "sum"),
         mean=("accuracy", "mean"),
         sd=("accuracy", "std"),
         min=("accuracy", "min"),
         max=("accuracy", "max"),
-        median_sequences_to_solve=("solved_sequences", "median"),
         budget=("budget", "max"),
+        observed=("observed", "max"),
         chance=("chance", "median"),
         median_grad_ratio_init=("grad_ratio", "median"),
+        paper_rule=("paper_rule", "all"),
+        median_loss_to_chance=("loss_to_chance", "median"),
     )
+    censored = pd.DataFrame.from_records(
+        [_survival_of(group) for _, group in grouped], index=summary.index)
+    summary = summary.join(censored)
     summary.index = summary.index.rename(["task", "model", "length"])
     summary["solved"] = summary["solved"].astype(int)
+    summary["failed_test"] = summary["failed_test"].astype(int)
     return summary[columns]
 
 
@@ -332,8 +443,15 @@ def _by_length(summary: Any, cell: Any, rows: Rows) -> Any:
     return table.fillna("")
 
 
+def solved_text(r: Any) -> str:
+    """`k/n` of a summary row, with the seeds that met a paper's rule but broke its test bound."""
+    text = f"{int(r['solved'])}/{int(r['n'])}"
+    failed = int(r.get("failed_test", 0) or 0)
+    return text + (f", {failed} more met the rule, failed the test" if failed else "")
+
+
 def _accuracy_cell(r: Any) -> str:
-    solved = f"(solved {int(r['solved'])}/{int(r['n'])})"
+    solved = f"(solved {solved_text(r)})"
     if r["mean"] != r["mean"]:
         return f"n/a {solved}"
     if r["sd"] != r["sd"]:  # one accuracy: no spread to show
@@ -341,14 +459,13 @@ def _accuracy_cell(r: Any) -> str:
     return f"{r['mean']:.2f} ± {r['sd']:.2f} {solved}"
 
 
-def _efficiency_cell(r: Any) -> str:
-    counts = f"({int(r['solved'])}/{int(r['n'])})"
-    median = r["median_sequences_to_solve"]
-    if median != median or math.isinf(median):  # half or more of the seeds did not solve
-        budget = r.get("budget", math.nan)
-        return f">{budget:,.0f} {counts}" if budget == budget else f"none {counts}"
-    shown = f"{median:,.0f}" if median % 1 == 0 else f"{median:,.1f}"
-    return f"{shown} {counts}"
+def sequences_text(value: float, budget: float) -> str:
+    """A count of sequences; inf (not reached within the sequences run) as >budget."""
+    if value != value:
+        return "n/a"
+    if math.isinf(value):
+        return f">{budget:,.0f}" if budget == budget else "not reached"
+    return f"{value:,.0f}"
 
 
 def _ratio_cell(r: Any) -> str:
@@ -356,19 +473,71 @@ def _ratio_cell(r: Any) -> str:
     return "n/a" if ratio != ratio else f"{ratio:.2g}"
 
 
+def sample_efficiency_table(summary: Any) -> Any:
+    """Per (task, model, length): solved k/n with its Wilson interval, the Kaplan-Meier median of
+    sequences to solve with its 95% interval, and the expected running time (COCO's ERT)."""
+    import pandas as pd
+
+    columns = ["solved", "solved 95% CI", "median to solve (KM)", "median 95% CI",
+               "expected running time", "budget"]
+    records = []
+    for (task, label, length), r in summary.iterrows():
+        budget = r["observed"]  # ">N": not reached within the most sequences a seed ran
+        low, high = r["solved_low"], r["solved_high"]
+        records.append({
+            "task": task, "model": label, "length": int(length),
+            "solved": solved_text(r),
+            "solved 95% CI": "" if low != low else f"{low:.2f}-{high:.2f}",
+            "median to solve (KM)": sequences_text(r["median_sequences_to_solve"], budget),
+            "median 95% CI": (f"{sequences_text(r['median_low'], budget)} to "
+                              f"{sequences_text(r['median_high'], budget)}"),
+            "expected running time": sequences_text(r["expected_running_time"], budget),
+            "budget": sequences_text(r["budget"], r["budget"]),
+        })
+    index = ["task", "model", "length"]
+    if not records:
+        return pd.DataFrame(columns=columns,
+                            index=pd.MultiIndex.from_arrays([[], [], []], names=index))
+    return pd.DataFrame.from_records(records).set_index(index)[columns]
+
+
+def critical_lengths(summary: Any) -> dict[tuple[str, str], tuple[int, int, int] | None]:
+    """(task, model) -> (critical length, seeds solved there, seeds run there), or None.
+
+    The critical length is the largest length at which at least half the seeds (k >= n/2)
+    solved, by the verdict every view shares.
+    """
+    found: dict[tuple[str, str], tuple[int, int, int] | None] = {}
+    for (task, label), rows in summary.groupby(level=["task", "model"], sort=True):
+        best = None
+        for (_, _, n), r in rows.iterrows():
+            if r["n"] and 2 * r["solved"] >= r["n"]:
+                best = (int(n), int(r["solved"]), int(r["n"]))
+        found[(str(task), str(label))] = best
+    return found
+
+
+def _loss_cell(r: Any) -> str:
+    ratio = r["median_loss_to_chance"]
+    return "n/a" if ratio != ratio else f"{ratio:.2f}"
+
+
 def critical_length_table(summary: Any) -> Any:
-    """Per (task, model): the longest length at which at least half the seeds (k >= n/2) solved."""
+    """Per (task, model): the longest length at which at least half the seeds (k >= n/2) solved,
+    with the seeds behind it."""
     import pandas as pd
 
     records = []
+    critical = critical_lengths(summary)
     for (task, label), rows in summary.groupby(level=["task", "model"], sort=True):
         lengths = rows.index.get_level_values("length")
         passed = [int(n) for n, ok in zip(lengths, 2 * rows["solved"] >= rows["n"], strict=True)
                   if ok]
+        best = critical[(str(task), str(label))]
         records.append({
             "task": task,
             "model": label,
-            "critical length": str(max(passed)) if passed else "none",
+            "critical length": "none" if best is None else f"{best[0]} ({best[1]}/{best[2]} seeds)",
             "lengths solved by half the seeds": ", ".join(map(str, passed)) or "none",
             "lengths tested": ", ".join(str(int(n)) for n in lengths),
         })
@@ -432,9 +601,14 @@ def build_report(df: Any, study: str = "results") -> Report:
     tables = {"accuracy": _by_length(summary, _accuracy_cell, rows)}
     if summary["median_grad_ratio_init"].notna().any():  # CSVs before the column have none
         tables["gradient_signal"] = _by_length(summary, _ratio_cell, rows)
+    with_chance_loss = summary["median_loss_to_chance"].notna().groupby(level="task").any()
+    if with_chance_loss.any():  # only the tasks that state a chance loss (copy memory)
+        tasks_with = list(with_chance_loss[with_chance_loss].index)
+        own = Rows(rows.df[rows.df["task"].isin(tasks_with)])  # their rows and lengths alone
+        tables["loss_vs_chance"] = _by_length(summary.loc[tasks_with], _loss_cell, own)
     tables |= {
         "critical_length": critical_length_table(summary),
-        "sample_efficiency": _by_length(summary, _efficiency_cell, rows),
+        "sample_efficiency": sample_efficiency_table(summary),
         "cost": cost_table(rows),
     }
     paper = paper_table.paper_table(rows.df)
@@ -449,10 +623,11 @@ def accuracy_of(results: Any, numbers: bool = False) -> Any:
     `results` is a results CSV's path or the DataFrame `rnnbench.sweep` returned. Rows are
     (task, model), columns dependency length, cells `mean ± sd (solved k/n)` over seeds, as
     `rnnbench report` prints. With `numbers=True`: the numbers behind it instead, one row per
-    (task, model, length) with columns n, solved, mean, sd, min, max, median sequences to solve,
-    chance.
+    (task, model, length) with the columns of SUMMARY_COLUMNS: n, solved (the shared verdict),
+    the solved fraction's Wilson interval, accuracy statistics, the Kaplan-Meier median sequences
+    to solve with its interval, the expected running time, the budget, chance.
     """
-    df = read_results(results) if isinstance(results, (str, Path)) else results
+    df = read_text(results) if isinstance(results, (str, Path)) else results
     built = build_report(df)
     return built.summary if numbers else built.tables["accuracy"]
 
@@ -469,8 +644,31 @@ def _to_string(table: Any) -> str:
     # At most TERMINAL_COLUMNS wide: a wider table goes on in blocks of columns below (pandas
     # repeats the row labels), so a terminal or a pasted text file never wraps a row mid-cell.
     with pd.option_context("display.width", TERMINAL_COLUMNS, "display.max_columns", 100,
-                           "display.max_colwidth", 60):
-        return table.to_string(line_width=TERMINAL_COLUMNS)
+                           "display.max_colwidth", 80):
+        text = table.to_string(line_width=TERMINAL_COLUMNS)
+    if max(len(line) for line in text.splitlines()) <= TERMINAL_COLUMNS:
+        return text
+    return _stacked(table)
+
+
+def _stacked(table: Any) -> str:
+    """A table whose one column is already too wide beside its row labels, as a list: each row's
+    labels on a line, then one wrapped line per non-empty cell, `column: value`."""
+    import textwrap
+
+    flat = table.reset_index()
+    labels = list(flat.columns[: table.index.nlevels])
+    name = f"{table.columns.name} " if table.columns.name else ""
+    lines = []
+    for row in flat.itertuples(index=False):
+        values = dict(zip(flat.columns, row, strict=True))
+        lines.append("  ".join(str(values[c]) for c in labels))
+        for column in flat.columns[len(labels):]:
+            value = str(values[column]).strip()
+            if value and value != "nan":
+                lines.append(textwrap.fill(f"{name}{column}: {value}", TERMINAL_COLUMNS,
+                                           initial_indent="    ", subsequent_indent="      "))
+    return "\n".join(lines)
 
 
 TERMINAL_COLUMNS = 100

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import io
-import math
-import typing
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -12,9 +10,13 @@ from typing import Any
 from rnnbench import executors, memory
 from rnnbench.cost import most_expensive_first
 from rnnbench.csvlog import ResultsCSV, config_key, locked, rows_to_csv_text
-from rnnbench.errors import UserError
-from rnnbench.executors import DEFAULT_CELLS_PER_WORKER, DEFAULT_DASK_RETRIES
-from rnnbench.schema import CellResult, SweepCell, result_row
+from rnnbench.executors import (
+    DEFAULT_CELLS_PER_WORKER,
+    DEFAULT_DASK_RETRIES,
+    ExecutorKind,
+    ExecutorOptions,
+)
+from rnnbench.schema import CellResult, SweepCell, column_dtypes, result_row
 
 ProgressFn = Callable[[int, int, SweepCell, CellResult], None]
 StartFn = Callable[[int, int], None]
@@ -27,19 +29,7 @@ def cell_key(cell: SweepCell) -> tuple[str, ...]:
 
 def check_executor_options(scheduler: str | None, cell_timeout: float | None) -> None:
     """Refuse, before anything runs or moves, executor options that cannot work together."""
-    if scheduler is not None and cell_timeout is not None:
-        raise UserError(
-            "a cell timeout (--cell-timeout) works with local workers only, "
-            "not with a Dask scheduler (--scheduler)"
-        )
-    if cell_timeout is not None and (
-        isinstance(cell_timeout, bool) or not 0 < cell_timeout < math.inf
-    ):
-        raise UserError(
-            f"cell timeout = {cell_timeout!r}; expected a positive, finite number of seconds"
-        )
-    if scheduler is not None:
-        executors.check_scheduler_address(scheduler)
+    executors.choose(ExecutorOptions(scheduler=scheduler, cell_timeout=cell_timeout))
 
 
 def runs_in_process(
@@ -52,7 +42,9 @@ def runs_in_process(
     SIGKILL, a segfault) costs one `crashed` row, not the sweep. That worker costs 0.3 s a sweep
     for NumPy cells and 3 s for Keras ones (TensorFlow's import moves into it), measured on 2 cores.
     """
-    return scheduler is None and workers == 1 and cell_timeout is None and in_process
+    options = ExecutorOptions(workers=workers, cell_timeout=cell_timeout, scheduler=scheduler,
+                              in_process=in_process)
+    return executors.InProcessExecutor.claims(options)
 
 
 def run_sweep(
@@ -92,16 +84,15 @@ def run_sweep(
     wait for it). Rows of `out` that do not parse are skipped (their cells run again), and
     `warn` is told how many.
     """
-    check_executor_options(scheduler, cell_timeout)
-    local = scheduler is None
-    at_once = (1 if runs_in_process(workers, cell_timeout, scheduler, in_process) else workers)
-    memory.check_cells(cells, memory.Limit.parse(memory_limit), at_once if local else 1)
+    options = ExecutorOptions(workers=workers, cell_timeout=cell_timeout, scheduler=scheduler,
+                              in_process=in_process, cells_per_worker=cells_per_worker,
+                              dask_retries=dask_retries)
+    kind = executors.choose(options)  # checks the options
+    memory.check_cells(cells, memory.Limit.parse(memory_limit), kind.at_once(options) or 1)
     if out is None:
-        return _run(cells, None, progress, on_start, workers, cell_timeout, scheduler,
-                    retry_failed, cells_per_worker, dask_retries, in_process, warn)
+        return _run(cells, None, progress, on_start, kind, options, retry_failed, warn)
     with locked(out, wait=wait, on_wait=_waiting(out, warn)):
-        return _run(cells, out, progress, on_start, workers, cell_timeout, scheduler,
-                    retry_failed, cells_per_worker, dask_retries, in_process, warn)
+        return _run(cells, out, progress, on_start, kind, options, retry_failed, warn)
 
 
 def _waiting(out: str | Path, warn: Callable[[str], None] | None) -> Callable[[str], None]:
@@ -112,8 +103,16 @@ def _waiting(out: str | Path, warn: Callable[[str], None] | None) -> Callable[[s
     return say
 
 
-def _run(cells, out, progress, on_start, workers, cell_timeout, scheduler, retry_failed,
-         cells_per_worker, dask_retries, in_process, warn) -> Any:  # noqa: ANN001 - run_sweep's
+def _run(
+    cells: Sequence[SweepCell],
+    out: str | Path | None,
+    progress: ProgressFn | None,
+    on_start: StartFn | None,
+    kind: type[ExecutorKind],
+    options: ExecutorOptions,
+    retry_failed: bool,
+    warn: Callable[[str], None] | None,
+) -> Any:
     import pandas as pd
 
     log = ResultsCSV(out) if out is not None else None
@@ -122,6 +121,10 @@ def _run(cells, out, progress, on_start, workers, cell_timeout, scheduler, retry
     if log is not None:
         log.prepare()
         _say_moved(log, warn)
+        if log.added_columns and warn is not None:
+            added = ", ".join(log.added_columns)
+            warn(f"{str(out)!r} was written by an earlier rnnbench: added its missing columns "
+                 f"({added}), empty in its earlier rows")
         done_rows = {config_key(r): r for r in log.rows()}
         if log.warning() and warn is not None:
             warn(f"{log.warning()}; their cells run again")
@@ -135,9 +138,7 @@ def _run(cells, out, progress, on_start, workers, cell_timeout, scheduler, retry
     todo = most_expensive_first(c for key, c in wanted.items() if key not in done_rows)
     plan = getattr(progress, "plan", None)
     if plan is not None:
-        side_by_side = None if scheduler is not None else (
-            1 if runs_in_process(workers, cell_timeout, scheduler, in_process) else workers)
-        plan(todo, side_by_side)
+        plan(todo, kind.at_once(options))
     if on_start is not None:
         on_start(len(wanted), len(todo))
 
@@ -151,14 +152,14 @@ def _run(cells, out, progress, on_start, workers, cell_timeout, scheduler, retry
         if progress is not None:
             progress(len(new_rows), len(todo), cell, result)
 
-    if todo and scheduler is not None:
-        executors.run_dask(todo, on_result, scheduler, retries=dask_retries)
-    elif todo and runs_in_process(workers, cell_timeout, scheduler, in_process):
-        executors.run_serial(todo, on_result)
-    elif todo:
-        executors.run_local(
-            todo, on_result, workers, cell_timeout=cell_timeout, cells_per_worker=cells_per_worker
-        )
+    if todo:
+        executor = kind(options)
+        try:
+            executor.submit(todo)
+            for cell, result in executor.results():
+                on_result(cell, result)
+        finally:
+            executor.stop()
 
     rows = [new_rows.get(k) or done_rows[k] for k in wanted if k in new_rows or k in done_rows]
     return pd.read_csv(io.StringIO(rows_to_csv_text(rows)), dtype=column_dtypes(),
@@ -173,17 +174,3 @@ def _say_moved(log: ResultsCSV, warn: Callable[[str], None] | None) -> None:
         warn(f"{n} {lines} of {log.shown!r} that cannot be read as rows (cut short or edited) "
              f"moved to {str(Path(log.shown).with_name(side.name))!r}, kept there as they were")
     log.moved = None
-
-
-def column_dtypes() -> dict[str, str]:
-    """pandas dtypes that say what each column holds: nullable integers (Int64: empty where a
-    cell never solved or has no parameter count) and strings, floats for the rest."""
-    kinds: dict[str, str] = {}
-    for cls in (SweepCell, CellResult):
-        for name, hint in typing.get_type_hints(cls).items():
-            args = set(typing.get_args(hint)) or {hint}
-            if str in args:
-                kinds[name] = "string"
-            elif int in args and float not in args:
-                kinds[name] = "Int64"
-    return kinds

@@ -1,33 +1,41 @@
 """The words every layer speaks: one cell's config, what it measured, the CSV's columns, labels.
 
-This is the bottom of rnnbench's layers (see DESIGN.md): it imports nothing of rnnbench but the
-backend default, so the harness, the CSV log, the study, the report and the progress lines all
-take their cell and result types, their columns and their model labels from here.
+This is near the bottom of rnnbench's layers (see docs/design.md): it imports nothing of rnnbench
+but the backend default and the settings table (rnnbench.settings), so the harness, the CSV log,
+the study, the report and the progress lines all take their cell and result types, their columns
+and their model labels from here.
 """
 
 from __future__ import annotations
 
 import math
+import typing
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 from rnnbench.backends import DEFAULT_BACKEND
+from rnnbench.settings import (
+    ALWAYS,
+    DEFAULT_BATCH_SIZE,
+    DEFAULT_CHUNK_SIZE,
+    DEFAULT_EVAL_SIZE,
+    DEFAULT_LEARNING_RATE,
+    DEFAULT_MAX_SEQUENCES,
+    DEFAULT_OPTIMIZER,
+    DEFAULT_RULE,
+    DEFAULT_SOLVE_THRESHOLD,
+    DEFAULT_UNITS,
+    HPARAMS,
+    OPTIMIZERS,
+    RULES,
+)
 
-# One width, optimizer and batch for every built-in model, so comparisons are fair.
-DEFAULT_UNITS = 32
-DEFAULT_LEARNING_RATE = 3e-3
-DEFAULT_BATCH_SIZE = 64
-DEFAULT_OPTIMIZER = "adam"  # Adam with each variable's gradient clipped to norm 1
-OPTIMIZERS = ("adam", "sgd")  # sgd: plain gradient descent, the 1997 paper's
-# How a cell is judged: "task" is the task's own rule where it has one (the 1997 tasks: the
-# paper's), else held-out accuracy against solve_threshold; "held-out" always the latter.
-RULES = ("task", "held-out")
-
-# A cell's budget and how it is scored.
-DEFAULT_MAX_SEQUENCES = 64_000
-DEFAULT_CHUNK_SIZE = 2048  # sequences per training chunk; held-out accuracy is measured after each
-DEFAULT_EVAL_SIZE = 1000
-DEFAULT_SOLVE_THRESHOLD = 0.95
+# The defaults come from the settings table (rnnbench.settings), where each is written once.
+__all__ = ["CELL_COLUMNS", "COLUMNS", "DEFAULT_BATCH_SIZE", "DEFAULT_CHUNK_SIZE",
+           "DEFAULT_EVAL_SIZE", "DEFAULT_LEARNING_RATE", "DEFAULT_MAX_SEQUENCES",
+           "DEFAULT_OPTIMIZER", "DEFAULT_SOLVE_THRESHOLD", "DEFAULT_UNITS", "OPTIMIZERS",
+           "RESULT_COLUMNS", "RULES",
+           "CellResult", "SweepCell", "model_label", "result_row"]
 
 
 @dataclass(frozen=True)
@@ -48,22 +56,17 @@ class SweepCell:
     solve_threshold: float = DEFAULT_SOLVE_THRESHOLD
     backend: str = DEFAULT_BACKEND  # the Keras backend (recorded for NumPy models too)
     optimizer: str = DEFAULT_OPTIMIZER  # "adam", or "sgd" (batch_size 1 and sgd: online, as 1997)
-    rule: str = "task"  # one of RULES
+    rule: str = DEFAULT_RULE  # one of RULES
 
     def hparams(self) -> dict[str, Any]:
-        """The hyper-parameters offered to the model factory (it takes the ones it names).
-
-        `optimizer` is offered only when it is not the default, so factories written before it
-        existed keep working; the harness refuses a model that does not take one it is offered.
-        """
-        offered: dict[str, Any] = {
-            "learning_rate": self.learning_rate,
-            "batch_size": self.batch_size,
-        }
-        if self.forget_bias is not None:
-            offered["forget_bias"] = self.forget_bias
-        if self.optimizer != DEFAULT_OPTIMIZER:
-            offered["optimizer"] = self.optimizer
+        """The hyper-parameters offered to the model factory (it takes the ones it names): the
+        settings the table marks as such (rnnbench.settings, `Setting.hparam`), but a
+        forget_bias of None (the model takes none) and a WHEN_SET one at its default."""
+        offered = {}
+        for setting in HPARAMS:
+            value = getattr(self, setting.key)
+            if value is not None and (setting.hparam == ALWAYS or value != setting.default):
+                offered[setting.key] = value
         return offered
 
 
@@ -79,6 +82,9 @@ class CellResult:
     wall_seconds: float = 0.0
     num_params: int | None = None
     chance_accuracy: float = math.nan
+    # The memoryless predictor's loss per scored step, where the task states one (copy memory:
+    # 10 ln 8 / (T + 20)); held against final_loss, the training loss of the last chunk
+    chance_loss: float = math.nan
     # |dLoss/dh_1| / |dLoss/dh_T| at initialisation, batch-averaged: how much of the last step's
     # error signal reaches the first step (NaN for a model without a gradient hook)
     grad_ratio_init: float = math.nan
@@ -94,11 +100,30 @@ class CellResult:
     sequences_to_error_level: int | None = None
     test_wrong: int | None = None  # under a paper's rule: wrong answers on the fresh test set
     test_size: int | None = None  # ... of this many sequences (2,560 or 10,000 in the paper)
+    # Under a paper's rule with a weaker one met on the way (Exp. 3: ST1 beside ST2, both judged
+    # on a fixed test set): the training sequences until the weaker one first held
+    sequences_to_milestone: int | None = None
 
 
 CELL_COLUMNS = [f.name for f in fields(SweepCell)]
 RESULT_COLUMNS = [f.name for f in fields(CellResult)]
 COLUMNS = CELL_COLUMNS + RESULT_COLUMNS
+
+
+def column_dtypes() -> dict[str, str]:
+    """pandas dtypes that say what each column holds: nullable integers (Int64: empty where a
+    cell never solved or has no parameter count) and strings, floats for the rest."""
+    kinds: dict[str, str] = {}
+    for cls in (SweepCell, CellResult):
+        for name, hint in typing.get_type_hints(cls).items():
+            args = set(typing.get_args(hint)) or {hint}
+            if str in args:
+                kinds[name] = "string"
+            elif int in args and float not in args:
+                kinds[name] = "Int64"
+            else:
+                kinds[name] = "float64"
+    return kinds
 
 
 def result_row(cell: SweepCell, result: CellResult) -> dict[str, Any]:

@@ -14,49 +14,36 @@ A study is data (a TOML file in tasks/ or keyword arguments), never code:
     adding = [10, 25, 50]
     delayed-recall = [5, 10, 20, 50]
 
-`tasks` defaults to the keys of a `lengths` table, or to every registered built-in task.
+`tasks` defaults to the keys of a `lengths` table, or to every registered built-in task. The keys,
+their defaults and checks, and which of them a `[[regimes]]` group may set are the settings table's
+(rnnbench.settings); this module turns the checked values into cells.
 """
 
 from __future__ import annotations
 
 import inspect
 import itertools
-import math
 import os
 import sys
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rnnbench.backends import BACKENDS, check_backend_env, current_backend, select_backend
-from rnnbench.errors import UserError
-from rnnbench.models.base import DEFAULT_FORGET_BIAS, optimizer_refusal
+from rnnbench.backends import check_backend_env, current_backend, select_backend
+from rnnbench.models.base import DEFAULT_FORGET_BIAS, hparam_refusal, per_step_refusal
 from rnnbench.registry import BUILTIN_SOURCE, models, tasks
-from rnnbench.schema import (
-    DEFAULT_BATCH_SIZE,
-    DEFAULT_CHUNK_SIZE,
-    DEFAULT_EVAL_SIZE,
-    DEFAULT_LEARNING_RATE,
-    DEFAULT_MAX_SEQUENCES,
-    DEFAULT_OPTIMIZER,
-    DEFAULT_SOLVE_THRESHOLD,
-    DEFAULT_UNITS,
-    OPTIMIZERS,
-    RULES,
-    SweepCell,
-)
+from rnnbench.schema import SweepCell
+from rnnbench.settings import BY_KEY, CELL_KEYS, PAPER, REGIME_KEYS, SpecError, check
 
-PAPER = "paper"  # learning_rate = "paper": each task's reference learning rate
-# The settings a regime may give its models (besides `models`).
-REGIME_KEYS = ("optimizer", "rule", "batch_size", "learning_rate", "max_sequences", "chunk_size",
-               "eval_size", "units", "forget_bias", "solve_threshold", "lengths")
+__all__ = ["MAX_CELLS", "PAPER", "REGIME_KEYS", "TEACHING", "SpecError", "StudySpec",
+           "forget_biases_for", "resolve_study", "takes_forget_bias"]
 
-DEFAULT_MODELS = ("numpy-rnn", "keras-simplernn", "keras-lstm")
-DEFAULT_SEEDS = 3
 # A study of more cells is refused before it is listed: at a second a cell on every core of a big
 # machine that is still more than a day, and listing it alone takes memory by the gigabyte.
 MAX_CELLS = 100_000
+# The cell settings that are not copied as they stand: resolved per task or model in _cells_of.
+RESOLVED = ("max_sequences", "learning_rate", "forget_bias", "backend")
 
 
 # The classroom study that `rnnbench sweep` runs with no spec; tasks/teaching.toml says the same
@@ -78,46 +65,37 @@ TEACHING: dict[str, Any] = {
 }
 
 
-class SpecError(UserError):
-    """A study spec or option that cannot be run; the message names the key and what is allowed."""
-
-
 @dataclass(frozen=True)
 class StudySpec:
-    name: str = "sweep"
-    tasks: tuple[str, ...] = ()  # empty: the keys of `lengths`, else every built-in task
-    models: tuple[str, ...] = DEFAULT_MODELS
-    lengths: Any = field(default_factory=lambda: [5, 10, 20])  # list, or {task: list}
-    seeds: Any = DEFAULT_SEEDS  # a count, or a list of seeds
-    max_sequences: Any = DEFAULT_MAX_SEQUENCES  # an int, or {task: int}
-    units: int = DEFAULT_UNITS
-    batch_size: int = DEFAULT_BATCH_SIZE
-    learning_rate: float | str = DEFAULT_LEARNING_RATE  # or "paper": the task's reference rate
-    optimizer: str = DEFAULT_OPTIMIZER  # "adam" or "sgd"
-    rule: str = "task"  # "task": the task's own solve rule if any; "held-out": solve_threshold
-    forget_bias: tuple[float, ...] = ()  # empty: the model's default
-    chunk_size: int = DEFAULT_CHUNK_SIZE
-    eval_size: int = DEFAULT_EVAL_SIZE
-    solve_threshold: float = DEFAULT_SOLVE_THRESHOLD
-    backend: str = ""  # empty: KERAS_BACKEND, else tensorflow
-    # More models, each group with its own settings (e.g. the 1997 LSTM online with SGD beside the
-    # modern models): a tuple of {key: value} with `models` and any of REGIME_KEYS.
-    regimes: tuple[dict[str, Any], ...] = ()
+    """A study: the settings its top level gives and its regimes, each checked by the table.
+
+    A setting not given reads as the table's default: `spec.units`, `spec.lengths`, ... (the
+    keys of rnnbench.settings.SETTINGS). A regime is a further group of models with its own
+    settings over the top level's (e.g. the 1997 LSTM online with SGD beside the modern models):
+    {"models": (...), key: value} with any of REGIME_KEYS.
+    """
+
+    given: Mapping[str, Any] = field(default_factory=dict)
+    regimes: tuple[Mapping[str, Any], ...] = ()
+
+    def __getattr__(self, key: str) -> Any:
+        if key in BY_KEY:  # only called for names that are not attributes of the dataclass
+            return self.__dict__.get("given", {}).get(key, BY_KEY[key].default)
+        raise AttributeError(key)
 
     # -- reading ---------------------------------------------------------------------------------
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any], where: str = "spec") -> StudySpec:
-        allowed = [f.name for f in fields(cls)]
+        allowed = [*BY_KEY, "regimes"]
         unknown = sorted(set(data) - set(allowed))
         if unknown:
             raise SpecError(
                 f"{where}: unknown key {unknown[0]!r}; allowed keys: {', '.join(allowed)}"
             )
-        values: dict[str, Any] = {}
-        for key, value in data.items():
-            values[key] = _coerce(key, value, where)
-        return cls(**values)
+        given = {k: check(k, v, where) for k, v in data.items() if k != "regimes"}
+        regimes = _regimes(data["regimes"], where) if "regimes" in data else ()
+        return cls(given, regimes)
 
     @classmethod
     def teaching(cls) -> StudySpec:
@@ -134,25 +112,54 @@ class StudySpec:
         except RecursionError:  # arrays or tables nested thousands deep
             raise SpecError(f"{path}: not a study: its values are nested too deep "
                             f"(a study's are at most {MAX_SPEC_DEPTH} deep)") from None
-        spec = cls.from_mapping(data, where=str(path))
-        return spec if "name" in data else replace(spec, name=path.stem)
+        return cls.from_mapping({"name": path.stem, **data}, where=str(path))
 
     def with_overrides(self, **overrides: Any) -> StudySpec:
-        """This spec with the options a user gave (None means not given)."""
-        allowed = [f.name for f in fields(self)]
-        unknown = sorted(set(overrides) - set(allowed))
+        """This spec with the settings a user gave (None or () means not given).
+
+        Every setting given applies to every group (the top level and each regime), except
+        `models`, which chooses the models that run: each with the settings of the group that
+        names it, or the top level's if none does; a regime left without models is dropped.
+        Lengths given as one list keep each group's tasks (those its lengths table names); a
+        chosen task that no group with models has lengths for runs with the top level's.
+        """
+        unknown = sorted(set(overrides) - set(BY_KEY))
         if unknown:
-            raise SpecError(f"unknown option {unknown[0]!r}; allowed: {', '.join(allowed)}")
-        given = {k: v for k, v in overrides.items() if v is not None and v != ()}
-        return replace(self, **{k: _coerce(k, v, "option") for k, v in given.items()})
+            raise SpecError(f"unknown option {unknown[0]!r}; allowed: {', '.join(BY_KEY)}")
+        given = {k: check(k, v, "option") for k, v in overrides.items()
+                 if v is not None and v != ()}
+        chosen = given.pop("models", None)
+        top = {**self.given, **given}
+        regimes = [{k: v for k, v in r.items() if k not in given} for r in self.regimes]
+        if chosen is not None:
+            in_regimes = {m for r in regimes for m in r["models"]}
+            top["models"] = tuple(m for m in chosen if m in self.models or m not in in_regimes)
+            regimes = [{**r, "models": tuple(m for m in r["models"] if m in chosen)}
+                       for r in regimes]
+        lengths = given.get("lengths")
+        if isinstance(lengths, list):  # each group keeps its tasks, at these lengths
+            top["lengths"] = _each_task(self.lengths, lengths)
+            for regime, old in zip(regimes, self.regimes, strict=True):
+                if "lengths" in old:
+                    regime["lengths"] = _each_task(old["lengths"], lengths)
+            groups = StudySpec(top, tuple(r for r in regimes if r["models"])).groups()
+            for task in top.get("tasks", ()):  # a chosen task no group runs: the top level's
+                if isinstance(top["lengths"], dict) and not any(g._runs(task) for g in groups):
+                    top["lengths"] = {**top["lengths"], task: lengths}
+        return StudySpec(top, tuple(r for r in regimes if r["models"]))
 
     # -- expanding -------------------------------------------------------------------------------
+
+    def groups(self) -> list[StudySpec]:
+        """One spec per group of models that has any: the top level's, then each regime's."""
+        specs = [StudySpec(self.given)] + [StudySpec({**self.given, **r}) for r in self.regimes]
+        return [s for s in specs if s.models]
 
     def task_names(self) -> list[str]:
         if self.tasks:
             return list(self.tasks)
-        tables = [self.lengths] + [r["lengths"] for r in self.regimes if "lengths" in r]
-        if all(isinstance(t, dict) for t in tables):  # the tasks the lengths tables name
+        tables = [g.lengths for g in self.groups()]
+        if tables and all(isinstance(t, dict) for t in tables):  # the tasks the tables name
             return list(dict.fromkeys(name for table in tables for name in table))
         return [
             e.name
@@ -172,7 +179,7 @@ class StudySpec:
 
     def max_sequences_for(self, task: str) -> int:
         if isinstance(self.max_sequences, dict):  # a task missing from the table gets the default
-            return int(self.max_sequences.get(task, DEFAULT_MAX_SEQUENCES))
+            return int(self.max_sequences.get(task, BY_KEY["max_sequences"].default))
         return int(self.max_sequences)
 
     def seed_list(self) -> list[int]:
@@ -187,22 +194,14 @@ class StudySpec:
         task_names = self.task_names()
         for name in task_names:
             tasks.entry(name)  # raises with the known names
-        groups = self.regime_specs()
-        for regime in self.regimes:  # a regime's table may name tasks a --task leaves out
-            if isinstance(regime.get("lengths"), dict):
-                for name in regime["lengths"]:
-                    tasks.entry(name)  # but not a task nobody registered
+        groups = self.groups()
         for group in groups:
             for name in group.models:
                 models.entry(name)
             for key in ("lengths", "max_sequences"):  # a table may name only registered tasks
                 table = getattr(group, key)
-                unknown = sorted(set(table) - set(tasks.names())) if isinstance(table, dict) else []
-                if unknown:
-                    raise SpecError(
-                        f"{key}: the table names task {unknown[0]!r}, which is not registered; "
-                        f"known tasks: {', '.join(tasks.names())}"
-                    )
+                for name in table if isinstance(table, dict) else ():
+                    tasks.entry(name)  # raises with the known names
         # Counted before listed: an absurd grid (seeds = 100000000) is refused at once.
         n = sum(group._count_of(name) for name in dict.fromkeys(task_names)
                 for group in groups if group._runs(name))
@@ -226,12 +225,6 @@ class StudySpec:
             )
         return out
 
-    def regime_specs(self) -> list[StudySpec]:
-        """One spec per group of models: the top level's (if it names models), then each regime."""
-        base = replace(self, regimes=())
-        groups = [base] if base.models else []
-        return groups + [replace(base, **regime) for regime in self.regimes]
-
     def _runs(self, task_name: str) -> bool:
         """Whether this group of models runs `task_name` (its lengths table names it, or it has
         one list of lengths for every task)."""
@@ -245,7 +238,8 @@ class StudySpec:
 
     def _cells_of(self, task_name: str, task: Any) -> list[SweepCell]:
         for model in self.models:  # refused here, before anything runs, not per cell
-            refusal = optimizer_refusal(model, models.get(model), self.optimizer)
+            refusal = hparam_refusal(model, models.get(model), self.given) or (
+                per_step_refusal(model, models.get(model), task))
             if refusal is not None:
                 raise SpecError(refusal)
         for length in self.lengths_for(task_name):
@@ -253,33 +247,17 @@ class StudySpec:
                 task.check_length(length)
             except ValueError as exc:  # the Task contract: ValueError for a bad length
                 raise SpecError(f"lengths: {exc}") from None
-        budget = self.max_sequences_for(task_name)
-        learning_rate = self.learning_rate_for(task_name, task)
-        out = []
-        for length, model, seed in itertools.product(
-            self.lengths_for(task_name), self.models, self.seed_list()
-        ):
-            for forget_bias in self._forget_biases(model):
-                out.append(
-                    SweepCell(
-                        task=task_name,
-                        model=model,
-                        length=int(length),
-                        seed=int(seed),
-                        units=self.units,
-                        max_sequences=budget,
-                        batch_size=self.batch_size,
-                        learning_rate=learning_rate,
-                        forget_bias=forget_bias,
-                        chunk_size=self.chunk_size,
-                        eval_size=self.eval_size,
-                        solve_threshold=self.solve_threshold,
-                        backend=self.backend or current_backend(),
-                        optimizer=self.optimizer,
-                        rule=self.rule,
-                    )
-                )
-        return out
+        settings = {key: getattr(self, key) for key in CELL_KEYS if key not in RESOLVED}
+        settings.update(max_sequences=self.max_sequences_for(task_name),
+                        learning_rate=self.learning_rate_for(task_name, task),
+                        backend=self.backend or current_backend())
+        return [
+            SweepCell(task=task_name, model=model, length=int(length), seed=int(seed),
+                      forget_bias=forget_bias, **settings)
+            for length, model, seed in itertools.product(
+                self.lengths_for(task_name), self.models, self.seed_list())
+            for forget_bias in self._forget_biases(model)
+        ]
 
     def learning_rate_for(self, task_name: str, task: Any) -> float:
         """The learning rate as a number; "paper" is the task's reference net's rate."""
@@ -296,6 +274,31 @@ class StudySpec:
 
     def _forget_biases(self, model: str) -> list[float | None]:
         return forget_biases_for(model, self.forget_bias)
+
+
+def _each_task(old: Any, lengths: list[int]) -> Any:
+    """`lengths` for each task an old lengths table names (or for every task, as a list)."""
+    return {task: lengths for task in old} if isinstance(old, dict) else lengths
+
+
+def _regimes(value: Any, where: str) -> tuple[dict[str, Any], ...]:
+    """The [[regimes]] tables, each key checked by the settings table."""
+    if isinstance(value, Mapping):
+        value = [value]
+    if not isinstance(value, (list, tuple)) or not value:
+        raise SpecError(f"{where}: regimes = {value!r} is not allowed; expected a list of "
+                        "tables, each with models and settings")
+    regimes = []
+    for i, table in enumerate(value):
+        here = f"{where}: regimes[{i}]"
+        if not isinstance(table, Mapping) or "models" not in table:
+            raise SpecError(f"{here} must be a table with a models list")
+        unknown = sorted(set(table) - set(REGIME_KEYS))
+        if unknown:
+            allowed = ", ".join(REGIME_KEYS)
+            raise SpecError(f"{here}: unknown key {unknown[0]!r}; allowed: {allowed}")
+        regimes.append({k: check(k, v, here) for k, v in table.items()})
+    return tuple(regimes)
 
 
 def resolve_study(spec: str | Path | None = None, **overrides: Any) -> StudySpec:
@@ -366,115 +369,3 @@ def _toml_loads(text: str) -> dict[str, Any]:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ValueError(str(exc)) from None
-
-
-# -- checking one key ---------------------------------------------------------------------------
-
-
-MAX_SEED = 2**32 - 1  # keras.utils.set_random_seed's bound; a larger seed fails inside a cell
-
-
-def _coerce(key: str, value: Any, where: str) -> Any:
-    def bad(allowed: str) -> SpecError:
-        return SpecError(f"{where}: {key} = {value!r} is not allowed; expected {allowed}")
-
-    def positive_int(v: Any) -> int:
-        if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-            raise bad("a positive integer")
-        return v
-
-    def number(v: Any, low: float = 0.0, high: float = float("inf")) -> float:
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or not low < v <= high:
-            raise bad(f"a number in ({low:g}, {high:g}]")
-        if not math.isfinite(v):
-            raise bad(f"a number in ({low:g}, {high:g}]")
-        return float(v)
-
-    def names(v: Any) -> tuple[str, ...]:
-        v = [v] if isinstance(v, str) else v
-        if not isinstance(v, (list, tuple)) or not all(isinstance(s, str) and s for s in v):
-            raise bad("a list of names")
-        if not v and key == "tasks":  # models = [] is allowed when regimes name the models
-            raise bad("a non-empty list of task names")
-        return tuple(dict.fromkeys(v))
-
-    def int_list(v: Any) -> list[int]:
-        if not isinstance(v, (list, tuple)) or not v:
-            raise bad("a non-empty list of integers")
-        if any(isinstance(i, bool) or not isinstance(i, int) for i in v):
-            raise bad("a non-empty list of integers")
-        return list(v)
-
-    def per_task(v: Any, one: Callable[[Any], Any]) -> Any:
-        if isinstance(v, Mapping):
-            if not v:
-                raise bad("a non-empty table of task = value")
-            for k in v:
-                if not isinstance(k, str) or not k.isprintable():
-                    raise bad("a table whose keys are task names")
-            return {str(k): one(x) for k, x in v.items()}
-        return one(v)
-
-    if key == "name":
-        if not isinstance(value, str) or not value.strip() or not value.isprintable():
-            raise bad("a non-empty single line of printable text")
-        return value
-    if key in ("tasks", "models"):
-        return names(value)
-    if key == "lengths":
-        return per_task(value, int_list)
-    if key == "seeds":
-        if isinstance(value, (list, tuple)):
-            seeds = int_list(value)
-            if any(not 0 <= s <= MAX_SEED for s in seeds):  # NumPy and Keras take 32-bit seeds
-                raise bad(f"a count, or a list of integers from 0 to {MAX_SEED} (2**32 - 1)")
-            return seeds
-        return positive_int(value)
-    if key == "max_sequences":
-        return per_task(value, positive_int)
-    if key in ("units", "batch_size", "chunk_size", "eval_size"):
-        return positive_int(value)
-    if key == "learning_rate":
-        if value == PAPER:
-            return value
-        if isinstance(value, str):
-            raise bad(f'a number in (0, 10], or "{PAPER}" (the task\'s reference rate)')
-        return number(value, 0.0, 10.0)
-    if key == "optimizer":
-        if value not in OPTIMIZERS:
-            raise bad(f"one of {', '.join(OPTIMIZERS)}")
-        return value
-    if key == "rule":
-        if value not in RULES:
-            raise bad(f"one of {', '.join(RULES)}")
-        return value
-    if key == "regimes":
-        if isinstance(value, Mapping):
-            value = [value]
-        if not isinstance(value, (list, tuple)) or not value:
-            raise bad("a list of tables, each with models and settings")
-        regimes = []
-        for i, table in enumerate(value):
-            here = f"{where}: regimes[{i}]"
-            if not isinstance(table, Mapping) or "models" not in table:
-                raise SpecError(f"{here} must be a table with a models list")
-            unknown = sorted(set(table) - {"models", *REGIME_KEYS})
-            if unknown:
-                raise SpecError(
-                    f"{here}: unknown key {unknown[0]!r}; allowed: models, {', '.join(REGIME_KEYS)}"
-                )
-            regimes.append({k: _coerce(k, v, here) for k, v in table.items()})
-        return tuple(regimes)
-    if key == "solve_threshold":
-        return number(value, 0.0, 1.0)
-    if key == "backend":
-        if value not in BACKENDS:
-            raise bad(f"one of {', '.join(BACKENDS)}")
-        return value
-    if key == "forget_bias":
-        values = value if isinstance(value, (list, tuple)) else [value]
-        numeric = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
-        if not values or not numeric or not all(math.isfinite(v) for v in values):
-            raise bad("a finite number or a list of finite numbers")
-        return tuple(float(v) for v in values)
-    raise bad("a known key")  # unreachable: from_mapping checks the keys first

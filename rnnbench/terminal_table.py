@@ -41,10 +41,11 @@ def _caption(report: Report, task: str) -> str:
     summary = report.summary.xs(task, level="task")
     df = report.rows.df
     rules = _paper_rules(report, task)
-    if rules:  # judged by a paper's rule: accuracy is on its test set, solved is its rule met
+    if rules:  # judged by a paper's rule: accuracy is on its test set, solved is the verdict
         return "; ".join([
-            "cells: mean accuracy on the paper's test set under its criterion, seeds that met "
-            f"its rule/run ({'; '.join(rules)}); `rnnbench report` sets them beside the paper",
+            "cells: mean accuracy on the paper's test set under its criterion, seeds solved/run "
+            f"(solved: met its rule, {'; '.join(rules)}, then kept its bound on test errors); "
+            "`rnnbench report` sets them beside the paper",
             *(_chance(summary)),
         ])
     parts = ["cells: mean held-out accuracy over seeds, seeds solved/run"]

@@ -1,11 +1,14 @@
-"""Check what tasks and models hand the harness against their contracts (see DESIGN.md).
+"""Check what tasks and models hand the harness against their contracts (see docs/design.md).
 
-A task's `generate(n, length, rng)` must give `x` float (n, steps, input_dim) and `y` (n,): float
-for regression, integer class labels in [0, output_dim) for classification, all finite. A model's
+A task's `generate(n, length, rng)` must give `x` float (n, steps, input_dim) and `y`: for a task
+scored at the last step (n,), float for regression, integer class labels in [0, output_dim) for
+classification; for one scored at every step (`steps_scored = "every"`) float (n, steps) for
+regression or non-negative float (n, steps, output_dim) for classification; all finite. A model's
 `predict(x)` must give finite floats shaped (n,) or (n, 1) for regression and (n, output_dim) for
-classification. Anything else (None, a list of strings, NaN, the wrong shape or dtype) raises
-`ContractError`, whose one-line message names what was wrong; the harness records it as the
-cell's `error` row, never as an `ok` row at chance accuracy.
+classification, or per step (n, steps), (n, steps, 1) and (n, steps, output_dim). Anything else
+(None, a list of strings, NaN, the wrong shape or dtype) raises `ContractError`, whose one-line
+message names what was wrong; the harness records it as the cell's `error` row, never as an `ok`
+row at chance accuracy.
 
 Layer 3 (beside the harness): imports only numpy.
 """
@@ -90,6 +93,8 @@ def check_task_output(task: Any, output: Any, n: int) -> tuple[np.ndarray, np.nd
     if not np.issubdtype(x.dtype, np.floating):
         raise ContractError(f"task {name!r}: generate's x has dtype {x.dtype}; expected float32")
     _count_bad(x, f"task {name!r}: generate's x")
+    if getattr(task, "steps_scored", "last") == "every":
+        return x, _per_step_targets(task, name, y, x.shape)
     if y.shape != (n,):
         raise ContractError(f"task {name!r}: generate's y has shape {y.shape}; expected ({n},)")
     if getattr(task, "kind", "regression") == "classification":
@@ -112,11 +117,60 @@ def check_task_output(task: Any, output: Any, n: int) -> tuple[np.ndarray, np.nd
     return x, y
 
 
+def _per_step_targets(task: Any, name: str, y: np.ndarray, x_shape: tuple[int, ...]) -> np.ndarray:
+    """A per-step task's y: (n, steps) values, or (n, steps, K) non-negative target rows."""
+    n, steps = x_shape[0], x_shape[1]
+    classification = getattr(task, "kind", "regression") == "classification"
+    k = getattr(task, "output_dim", None)
+    ndim, expected = (3, f"({n}, {steps}, {k})") if classification else (2, f"({n}, {steps})")
+    if y.ndim != ndim or y.shape[:2] != (n, steps) or (
+        classification and isinstance(k, int) and y.shape[2] != k
+    ):
+        raise ContractError(f"task {name!r}: generate's y has shape {y.shape}; a task scored "
+                            f"at every step gives {expected}")
+    if not np.issubdtype(y.dtype, np.floating):
+        raise ContractError(f"task {name!r}: generate's y has dtype {y.dtype}; expected float32")
+    _count_bad(y, f"task {name!r}: generate's y")
+    if classification and y.size and y.min() < 0:
+        raise ContractError(f"task {name!r}: generate's y holds negative targets ({y.min():g})")
+    return y
+
+
+def check_mask(task: Any, mask: Any, y: np.ndarray, x_shape: tuple[int, ...]) -> np.ndarray:
+    """`task.score_mask(x, y)` as bool (n, steps), or ContractError.
+
+    For a classifier scored at every step, each scored step's target row must have a positive
+    sum (cross-entropy trains against the row normalised to 1).
+    """
+    name = getattr(task, "name", "") or type(task).__name__
+    array = _as_array(mask, f"task {name!r}: score_mask")
+    if array.shape != tuple(x_shape[:2]):
+        raise ContractError(f"task {name!r}: score_mask has shape {array.shape}; expected "
+                            f"{tuple(x_shape[:2])}")
+    array = array.astype(bool)
+    if getattr(task, "kind", "") == "classification" and y.ndim == 3:
+        empty = int(np.count_nonzero(array & ~(y.sum(axis=2) > 0)))
+        if empty:
+            raise ContractError(f"task {name!r}: {empty} scored step(s) have an all-zero target "
+                                "row; a scored row needs at least one positive target")
+    return array
+
+
 def check_predictions(task: Any, y_pred: Any, n: int, model: str = "") -> np.ndarray:
     """`model.predict` output for `n` sequences as an array, or ContractError naming the fault."""
     who = f"model {model!r}: predict" if model else "predict"
     array = _as_array(y_pred, f"{who} output")
-    if getattr(task, "kind", "regression") == "classification":
+    if getattr(task, "steps_scored", "last") == "every":
+        k = getattr(task, "output_dim", None)
+        if getattr(task, "kind", "regression") == "classification":
+            expected = f"({n}, steps, {k})"
+            ok = array.ndim == 3 and array.shape[0] == n and (
+                not isinstance(k, int) or array.shape[2] == k)
+        else:
+            expected = f"({n}, steps) or ({n}, steps, 1)"
+            ok = array.shape[:1] == (n,) and (
+                array.ndim == 2 or (array.ndim == 3 and array.shape[2] == 1))
+    elif getattr(task, "kind", "regression") == "classification":
         k = getattr(task, "output_dim", None)
         expected = f"({n}, {k})"
         ok = array.ndim == 2 and array.shape[0] == n and (

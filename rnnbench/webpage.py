@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import base64
 import html
+import math
 from pathlib import Path
 from typing import Any
 
-from rnnbench.report import TABLES, Report
+from rnnbench import survival
+from rnnbench.report import TABLES, Report, censored_runs, critical_lengths, solved_text
 
 STYLE = """
 * { box-sizing: border-box; }
@@ -80,24 +82,36 @@ def _join(names: list[str]) -> str:
     return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
-def lesson(report: Report, task: str) -> str:
-    """One sentence from the data: up to which length each model solves, where it hits chance.
+def judged_by_paper(report: Report, task: str) -> bool:
+    """Whether every cell of the task was judged by its paper's rule (rnnbench.verdict)."""
+    summary = report.summary.xs(task, level="task")
+    return bool(len(summary)) and bool(summary["paper_rule"].all())
 
-    e.g. "keras-lstm (fb=4) solves every length tried, up to 100; numpy-rnn solves up to
-    length 20 and is at chance by length 50." A model solves a length when at least half its
-    seeds did; it is at chance where its mean accuracy is within NEAR_CHANCE of the way from
-    chance to the solve threshold.
+
+def lesson(report: Report, task: str) -> str:
+    """Sentences from the data: up to which length each model solves, where it hits chance, and
+    which solves fastest where two solve.
+
+    e.g. "keras-lstm (fb=4) solves every length tried, up to 100 (2/3 seeds there); numpy-rnn
+    solves up to length 20 (3/3 seeds there) and is at chance by length 50." A model solves a
+    length when at least half its seeds did, by the verdict every view shares (its critical
+    length, rnnbench.report.critical_lengths); it is at chance where its mean accuracy is within
+    NEAR_CHANCE of the way from chance to the solve threshold. Then `speed`.
     """
     summary = report.summary.xs(task, level="task")
     threshold = _threshold(report, task)
     tested = sorted({int(n) for n in summary.index.get_level_values("length")})
+    critical = critical_lengths(report.summary)
     groups: dict[tuple[Any, Any], list[str]] = {}
+    seeds: dict[str, str] = {}
     longest_tried: dict[str, int] = {}
     for label in _models(summary):
         own = summary.xs(label, level="model").sort_index()
         longest_tried[label] = int(max(own.index))
-        solved = [int(n) for n, r in own.iterrows() if r["n"] and 2 * r["solved"] >= r["n"]]
-        longest = max(solved) if solved else None
+        best = critical[(task, label)]
+        longest = None if best is None else best[0]
+        if best is not None:
+            seeds[label] = f"{best[1]}/{best[2]}"
         at_chance = None
         for n, r in own.iterrows():
             chance, mean = r["chance"], r["mean"]
@@ -110,16 +124,47 @@ def lesson(report: Report, task: str) -> str:
     for (longest, at_chance), labels in sorted(
             groups.items(), key=lambda kv: (-(kv[0][0] or 0), kv[1])):
         verb = "solve" if len(labels) > 1 else "solves"
+        behind = f" ({_join([seeds[m] for m in labels])} seeds there)" if longest else ""
         if longest is None:
             text = f"{_join(labels)} {verb} no length tried"
         elif longest == max(tested) and all(longest_tried[m] == longest for m in labels):
-            text = f"{_join(labels)} {verb} every length tried, up to {longest}"
+            text = f"{_join(labels)} {verb} every length tried, up to {longest}{behind}"
         else:
-            text = f"{_join(labels)} {verb} up to length {longest}"
+            text = f"{_join(labels)} {verb} up to length {longest}{behind}"
         if at_chance is not None:
             text += f" and {'are' if len(labels) > 1 else 'is'} at chance by length {at_chance}"
         parts.append(text)
-    return "; ".join(parts) + "." if parts else "No measured cells yet."
+    if not parts:
+        return "No measured cells yet."
+    text = "; ".join(parts) + "."
+    faster = speed(report, task)
+    return f"{text} {faster}" if faster else text
+
+
+def speed(report: Report, task: str) -> str:
+    """At the longest length where two or more models solved a seed, the two quickest by the
+    Kaplan-Meier median, compared by the log-rank test (rnnbench.survival.faster): "A solves
+    faster than B" only when the test says so at 5% with at least five seeds a side."""
+    summary = report.summary.xs(task, level="task")
+    for length in sorted({int(n) for n in summary.index.get_level_values("length")},
+                         reverse=True):
+        at = summary.xs(length, level="length")
+        solving = at[at["solved"] > 0]
+        if len(solving) < 2:
+            continue
+        ranked = sorted(solving.index, key=lambda m: (solving.at[m, "median_sequences_to_solve"],
+                                                      -solving.at[m, "solved"] / solving.at[m, "n"],
+                                                      m))
+        a, b = str(ranked[0]), str(ranked[1])
+        result = survival.faster(censored_runs(report.rows, task, a, length),
+                                 censored_runs(report.rows, task, b, length))
+        if result.verdict == "same":
+            return (f"At length {length}, {a} and {b} are indistinguishable in sequences to solve "
+                    f"at {result.n_a} and {result.n_b} seeds (log-rank p = {result.pvalue:.2g}).")
+        quick, slow = (a, b) if result.verdict == "faster" else (b, a)
+        return (f"At length {length}, {quick} solves faster than {slow} (log-rank p = "
+                f"{result.pvalue:.2g}, {result.n_a} and {result.n_b} seeds).")
+    return ""
 
 
 def task_table(report: Report, task: str) -> str:
@@ -142,14 +187,23 @@ def task_table(report: Report, task: str) -> str:
             mean, sd, k, total = r["mean"], r["sd"], int(r["solved"]), int(r["n"])
             shown = "n/a" if mean != mean else f"{mean:.2f}"
             spread = "" if sd != sd else f" ± {sd:.2f}"
-            full = f"{shown}{spread} (solved {k}/{total})"
-            cells.append(f'<td title="{esc(full)}"{_shade(mean, r["chance"], threshold)} '
-                         f'data-label="length {n}">{shown} {k}/{total}</td>')
+            full = f"{shown}{spread} (solved {solved_text(r)})"
+            # a paper's rule decided these cells: shade what it decided, the fraction solved
+            shade = (_shade(k / total if total else math.nan, 0.0, 1.0) if r["paper_rule"]
+                     else _shade(mean, r["chance"], threshold))
+            cells.append(f'<td title="{esc(full)}"{shade} data-label="length {n}">'
+                         f"{shown} {k}/{total}</td>")
         rows.append("<tr>" + "".join(cells) + "</tr>")
     rows.append("</tbody></table></div>")
-    rows.append(f'<p class="caption">Cells: mean held-out accuracy over seeds, and seeds '
-                f"solved/run (solved: accuracy &ge; {threshold:g}); shaded from chance (white) "
-                f"to solved (dark). Hover a cell for its spread.</p>")
+    if judged_by_paper(report, task):
+        rows.append('<p class="caption">Cells: mean accuracy on the paper\'s test set over '
+                    "seeds, and seeds solved/run (solved: the paper's rule met, then its bound on "
+                    "test errors kept); shaded by the fraction of seeds solved, from none (white) "
+                    "to all (dark). Hover a cell for its spread.</p>")
+    else:
+        rows.append(f'<p class="caption">Cells: mean held-out accuracy over seeds, and seeds '
+                    f"solved/run (solved: accuracy &ge; {threshold:g}); shaded from chance "
+                    f"(white) to solved (dark). Hover a cell for its spread.</p>")
     return "\n".join(rows)
 
 
@@ -168,6 +222,15 @@ def flat_table(table: Any) -> str:
            "</tbody></table></div>"
 
 
+def figure_caption(report: Report, task: str) -> str:
+    if judged_by_paper(report, task):
+        return (f"Fraction of seeds solved against training sequences on {task}, under the "
+                "paper's rule and test: a line per model and length (Kaplan-Meier, unsolved "
+                "seeds censored at their budget), the paper's figure dotted.")
+    return (f"Accuracy against dependency length on {task}: a line per model (mean over seeds), "
+            "a band from the worst to the best seed, chance dashed.")
+
+
 def page(report: Report, figures: dict[str, bytes]) -> str:
     """The HTML text of the page."""
     esc = html.escape
@@ -178,8 +241,9 @@ def page(report: Report, figures: dict[str, bytes]) -> str:
         f"<title>rnnbench report: {esc(report.study)}</title>",
         f"<style>{STYLE}</style></head><body>",
         f"<h1>rnnbench report: {esc(report.study)}</h1>",
-        f"<p>{len(report.rows.df)} result rows: how held-out accuracy falls as the dependency "
-        "length grows.</p>",
+        f"<p>{len(report.rows.df)} result rows: how accuracy falls as the dependency length "
+        "grows, and which seeds solved (one verdict per row, shared by every table, figure "
+        "and sentence below).</p>",
     ]
     for task in report.tasks():
         parts.append(f'<section id="task-{esc(task)}"><h2>{esc(task)}</h2>')
@@ -189,10 +253,8 @@ def page(report: Report, figures: dict[str, bytes]) -> str:
             data = base64.b64encode(png).decode("ascii")
             parts.append(
                 f'<figure><img src="data:image/png;base64,{data}" '
-                f'alt="{esc(report.study)}: accuracy against dependency length on {esc(task)}">'
-                f"<figcaption>Accuracy against dependency length on {esc(task)}: a line per "
-                "model (mean over seeds), a band from the worst to the best seed, chance "
-                "dashed.</figcaption></figure>"
+                f'alt="{esc(report.study)}: {esc(figure_caption(report, task))}">'
+                f"<figcaption>{esc(figure_caption(report, task))}</figcaption></figure>"
             )
         parts.append(task_table(report, task))
         parts.append("</section>")

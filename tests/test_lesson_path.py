@@ -94,3 +94,60 @@ def test_the_plain_steps_are_the_equations():
     np.testing.assert_allclose(h_t, o * np.tanh(c_t))
     np.testing.assert_allclose(lesson.rnn_step(x_t, h_tm1, W_x[:, :2], W_h[:, :2], b[:2]),
                                np.tanh(z[:, :2]))
+
+
+class EveryStep:
+    """A classification task scored at every step, with several correct classes at some steps."""
+
+    kind, input_dim, output_dim, steps_scored = "classification", 3, 4, "every"
+
+    def generate(self, n, length, rng):
+        x = rng.normal(size=(n, length, 3))
+        y = (rng.random((n, length, 4)) < 0.4).astype(np.float64)
+        y[..., 0] += y.sum(axis=2) == 0
+        return x, y
+
+
+@pytest.mark.parametrize("name", ["numpy-rnn", "numpy-lstm"])
+def test_the_per_step_read_out_is_the_plain_one_at_every_step(name):
+    """The fast loops' read-out at every step (with some steps unscored) equal the lesson's
+    `linear_every_step` and the backward passes where each step's read-out gradient joins."""
+    task = EveryStep()
+    cls = NumpyRNN if name == "numpy-rnn" else NumpyLSTM
+    model = in_float64(cls(3, 5, 4, "classification", seed=0, per_step=True))
+    p = model.params
+    x, y = task.generate(4, 6, np.random.default_rng(3))
+    mask = np.random.default_rng(4).random((4, 6)) < 0.6
+    states, logits_fast = model.forward(x)
+    _, dlogits = readout_loss(task.kind, logits_fast, y, mask)  # (B, T, O)
+    grads_fast, dh_fast = model.backward(x, states, dlogits)
+
+    out = "c" if name == "numpy-rnn" else "b_out"
+    if name == "numpy-rnn":
+        h = lesson.rnn_forward(x, p["W_x"], p["W_h"], p["b"])
+    else:
+        h, c, gates = lesson.lstm_forward(x, p["W_x"], p["W_h"], p["b"])
+    logits = lesson.linear_every_step(h, p["V"], p[out])
+    per_step = [dlogits[:, t] for t in range(x.shape[1])]
+    dh_out, dV, d_out = lesson.linear_every_step_backward(per_step, h, p["V"])
+    if name == "numpy-rnn":
+        grads, dh = lesson.rnn_backward_every_step(x, h, dh_out, p["W_x"], p["W_h"])
+    else:
+        grads, dh = lesson.lstm_backward_every_step(x, h, c, gates, dh_out, p["W_x"], p["W_h"])
+    grads.update({"V": dV, out: d_out})
+
+    close(logits_fast, np.stack(logits, axis=1), "logits at every step")
+    assert grads_fast.keys() == grads.keys() == p.keys()
+    for key in p:
+        close(grads_fast[key], grads[key], key)
+    close(dh_fast, np.stack(dh), "dLoss/dh_t")
+    # with only the last step's read-out, the every-step backward is the last-step one
+    zeros = [np.zeros_like(g) for g in dh_out[:-1]] + [dh_out[-1]]
+    if name == "numpy-rnn":
+        last = lesson.rnn_backward(x, h, dh_out[-1], p["W_x"], p["W_h"])
+        every = lesson.rnn_backward_every_step(x, h, zeros, p["W_x"], p["W_h"])
+    else:
+        last = lesson.lstm_backward(x, h, c, gates, dh_out[-1], p["W_x"], p["W_h"])
+        every = lesson.lstm_backward_every_step(x, h, c, gates, zeros, p["W_x"], p["W_h"])
+    for key in last[0]:
+        close(every[0][key], last[0][key], key)

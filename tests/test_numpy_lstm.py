@@ -151,8 +151,9 @@ def test_forget_bias_sets_the_forget_gate_only_and_the_study_expands_it():
     model = models.get("numpy-lstm")(task, 4, 0, forget_bias=3.0, learning_rate=1e-3)
     np.testing.assert_array_equal(model.params["b"], [0] * 4 + [3] * 4 + [0] * 8)
     assert model.num_params == (task.input_dim + 4 + 1) * 16 + 4 * task.output_dim + 8
-    cells = StudySpec(models=("numpy-rnn", "numpy-lstm"), lengths=[3], seeds=1,
-                      forget_bias=(1.0, 4.0), tasks=("delayed-recall",)).cells()
+    cells = StudySpec.from_mapping({"models": ["numpy-rnn", "numpy-lstm"], "lengths": [3],
+                                    "seeds": 1, "forget_bias": [1.0, 4.0],
+                                    "tasks": ["delayed-recall"]}).cells()
     assert [(c.model, c.forget_bias) for c in cells] == [
         ("numpy-rnn", None), ("numpy-lstm", 1.0), ("numpy-lstm", 4.0)
     ]

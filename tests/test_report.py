@@ -107,21 +107,30 @@ def test_summary_numbers(built):
 
 def test_critical_length(built):
     table = built.tables["critical_length"]
-    assert table.loc[LSTM, "critical length"] == "100"
+    assert table.loc[LSTM, "critical length"] == "100 (2/3 seeds)"  # with the seeds behind it
     assert table.loc[LSTM, "lengths solved by half the seeds"] == "10, 100"
     assert table.loc[SRNN, "critical length"] == "none"  # 1/3 at 10 is less than half
     assert table.loc[SRNN, "lengths tested"] == "10, 100"
-    assert table.loc[PLUGIN, "critical length"] == "5"
+    assert table.loc[PLUGIN, "critical length"] == "5 (1/1 seeds)"
 
 
-def test_sample_efficiency_medians(built):
+def test_sample_efficiency_counts_the_unsolved_seeds(built):
+    """Kaplan-Meier median (unsolved seeds censored at the 64,000 budget, not dropped), the
+    Wilson interval of k/n and the expected running time, each worked out by hand."""
     table = built.tables["sample_efficiency"]
-    assert table.loc[LSTM, 10] == "4,096 (3/3)"
-    # the median over all seeds: an unsolved seed counts as above the 64,000 budget, not dropped
-    assert table.loc[LSTM, 100] == "20,000 (2/3)"
-    assert table.loc[SRNN, 10] == ">64,000 (1/3)"
-    assert table.loc[SRNN, 100] == ">64,000 (0/3)"
-    assert table.loc[PLUGIN, 5] == "100 (1/1)"
+    lstm10 = table.loc[(*LSTM, 10)]
+    assert lstm10["solved"] == "3/3" and lstm10["median to solve (KM)"] == "4,096"
+    assert lstm10["expected running time"] == "4,096"  # (2,048 + 4,096 + 6,144) / 3
+    lstm100 = table.loc[(*LSTM, 100)]
+    assert lstm100["median to solve (KM)"] == "20,000"  # S(10,000) = 2/3, S(20,000) = 1/3
+    assert lstm100["solved 95% CI"] == "0.21-0.94"  # Wilson, 2 of 3
+    assert lstm100["expected running time"] == "47,000"  # (10,000 + 20,000 + 64,000) / 2
+    srnn10 = table.loc[(*SRNN, 10)]
+    assert srnn10["median to solve (KM)"] == ">64,000"  # S stays at 2/3 within the budget
+    assert srnn10["expected running time"] == "136,192"  # (8,192 + 2 x 64,000) / 1
+    srnn100 = table.loc[(*SRNN, 100)]
+    assert srnn100["solved"] == "0/3" and srnn100["expected running time"] == ">64,000"
+    assert table.loc[(*PLUGIN, 5), "median to solve (KM)"] == "100"
 
 
 def test_cost(built):
@@ -149,7 +158,7 @@ def test_report_command_prints_every_table(results: Path):
     for title in ("Accuracy against dependency length", "Critical length", "Sample efficiency",
                   "Cost"):
         assert title in out
-    assert "0.81 ± 0.27 (solved 2/3)" in out and "20,000 (2/3)" in out
+    assert "0.81 ± 0.27 (solved 2/3)" in out and "47,000" in out  # an expected running time
     assert "Note: incomplete grid: my-copy / my-cell" in out
 
 
@@ -273,7 +282,7 @@ def test_out_plot_html_files(results: Path, tmp_path: Path):
         assert png.startswith(PNG_MAGIC) and len(png) > 10_000
     page = (out / "study.html").read_text(encoding="utf-8")
     assert page.count('<img src="data:image/png;base64,') == 2
-    assert "<table" in page and "0.81 ± 0.27 (solved 2/3)" in page and "20,000 (2/3)" in page
+    assert "<table" in page and "0.81 ± 0.27 (solved 2/3)" in page and "47,000" in page
     assert "incomplete grid" in page
     assert "src=\"http" not in page and "<script" not in page  # self-contained
 

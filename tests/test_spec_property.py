@@ -53,6 +53,8 @@ VALUES = {
     "eval_size": st.one_of(st.sampled_from([8, 16, 0, 10**12]), ODD),
     "solve_threshold": st.one_of(st.sampled_from([0.5, 1.0, 0.0, 1.5]), ODD),
     "backend": st.one_of(st.sampled_from(["tensorflow", "theano"]), ODD),
+    "optimizer": st.one_of(st.sampled_from(["adam", "sgd", "rmsprop"]), ODD),
+    "rule": st.one_of(st.sampled_from(["task", "held-out", "vote"]), ODD),
     "no_such_key": st.just(1),
 }
 TINY = {"models": ["numpy-rnn"], "seeds": 1, "max_sequences": 32, "chunk_size": 16,
@@ -86,6 +88,12 @@ def spec_text(draw) -> str:
     if draw(st.integers(0, 9)) == 0:
         text += draw(st.sampled_from(["[", "x = ", "= 1", "lengths = [1,", "\x00"]))
     return text
+
+
+def test_every_setting_of_the_table_is_drawn():
+    from rnnbench.settings import BY_KEY
+
+    assert set(VALUES) - {"no_such_key"} == set(BY_KEY)
 
 
 @settings(max_examples=100, deadline=None,

@@ -44,6 +44,19 @@ def test_an_upward_import_breaks_the_layers_contract(tmp_path):
     assert "rnnbench.schema -> rnnbench.cli" in result.stdout
 
 
+def test_an_executor_importing_a_model_breaks_its_contract(tmp_path):
+    """Executors never import a model module, though the layers alone would allow it."""
+    shutil.copytree(REPO / "rnnbench", tmp_path / "rnnbench",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(REPO / "pyproject.toml", tmp_path)
+    with open(tmp_path / "rnnbench" / "executors" / "hygiene.py", "a") as f:
+        f.write("\n\ndef _model():\n    from rnnbench.models import keras_models  # noqa: F401\n")
+    result = lint_imports(tmp_path)
+    assert result.returncode != 0
+    assert "executors do not import model modules BROKEN" in result.stdout
+    assert "rnnbench.executors.hygiene -> rnnbench.models.keras_models" in result.stdout
+
+
 def test_mypy_is_clean():
     """The plugin contracts are typed and the code type-checks (settings in pyproject.toml)."""
     result = subprocess.run([sys.executable, "-m", "mypy"], cwd=REPO, capture_output=True,

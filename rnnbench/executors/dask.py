@@ -1,13 +1,15 @@
-"""The Dask executor: cells on a Dask cluster, results back as they finish."""
+"""The Dask executor: cells on a Dask cluster, results back as they finish (DaskExecutor, the
+contract of rnnbench.executors.base; `run_dask` for callers of the function)."""
 
 from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from rnnbench.errors import UserError, env_seconds, one_line
+from rnnbench.executors.base import DEFAULT_DASK_RETRIES, ExecutorKind, ExecutorOptions
 from rnnbench.executors.hygiene import (
     import_plugin_modules,
     limit_threads,
@@ -19,7 +21,6 @@ from rnnbench.schema import CellResult, SweepCell
 
 OnResult = Callable[[SweepCell, CellResult], None]
 
-DEFAULT_DASK_RETRIES = 2  # reruns Dask allows a cell task that raised (see run_dask)
 # Seconds to reach the scheduler and hear it answer as one (RNNBENCH_DASK_CONNECT_TIMEOUT),
 # read when a scheduler is used: a bad value refuses that use, not every command.
 CONNECT_TIMEOUT_ENV = "RNNBENCH_DASK_CONNECT_TIMEOUT"
@@ -123,6 +124,88 @@ def run_cell_on_dask(cell: SweepCell, modules: list[str]) -> CellResult:
     return run_cell_in_worker(cell)
 
 
+class DaskExecutor(ExecutorKind):
+    """Cells on the Dask cluster at `options.scheduler`, as Dask tasks, results as they finish.
+
+    A cell whose worker dies is rerun elsewhere by Dask's scheduler, up to its
+    `distributed.scheduler.allowed-failures` deaths (3 by default), then fails with KilledWorker.
+    `dask_retries` bounds the reruns of a task that raises (a cell never does; a plugin that
+    cannot be imported on a worker does). A cell that still fails is recorded as "crashed" with
+    the error.
+    """
+
+    @classmethod
+    def claims(cls, options: ExecutorOptions) -> bool:
+        return options.scheduler is not None
+
+    @classmethod
+    def check(cls, options: ExecutorOptions) -> None:
+        if options.cell_timeout is not None:
+            raise UserError(
+                "a cell timeout (--cell-timeout) works with local workers only, "
+                "not with a Dask scheduler (--scheduler)"
+            )
+        check_scheduler_address(str(options.scheduler))
+        if options.dask_retries < 0:
+            raise UserError(f"retries = {options.dask_retries!r}; expected 0 or more")
+
+    @classmethod
+    def at_once(cls, options: ExecutorOptions) -> int | None:
+        return None  # on the cluster's machines, not this one
+
+    def __init__(self, options: ExecutorOptions, connect_timeout: float | None = None) -> None:
+        super().__init__(options)
+        self.connect_timeout = connect_timeout
+        self._client: Any = None
+        self._futures: dict[Any, SweepCell] = {}
+
+    def submit(self, cells: Sequence[SweepCell]) -> None:
+        if not cells:
+            return
+        try:
+            import distributed  # noqa: F401 - only to say what to install
+        except ImportError:
+            raise SchedulerError(
+                "--scheduler needs dask.distributed; install it with: pip install 'rnnbench[dask]'"
+            ) from None
+        self.check(self.options)
+        modules = plugin_modules(cells)
+        if self._client is None:
+            self._client = connect(str(self.options.scheduler), self.connect_timeout)
+        for cell in cells:
+            future = self._client.submit(run_cell_on_dask, cell, modules,
+                                         retries=self.options.dask_retries, pure=False)
+            self._futures[future] = cell
+
+    def results(self) -> Iterator[tuple[SweepCell, CellResult]]:
+        if not self._futures:
+            return
+        from distributed import as_completed
+
+        # This client's own loop: another Client in the process (a user's) must not matter.
+        finished = as_completed(
+            list(self._futures), with_results=True, raise_errors=False, loop=self._client.loop
+        )
+        for future, outcome in finished:
+            cell = self._futures.pop(future)
+            if future.status == "finished":
+                result = outcome
+            else:
+                failure = outcome[1] if isinstance(outcome, tuple) else outcome
+                result = CellResult(status="crashed", error=error_text(failure, prefix="dask: "))
+            future.release()
+            yield cell, result
+
+    def stop(self) -> None:
+        client, self._client = self._client, None
+        if client is None:
+            return
+        if self._futures:
+            client.cancel(list(self._futures))
+            self._futures.clear()
+        client.close()
+
+
 def run_dask(
     cells: Sequence[SweepCell],
     on_result: OnResult,
@@ -130,42 +213,13 @@ def run_dask(
     retries: int = DEFAULT_DASK_RETRIES,
     connect_timeout: float | None = None,
 ) -> None:
-    """Send the cells to the Dask cluster at `scheduler`; results come back as they finish.
-
-    A cell whose worker dies is rerun elsewhere by Dask's scheduler, up to its
-    `distributed.scheduler.allowed-failures` deaths (3 by default), then fails with KilledWorker.
-    `retries` bounds the reruns of a task that raises (a cell never does; a plugin that cannot be
-    imported on a worker does). A cell that still fails is recorded as "crashed" with the error.
-    """
+    """Send the cells to the Dask cluster at `scheduler` (see DaskExecutor); each result is
+    passed to `on_result(cell, result)` as it finishes."""
+    executor = DaskExecutor(ExecutorOptions(scheduler=scheduler, dask_retries=retries),
+                            connect_timeout)
     try:
-        from distributed import as_completed
-    except ImportError:
-        raise SchedulerError(
-            "--scheduler needs dask.distributed; install it with: pip install 'rnnbench[dask]'"
-        ) from None
-    if retries < 0:
-        raise UserError(f"retries = {retries!r}; expected 0 or more")
-    modules = plugin_modules(cells)
-    client = connect(scheduler, connect_timeout)
-    futures: dict[Any, SweepCell] = {}
-    try:
-        for cell in cells:
-            future = client.submit(run_cell_on_dask, cell, modules, retries=retries, pure=False)
-            futures[future] = cell
-        # This client's own loop: another Client in the process (a user's) must not matter.
-        finished = as_completed(
-            list(futures), with_results=True, raise_errors=False, loop=client.loop
-        )
-        for future, outcome in finished:
-            cell = futures.pop(future)
-            if future.status == "finished":
-                result = outcome
-            else:
-                failure = outcome[1] if isinstance(outcome, tuple) else outcome
-                result = CellResult(status="crashed", error=error_text(failure, prefix="dask: "))
-            future.release()
+        executor.submit(cells)
+        for cell, result in executor.results():
             on_result(cell, result)
     finally:
-        if futures:
-            client.cancel(list(futures))
-        client.close()
+        executor.stop()

@@ -2,11 +2,12 @@
 
 A worker caps its BLAS, TensorFlow and PyTorch thread pools once (so N workers do not
 oversubscribe the cores), imports the plugin modules that registered the cells' tasks and models,
-keeps one traced Keras model per architecture for the cells that follow (rather than tracing a
+enters around each cell the scopes models registered (`registry.register_cell_scope`: the Keras
+models keep one traced model per architecture for the cells that follow, rather than tracing a
 new one per cell), and after a cell drops the custom gradients TensorFlow registered for any new
 train step (they held every traced graph: 9.5 MB a cell; see `_forget_custom_gradients`), so its
-memory stays flat (benchmarks/memory.py). Local workers and
-Dask workers both go through here.
+memory stays flat (benchmarks/memory.py). Local workers and Dask workers both go through here.
+No model module is imported here (pyproject's import-linter contract forbids it).
 """
 
 from __future__ import annotations
@@ -16,10 +17,10 @@ import importlib
 import os
 import sys
 from collections.abc import Iterable, Sequence
+from contextlib import ExitStack
 
 from rnnbench.harness import run_cell
-from rnnbench.models.keras_models import built_untraced_models, reuse_traced_models
-from rnnbench.registry import load_plugins, models, tasks
+from rnnbench.registry import cell_scopes, load_plugins, models, tasks
 from rnnbench.schema import CellResult, SweepCell
 
 THREADS_PER_WORKER = 1
@@ -84,22 +85,20 @@ def import_plugin_modules(modules: Iterable[str]) -> None:
 
 
 def run_cell_in_worker(cell: SweepCell) -> CellResult:
-    """Run one cell, reusing this worker's traced Keras models; then free what the cell left.
+    """Run one cell inside the scopes models registered; then free what the cell left.
 
-    A worker keeps one traced model per Keras architecture (see
-    `keras_models.reuse_traced_models`: each cell restarts it from the weights a fresh build
-    gets), so only a cell that compiled a model outside that cache (a plugin layer without a
-    config, say) has its Keras session cleared afterwards; a NumPy cell leaves Keras alone.
+    The built-ins and plugins are loaded first, so their scopes are registered (the Keras
+    models': reuse this worker's traced models, and clear the session after a cell that compiled
+    one outside that cache).
     """
-    reuse_traced_models(True)
+    load_plugins()
     custom_gradients_before = _custom_gradient_names()
-    untraced_before = built_untraced_models()
     try:
-        return run_cell(cell)
+        with ExitStack() as scopes:
+            for scope in cell_scopes():
+                scopes.enter_context(scope())
+            return run_cell(cell)
     finally:
-        keras = sys.modules.get("keras")
-        if keras is not None and built_untraced_models() != untraced_before:
-            keras.backend.clear_session()
         _forget_custom_gradients(custom_gradients_before)
 
 

@@ -1,7 +1,9 @@
-"""Local executors: cells in this process, or in spawned worker processes.
+"""Local executors: cells in this process (InProcessExecutor), or in spawned worker processes
+(LocalExecutor); both implement the contract of rnnbench.executors.base.
 
-Every executor takes the cells and a callback `on_result(cell, result)` and calls it once per cell,
-in the order cells finish, from the calling thread; the caller writes the CSV row. A cell always
+Every executor yields each cell with its result once, in the order cells finish, in the calling
+thread; the caller writes the CSV row (`run_serial` and `run_local` take a callback
+`on_result(cell, result)` instead, for callers of the functions). A cell always
 ends with a result: a worker that dies fails only its cell (status "crashed", with the exit code or
 signal), a cell that runs past its time limit is killed with its worker (status "timeout"), and the
 sweep goes on with a new worker.
@@ -23,11 +25,12 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, NoReturn
 
 from rnnbench.errors import UserError
+from rnnbench.executors.base import DEFAULT_CELLS_PER_WORKER, ExecutorKind, ExecutorOptions
 from rnnbench.executors.hygiene import (
     THREADS_PER_WORKER,
     default_workers,
@@ -42,7 +45,6 @@ from rnnbench.schema import CellResult, SweepCell
 
 OnResult = Callable[[SweepCell, CellResult], None]
 
-DEFAULT_CELLS_PER_WORKER = 25  # a worker process is replaced after this many cells
 STARTUP_ALLOWANCE = 120.0  # seconds a new worker may take to start, on top of --cell-timeout
 
 
@@ -172,12 +174,97 @@ def _exit_refused() -> Iterator[None]:
         os._exit = real
 
 
-def run_serial(cells: Sequence[SweepCell], on_result: OnResult) -> None:
+def serial_results(cells: Sequence[SweepCell]) -> Iterator[tuple[SweepCell, CellResult]]:
     """Run the cells one after another in this process (easy to debug; no time limit)."""
     for cell in cells:
         with _exit_refused():
             result = run_cell(cell)
+        yield cell, result
+
+
+def run_serial(cells: Sequence[SweepCell], on_result: OnResult) -> None:
+    """`serial_results`, each result passed to `on_result(cell, result)`."""
+    for cell, result in serial_results(cells):
         on_result(cell, result)
+
+
+def check_cell_timeout(cell_timeout: Any) -> None:
+    """Refuse a time limit that is not a positive, finite number of seconds."""
+    if cell_timeout is not None and (
+        isinstance(cell_timeout, bool) or not 0 < cell_timeout < math.inf
+    ):
+        raise UserError(
+            f"cell timeout = {cell_timeout!r}; expected a positive, finite number of seconds"
+        )
+
+
+class _GeneratorExecutor(ExecutorKind):
+    """An executor whose run is one generator: `stop` closes it, which runs its clean-up."""
+
+    def __init__(self, options: ExecutorOptions) -> None:
+        super().__init__(options)
+        self._cells: list[SweepCell] = []
+        self._run: Generator[tuple[SweepCell, CellResult], None, None] | None = None
+
+    def submit(self, cells: Sequence[SweepCell]) -> None:
+        self._cells.extend(cells)
+
+    def _generate(self, cells: list[SweepCell]) -> Generator[tuple[SweepCell, CellResult], None,
+                                                             None]:
+        raise NotImplementedError
+
+    def results(self) -> Iterator[tuple[SweepCell, CellResult]]:
+        cells, self._cells = self._cells, []
+        if cells:
+            self._run = self._generate(cells)
+            yield from self._run
+
+    def stop(self) -> None:
+        if self._run is not None:
+            self._run.close()  # a worker pool's `finally` retires its workers
+            self._run = None
+
+
+class InProcessExecutor(_GeneratorExecutor):
+    """Cells one after another in this process: one worker, no time limit, in_process allowed.
+
+    A model that kills its process (os._exit is refused; SIGKILL or a segfault is not) would end
+    the sweep, which is why the CLI runs even one worker in its own process unless --in-process.
+    """
+
+    @classmethod
+    def claims(cls, options: ExecutorOptions) -> bool:
+        return (options.scheduler is None and options.workers == 1
+                and options.cell_timeout is None and options.in_process)
+
+    def _generate(self, cells: list[SweepCell]) -> Generator[tuple[SweepCell, CellResult], None,
+                                                             None]:
+        yield from serial_results(cells)
+
+
+class LocalExecutor(_GeneratorExecutor):
+    """Cells in `workers` spawned worker processes on this machine (see `worker_results`)."""
+
+    @classmethod
+    def claims(cls, options: ExecutorOptions) -> bool:
+        return options.scheduler is None
+
+    @classmethod
+    def check(cls, options: ExecutorOptions) -> None:
+        if isinstance(options.workers, bool) or not (
+            isinstance(options.workers, int) and options.workers >= 1
+        ):
+            raise UserError(f"workers = {options.workers!r}; expected 1 or more")
+        check_cell_timeout(options.cell_timeout)
+
+    @classmethod
+    def at_once(cls, options: ExecutorOptions) -> int | None:
+        return options.workers
+
+    def _generate(self, cells: list[SweepCell]) -> Generator[tuple[SweepCell, CellResult], None,
+                                                             None]:
+        yield from worker_results(cells, self.options.workers, self.options.cell_timeout,
+                                  self.options.cells_per_worker)
 
 
 # -- local worker processes -----------------------------------------------------------------------
@@ -220,23 +307,34 @@ def run_local(
     cells_per_worker: int = DEFAULT_CELLS_PER_WORKER,
     threads_per_worker: int | None = None,
 ) -> None:
+    """`worker_results`, each result passed to `on_result(cell, result)`."""
+    for cell, result in worker_results(cells, workers, cell_timeout, cells_per_worker,
+                                       threads_per_worker):
+        on_result(cell, result)
+
+
+def worker_results(
+    cells: Sequence[SweepCell],
+    workers: int,
+    cell_timeout: float | None = None,
+    cells_per_worker: int = DEFAULT_CELLS_PER_WORKER,
+    threads_per_worker: int | None = None,
+) -> Generator[tuple[SweepCell, CellResult], None, None]:
     """Run the cells in `workers` spawned processes; see the module docstring for the guarantees.
 
     Each worker gets `threads_per_worker` BLAS and TensorFlow threads; by default the cores
     shared out, at least one: 1 with one worker per core, 2 for `--workers 1` on 2 cores.
 
     On KeyboardInterrupt the workers are killed at once and the interrupt is re-raised; the
-    results already passed to `on_result` stay.
+    results already yielded stay. Closing the generator early (the executor's `stop`) retires
+    the workers the same way.
     """
     import multiprocessing
     from multiprocessing.connection import wait
 
     if workers < 1:
         raise UserError(f"workers = {workers!r}; expected 1 or more")
-    if cell_timeout is not None and not 0 < cell_timeout < math.inf:
-        raise UserError(
-            f"cell timeout = {cell_timeout!r}; expected a positive, finite number of seconds"
-        )
+    check_cell_timeout(cell_timeout)
     ctx = multiprocessing.get_context("spawn")
     if threads_per_worker is None:
         threads_per_worker = max(THREADS_PER_WORKER, default_workers() // workers)
@@ -273,12 +371,12 @@ def run_local(
         worker.process.join()
         worker.conn.close()
 
-    def finish(worker: _Worker, result: CellResult) -> None:
+    def finish(worker: _Worker, result: CellResult) -> tuple[SweepCell, CellResult]:
         cell, worker.cell, worker.started_at = worker.cell, None, None
         if cell is None:
             raise RuntimeError("internal error: a result from a worker that had no cell")
         worker.cells_done += 1
-        on_result(cell, result)
+        return cell, result
 
     try:
         while pending or any(w.cell for w in pool):
@@ -319,15 +417,16 @@ def run_local(
                         if kind == "start":
                             worker.started_at = time.monotonic()
                             continue
-                        finish(worker, payload)
+                        done = finish(worker, payload)
                         if worker.cells_done >= cells_per_worker:
                             retire(worker, kill=False)  # a fresh process for the next cell
+                        yield done
                         continue
                 if worker.process.sentinel in ready or not worker.process.is_alive():
                     worker.process.join()
                     cause = _death_cause(worker.process.exitcode)
                     retire(worker, kill=True)
-                    finish(worker, CellResult(status="crashed", error=cause))
+                    yield finish(worker, CellResult(status="crashed", error=cause))
                 elif cell_timeout is not None and now >= worker.deadline(cell_timeout):
                     if worker.started_at is not None:
                         elapsed = now - worker.started_at
@@ -336,7 +435,7 @@ def run_local(
                         elapsed = now - worker.sent_at
                         why = f"a new worker did not start the cell within {elapsed:.0f}s"
                     retire(worker, kill=True)
-                    finish(
+                    yield finish(
                         worker,
                         CellResult(
                             status="timeout",

@@ -5,23 +5,29 @@ Keras and TensorFlow are imported inside the functions, so `rnnbench --help` sta
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
-from collections.abc import Callable
+import sys
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
 
+from rnnbench import registry
 from rnnbench.models.base import (
     DEFAULT_BATCH_SIZE,
     DEFAULT_CLIPNORM,
     DEFAULT_FORGET_BIAS,
     DEFAULT_LEARNING_RATE,
+    TRAITS_ATTRIBUTE,
+    ModelTraits,
     TaskSpec,
     initial_lstm_bias,
+    register_model,
+    scores_every_step,
 )
 from rnnbench.quiet import import_framework
-from rnnbench.registry import models
 from rnnbench.schema import DEFAULT_OPTIMIZER, OPTIMIZERS
 
 
@@ -41,15 +47,20 @@ def import_keras() -> Any:
 class KerasModel:
     """A compiled `keras.Model` (recurrent layer -> Dense) behind the rnnbench Model contract."""
 
-    def __init__(self, model: Any, kind: str, batch_size: int) -> None:
+    def __init__(self, model: Any, kind: str, batch_size: int, per_step: bool = False) -> None:
         self.model = model
         self.kind = kind
         self.batch_size = batch_size
+        self.per_step = per_step  # the recurrent layer returns every step's state
         self.num_params = int(model.count_params())
         self.model_backend = import_keras().backend.backend()
 
-    def train(self, x: np.ndarray, y: np.ndarray) -> float:
+    def train(self, x: np.ndarray, y: np.ndarray, mask: np.ndarray | None = None) -> float:
         """One pass over (x, y) in order, in mini-batches; the mean loss, weighted by batch size.
+
+        A per-step model takes y (n, T) or (n, T, K) and `mask` (n, T), packed into one target
+        array for the compiled loss (`pack_per_step`): each batch's loss is its mean over the
+        scored steps.
 
         The steps of `model.fit(x, y, batch_size, shuffle=False)`. On TensorFlow they go through
         `train_on_batch`: fit builds a data pipeline, an iterator and callbacks on every call,
@@ -58,6 +69,8 @@ class KerasModel:
         (benchmarks/README.md).
         """
         x = np.asarray(x, np.float32)
+        if self.per_step:
+            y = pack_per_step(self.kind, y, mask)
         if self.model_backend != "tensorflow":
             history = self.model.fit(
                 x, y, batch_size=self.batch_size, epochs=1, shuffle=False, verbose=0
@@ -73,16 +86,72 @@ class KerasModel:
     def predict(self, x: np.ndarray) -> np.ndarray:
         # predict_on_batch skips fit/predict's per-call set-up, which costs more than the work here.
         out = np.asarray(self.model.predict_on_batch(np.asarray(x, np.float32)))
-        return out[:, 0] if self.kind == "regression" else out
+        return out[..., 0] if self.kind == "regression" else out
 
 
-def keras_readout_loss(kind: str) -> Any:
-    """The Keras loss of a task's read-out: mean squared error, or cross-entropy on logits."""
+def pack_per_step(kind: str, y: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
+    """Per-step targets and their mask as one float32 array, the compiled loss's y_true.
+
+    regression y (n, T) -> (n, T, 2) [value, mask]; classification y (n, T, K) -> (n, T, K+1)
+    [target row, mask]. Keras passes y_true to the loss whole, so the mask rides along.
+    """
+    y = np.asarray(y, np.float32)
+    target = y[..., None] if kind == "regression" else y  # (n, T, 1) or (n, T, K)
+    m = np.ones(target.shape[:2], np.float32) if mask is None else np.asarray(mask, np.float32)
+    return np.concatenate([target, m[..., None]], axis=2)
+
+
+PER_STEP_LOSS = "per_step_readout_loss"  # the name of the compiled per-step loss
+
+
+def keras_readout_loss(kind: str, per_step: bool = False) -> Any:
+    """The Keras loss of a task's read-out: mean squared error, or cross-entropy on logits.
+
+    Per step (y_true packed by `pack_per_step`): the mean over the scored steps of the squared
+    error, or of the cross-entropy against the target row normalised to sum 1, as
+    rnnbench.models.numpy_common.per_step_readout_loss.
+    """
     keras = import_keras()
 
+    if per_step:
+        return per_step_loss_class()(kind)
     if kind == "regression":
         return keras.losses.MeanSquaredError()
     return keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+
+
+_PER_STEP_LOSS_CLASS: list[type] = []  # made once, on first use (it subclasses a Keras class)
+
+
+def per_step_loss_class() -> type:
+    """The Keras loss class of a per-step read-out (made on first use: Keras is imported late)."""
+    if _PER_STEP_LOSS_CLASS:
+        return _PER_STEP_LOSS_CLASS[0]
+    keras = import_keras()
+    ops = keras.ops
+
+    class PerStepReadoutLoss(keras.losses.Loss):  # type: ignore[name-defined]
+        """Mean over the scored steps; y_true packed as `pack_per_step` packs it."""
+
+        def __init__(self, kind: str) -> None:
+            super().__init__(name=PER_STEP_LOSS)
+            self.kind = kind
+
+        def call(self, y_packed: Any, logits: Any) -> Any:  # (B, T, K+1), (B, T, O)
+            m = y_packed[..., -1]  # (B, T) the scored steps
+            target = y_packed[..., :-1]  # (B, T, K), or (B, T, 1) for regression
+            if self.kind == "regression":
+                per = ops.square(logits[..., 0] - target[..., 0])  # (B, T)
+            else:
+                q = target / ops.maximum(ops.sum(target, axis=-1, keepdims=True), 1e-30)
+                per = -ops.sum(q * ops.log_softmax(logits, axis=-1), axis=-1)  # (B, T)
+            return ops.sum(per * m) / ops.maximum(ops.sum(m), 1.0)  # mean over scored steps
+
+        def get_config(self) -> dict[str, Any]:
+            return {"name": self.name, "kind": self.kind}
+
+    _PER_STEP_LOSS_CLASS.append(PerStepReadoutLoss)
+    return PerStepReadoutLoss
 
 
 def keras_optimizer(name: str, learning_rate: float, clipnorm: float) -> Any:
@@ -105,7 +174,10 @@ def build_keras_model(
     jit_compile: bool | str = "auto",
     optimizer: str = DEFAULT_OPTIMIZER,
 ) -> KerasModel:
-    """Wrap `recurrent_layer` (returning the last state) with the task's read-out and loss.
+    """Wrap `recurrent_layer` with the task's read-out and loss.
+
+    The layer returns its last state, or every step's (`return_sequences=True`, which the
+    builders set for a task scored at every step): the Dense read-out then runs at every step.
 
     `jit_compile` goes to `Model.compile`: "auto" is Keras's choice (XLA on JAX, and on
     TensorFlow only with a GPU).
@@ -118,14 +190,20 @@ def build_keras_model(
         task.output_dim, kernel_initializer=keras.initializers.GlorotUniform(seed=seed + 1)
     )(state)
     model = keras.Model(inputs, outputs)
+    per_step = bool(getattr(recurrent_layer, "return_sequences", False))
+    if per_step != scores_every_step(task):
+        raise ValueError(
+            f"the recurrent layer has return_sequences={per_step}, but the task scores "
+            f"{'every step' if scores_every_step(task) else 'the last step'}"
+        )
     key = _reuse_key(task, recurrent_layer, learning_rate, batch_size, clipnorm, jit_compile,
                      optimizer)
     traced = _TRACED.get(key) if key is not None else None
     if traced is not None and _restart(traced, model):
-        return KerasModel(traced, task.kind, batch_size)
+        return KerasModel(traced, task.kind, batch_size, per_step)
     model.compile(
         optimizer=keras_optimizer(optimizer, learning_rate, clipnorm),
-        loss=keras_readout_loss(task.kind),
+        loss=keras_readout_loss(task.kind, per_step),
         jit_compile=jit_compile,
     )
     if key is not None:
@@ -133,7 +211,7 @@ def build_keras_model(
     else:
         global _untraced_builds
         _untraced_builds += 1
-    return KerasModel(model, task.kind, batch_size)
+    return KerasModel(model, task.kind, batch_size, per_step)
 
 
 # -- reusing traced models --------------------------------------------------------------------
@@ -167,6 +245,28 @@ def built_untraced_models() -> int:
     return _untraced_builds
 
 
+@contextlib.contextmanager
+def worker_cell_scope() -> Iterator[None]:
+    """What a worker process does around each cell for the Keras models (a registered cell scope).
+
+    A worker keeps one traced model per Keras architecture (`reuse_traced_models`: each cell
+    restarts it from the weights a fresh build gets), so only a cell that compiled a model
+    outside that cache (a plugin layer without a config, say) has its Keras session cleared
+    afterwards; a NumPy cell leaves Keras alone.
+    """
+    reuse_traced_models(True)
+    before = built_untraced_models()
+    try:
+        yield
+    finally:
+        keras = sys.modules.get("keras")
+        if keras is not None and built_untraced_models() != before:
+            keras.backend.clear_session()
+
+
+registry.register_cell_scope(worker_cell_scope)
+
+
 def _architecture(config: Any) -> Any:
     """A layer config without what only sets initial values (initializers, seeds, names)."""
     if isinstance(config, dict):
@@ -191,7 +291,8 @@ def _reuse_key(task: Any, layer: Any, *settings: Any) -> tuple[Any, ...] | None:
         return None  # random per step: its generator's state would carry over between cells
     keras = import_keras()
     return (type(layer).__module__, type(layer).__qualname__, _architecture(config),
-            task.input_dim, task.output_dim, task.kind, keras.backend.backend(), *settings)
+            task.input_dim, task.output_dim, task.kind, scores_every_step(task),
+            keras.backend.backend(), *settings)
 
 
 def _walk(config: Any) -> list[tuple[str, Any]]:
@@ -231,6 +332,7 @@ def simple_rnn(task: TaskSpec, units: int, seed: int, **hparams: Any) -> KerasMo
         units,
         kernel_initializer=keras.initializers.GlorotUniform(seed=seed),
         recurrent_initializer=keras.initializers.Orthogonal(seed=seed),
+        return_sequences=scores_every_step(task),
     )
     return build_keras_model(task, layer, seed, **hparams)
 
@@ -248,6 +350,7 @@ def lstm(
         recurrent_initializer=keras.initializers.Orthogonal(seed=seed),
         unit_forget_bias=False,
         bias_initializer=lstm_bias_initializer(units, forget_bias),
+        return_sequences=scores_every_step(task),
     )
     # No XLA on TensorFlow's CPU path (Keras's "auto"): it made a step only 1.15x faster here,
     # and the teaching study's lag-100 LSTM cells ended differently with it (benchmarks/README.md).
@@ -265,6 +368,12 @@ def lstm_bias_initializer(units: int, forget_bias: float) -> Callable[..., Any]:
     return init
 
 
+KERAS_PROCESS_BYTES = 1200 * 2**20  # a worker with TensorFlow and Keras imported
+# A registered cell's traits: a Keras model (its process and overhead are known), its step cost
+# and memory per state are not (priced and sized as a Keras LSTM, the defaults).
+CELL_TRAITS = ModelTraits(per_step=True, overhead_seconds=2.0, process_bytes=KERAS_PROCESS_BYTES)
+
+
 def cell_model_factory(cell_cls: type) -> Callable[..., KerasModel]:
     """A model builder for any Keras RNN cell class whose constructor takes `units`."""
 
@@ -272,7 +381,8 @@ def cell_model_factory(cell_cls: type) -> Callable[..., KerasModel]:
         keras = import_keras()
 
         keras.utils.set_random_seed(seed)
-        return build_keras_model(task, keras.layers.RNN(cell_cls(units)), seed, **hparams)
+        layer = keras.layers.RNN(cell_cls(units), return_sequences=scores_every_step(task))
+        return build_keras_model(task, layer, seed, **hparams)
 
     doc = (cell_cls.__doc__ or "").strip()
     summary = f": {doc.splitlines()[0]}" if doc else ""
@@ -282,6 +392,7 @@ def cell_model_factory(cell_cls: type) -> Callable[..., KerasModel]:
     )
     factory.__module__ = cell_cls.__module__  # so the registry attributes it to the plugin
     factory.__qualname__ = f"cell_model[{cell_cls.__name__}]"
+    setattr(factory, TRAITS_ATTRIBUTE, CELL_TRAITS)
     return factory
 
 
@@ -293,11 +404,12 @@ def register_cell(name: str) -> Callable[[type], type]:
 
     Returns:
         A decorator that registers `keras.layers.RNN(cell_cls(units))` + a Dense read-out (the
-        task's loss, Adam, as keras-lstm) as a model, and returns the cell class unchanged.
+        task's loss, Adam, as keras-lstm) as a model, and returns the cell class unchanged. The
+        model reads out at every step for a task scored at every step (`ModelTraits.per_step`).
     """
 
     def decorate(cell_cls: type) -> type:
-        models.register(name, cell_model_factory(cell_cls))
+        register_model(name, traits=CELL_TRAITS)(cell_model_factory(cell_cls))
         return cell_cls
 
     return decorate

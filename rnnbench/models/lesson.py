@@ -4,6 +4,10 @@ Read this file first. Each step is the equations written out, micrograd-style: a
 then the backward function that undoes it line by line (the chain rule, in reverse order), one
 shape comment per line of tensor algebra. B is the batch, D the input features, H the units.
 
+A task scored at every step (copy memory) reads out at every step: `linear_every_step` and its
+backward, whose gradient at step t joins dLoss/dh_t as backpropagation through time passes step t
+(`rnn_backward_every_step`, `lstm_backward_every_step`).
+
 `numpy-rnn` and `numpy-lstm` (numpy_rnn.py, numpy_lstm.py) compute exactly this, in loops
 rearranged for speed (arrays reused in place, the four gates stacked, the bias folded into the
 input weights); tests/test_lesson_path.py holds them equal to these functions in float64. The
@@ -184,6 +188,76 @@ def lstm_backward(
     for t in range(T, 0, -1):
         dh[t - 1] = dh_t
         dh_t, dc_t, dW_x, dW_h, db = lstm_step_backward(
+            dh_t, dc_t, x[:, t - 1], h[t - 1], c[t - 1], c[t], gates[t - 1], W_h
+        )
+        grads["W_x"] += dW_x
+        grads["W_h"] += dW_h
+        grads["b"] += db
+    return grads, dh
+
+
+# -- the read-out at every step (a task scored at every step, such as copy memory) ------------
+
+
+def linear_every_step(h: list[np.ndarray], V: np.ndarray, c: np.ndarray) -> list[np.ndarray]:
+    """logits_t = h_t V + c for t = 1..T: the read-out of every state (h[0] = 0 has none)."""
+    return [linear(h_t, V, c) for h_t in h[1:]]  # T arrays (B, O)
+
+
+def linear_every_step_backward(
+    dlogits: list[np.ndarray], h: list[np.ndarray], V: np.ndarray
+) -> tuple[list[np.ndarray], np.ndarray, np.ndarray]:
+    """Back through `linear_every_step`: (dh_out, dV, dc), where dh_out[t - 1] is the part of
+    dLoss/dh_t that comes from step t's own read-out (zero where the step is not scored)."""
+    dh_out, dV, dc = [], np.zeros_like(V), np.zeros(V.shape[1], V.dtype)
+    for dlogits_t, h_t in zip(dlogits, h[1:], strict=True):
+        dh_t, dV_t, dc_t = linear_backward(dlogits_t, h_t, V)
+        dh_out.append(dh_t)  # (B, H)
+        dV += dV_t  # the same read-out at every step: its gradients add up  (H, O)
+        dc += dc_t  # (O,)
+    return dh_out, dV, dc
+
+
+def rnn_backward_every_step(
+    x: np.ndarray, h: list[np.ndarray], dh_out: list[np.ndarray], W_x: np.ndarray,
+    W_h: np.ndarray,
+) -> tuple[dict[str, np.ndarray], list[np.ndarray]]:
+    """`rnn_backward` with a read-out at every step: as the loop passes step t, that step's own
+    read-out gradient dh_out[t - 1] joins the gradient coming back from the later steps."""
+    T = x.shape[1]
+    grads = {name: np.zeros_like(w) for name, w in (("W_x", W_x), ("W_h", W_h))}
+    grads["b"] = np.zeros(W_h.shape[1], W_h.dtype)
+    dh = [np.zeros_like(dh_out[0])] * T  # dh[t - 1] will be dLoss/dh_t
+    dh_from_later = np.zeros_like(dh_out[0])  # nothing comes back from after step T  (B, H)
+    for t in range(T, 0, -1):
+        dh_t = dh_out[t - 1] + dh_from_later  # step t's read-out + steps t+1..T      (B, H)
+        dh[t - 1] = dh_t
+        dh_from_later, dW_x, dW_h, db = rnn_step_backward(dh_t, x[:, t - 1], h[t - 1], h[t], W_h)
+        grads["W_x"] += dW_x
+        grads["W_h"] += dW_h
+        grads["b"] += db
+    return grads, dh
+
+
+def lstm_backward_every_step(
+    x: np.ndarray,
+    h: list[np.ndarray],
+    c: list[np.ndarray],
+    gates: list[tuple[np.ndarray, ...]],
+    dh_out: list[np.ndarray],
+    W_x: np.ndarray,
+    W_h: np.ndarray,
+) -> tuple[dict[str, np.ndarray], list[np.ndarray]]:
+    """`lstm_backward` with a read-out at every step, as `rnn_backward_every_step`."""
+    T = x.shape[1]
+    grads = {name: np.zeros_like(w) for name, w in (("W_x", W_x), ("W_h", W_h))}
+    grads["b"] = np.zeros(W_h.shape[1], W_h.dtype)
+    dh = [np.zeros_like(dh_out[0])] * T
+    dh_from_later, dc_t = np.zeros_like(dh_out[0]), np.zeros_like(dh_out[0])
+    for t in range(T, 0, -1):
+        dh_t = dh_out[t - 1] + dh_from_later  # step t's read-out + steps t+1..T      (B, H)
+        dh[t - 1] = dh_t
+        dh_from_later, dc_t, dW_x, dW_h, db = lstm_step_backward(
             dh_t, dc_t, x[:, t - 1], h[t - 1], c[t - 1], c[t], gates[t - 1], W_h
         )
         grads["W_x"] += dW_x

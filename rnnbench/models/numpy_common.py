@@ -36,11 +36,17 @@ def orthogonal(rng: np.random.Generator, rows: int, cols: int) -> np.ndarray:
     return q[:rows, :cols].astype(np.float32)
 
 
-def readout_loss(kind: str, logits: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
-    """Loss of the read-out `logits` (B, O) against `y`, and dLoss/dlogits (B, O).
+def readout_loss(
+    kind: str, logits: np.ndarray, y: np.ndarray, mask: np.ndarray | None = None
+) -> tuple[float, np.ndarray]:
+    """Loss of the read-out `logits` against `y`, and dLoss/dlogits (shaped as `logits`).
 
-    regression: mean squared error on logits[:, 0]; classification: softmax cross-entropy.
+    regression: mean squared error on logits[..., 0]; classification: softmax cross-entropy.
+    Last step: logits (B, O), y (B,) values or int labels. Every step: logits (B, T, O), y
+    (B, T) values or (B, T, K) target rows, `mask` (B, T) the scored steps (None: all).
     """
+    if logits.ndim == 3:
+        return per_step_readout_loss(kind, logits, y, mask)
     B = logits.shape[0]
     if kind == "regression":
         err = logits[:, 0] - y  # (B,)
@@ -54,6 +60,33 @@ def readout_loss(kind: str, logits: np.ndarray, y: np.ndarray) -> tuple[float, n
     dlogits = np.exp(log_p)  # softmax (B, O)
     dlogits[rows, y] -= 1.0
     return loss, (dlogits / B).astype(logits.dtype)
+
+
+def per_step_readout_loss(
+    kind: str, logits: np.ndarray, y: np.ndarray, mask: np.ndarray | None
+) -> tuple[float, np.ndarray]:
+    """`readout_loss` at every step: the mean over the scored steps of the batch.
+
+    With N = the number of scored (sequence, step) pairs and m_bt the mask:
+      regression      L = (1/N) sum_bt m_bt (logits_bt0 - y_bt)^2
+      classification  L = -(1/N) sum_bt m_bt sum_k q_btk log softmax(logits_bt)_k, where
+                      q_bt = y_bt / sum_k y_btk (a target row normalised to sum 1; a one-hot
+                      row is the label), so dL/dlogits_bt = m_bt (softmax(logits_bt) - q_bt) / N.
+    """
+    B, T, _ = logits.shape
+    m = np.ones((B, T), logits.dtype) if mask is None else np.asarray(mask, logits.dtype)
+    N = max(float(m.sum()), 1.0)
+    if kind == "regression":
+        err = (logits[..., 0] - np.asarray(y, logits.dtype)) * m  # (B, T), 0 where unscored
+        dlogits = ((2.0 / N) * err)[..., None]  # (B, T, 1)
+        return float(np.sum(err * err) / N), dlogits.astype(logits.dtype)
+    target = np.asarray(y, logits.dtype)  # (B, T, K)
+    q = target / np.maximum(target.sum(axis=2, keepdims=True), np.finfo(logits.dtype).tiny)
+    shifted = logits - logits.max(axis=2, keepdims=True)  # (B, T, O) for a stable softmax
+    log_p = shifted - np.log(np.exp(shifted).sum(axis=2, keepdims=True))  # (B, T, O)
+    loss = float(-np.sum(m[..., None] * q * log_p) / N)
+    dlogits = (np.exp(log_p) - q) * (m / N)[..., None]  # (B, T, O)
+    return loss, dlogits.astype(logits.dtype)
 
 
 def flush_to_zero(a: np.ndarray) -> None:
@@ -141,6 +174,9 @@ class NumpyRecurrentModel:
       forward(x, keep_states) -> (states, logits)     states: whatever backward needs (predict
                                                       passes keep_states=False: no backward)
       backward(x, states, dlogits) -> (grads, dh_all)         dh_all: dLoss/dh_t as (T, B, H)
+    With `per_step` (built for a task scored at every step) the read-out runs at every step:
+    logits are (B, T, O), and backward adds each step's read-out gradient dlogits_t V^T into
+    dLoss/dh_t as BPTT passes that step.
     Everything else (the loss, the mini-batch loop, predict, the Keras weight layout, the gradient
     hook `state_gradients`) lives here once. Arrays follow the params' dtype (float32 by default;
     tests cast the params to float64 for finite differences).
@@ -156,9 +192,11 @@ class NumpyRecurrentModel:
         batch_size: int = DEFAULT_BATCH_SIZE,
         clipnorm: float | None = DEFAULT_CLIPNORM,
         optimizer: str = DEFAULT_OPTIMIZER,
+        per_step: bool = False,
     ) -> None:
         self.params = params
         self.kind = kind
+        self.per_step = per_step
         self.batch_size = batch_size
         self.optimizer = make_optimizer(optimizer, self.params, learning_rate, clipnorm)
         self._work_arrays: dict[tuple[str, tuple[int, ...]], np.ndarray] = {}
@@ -195,48 +233,57 @@ class NumpyRecurrentModel:
     ) -> tuple[dict[str, np.ndarray], np.ndarray]:
         raise NotImplementedError
 
-    def loss_and_grads(self, x: np.ndarray, y: np.ndarray):
+    def loss_and_grads(self, x: np.ndarray, y: np.ndarray, mask: np.ndarray | None = None):
         """(loss, parameter gradients, dLoss/dh_t (T, B, H)) for one batch.
 
         dLoss/dh_t lives in a work array (`work_array`): valid until the model's next pass.
+        `mask` (B, T): the scored steps of a per-step model's batch (None: all).
         """
-        return self._pass(x, y)[:3]
+        return self._pass(x, y, mask)[:3]
 
-    def _pass(self, x: np.ndarray, y: np.ndarray):
-        """loss_and_grads, and the batch's logits (B, O) from the same forward pass."""
+    def _pass(self, x: np.ndarray, y: np.ndarray, mask: np.ndarray | None = None):
+        """loss_and_grads, and the batch's logits (B, O) or (B, T, O) from the same forward."""
         states, logits = self.forward(x)
-        loss, dlogits = readout_loss(self.kind, logits, y)
+        loss, dlogits = readout_loss(self.kind, logits, y, mask)
         grads, dh_all = self.backward(x, states, dlogits)
         return loss, grads, dh_all, logits
 
-    def state_gradients(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    def state_gradients(
+        self, x: np.ndarray, y: np.ndarray, mask: np.ndarray | None = None
+    ) -> np.ndarray:
         """The gradient hook of `rnnbench.gradients`: dLoss/dh_t (T, B, H), batch-mean loss."""
         with single_threaded_blas():
-            return self.loss_and_grads(np.asarray(x, self.dtype), y)[2].copy()  # ours to reuse
+            return self.loss_and_grads(np.asarray(x, self.dtype), y, mask)[2].copy()  # ours
 
     # -- the Model contract ---------------------------------------------------------------------
 
-    def train(self, x: np.ndarray, y: np.ndarray) -> float:
-        return self.train_with_outputs(x, y)[0]
+    def train(self, x: np.ndarray, y: np.ndarray, mask: np.ndarray | None = None) -> float:
+        return self.train_with_outputs(x, y, mask)[0]
 
-    def train_with_outputs(self, x: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
+    def train_with_outputs(
+        self, x: np.ndarray, y: np.ndarray, mask: np.ndarray | None = None
+    ) -> tuple[float, np.ndarray]:
         """Train on (x, y) in mini-batches; the mean loss, and each sequence's output from its
         mini-batch's forward pass, before that batch's update (what a paper's online rule judges;
-        it costs nothing extra: the forward pass computes it anyway)."""
+        it costs nothing extra: the forward pass computes it anyway). `mask` (n, T): the scored
+        steps of a per-step model (each batch's loss is its mean over them)."""
         losses, outputs = [], []
         with single_threaded_blas():
             for start in range(0, len(x), self.batch_size):
-                xb, yb = x[start : start + self.batch_size], y[start : start + self.batch_size]
-                loss, grads, _, logits = self._pass(xb, yb)
+                stop = start + self.batch_size
+                xb, yb = x[start:stop], y[start:stop]
+                mb = None if mask is None else mask[start:stop]
+                loss, grads, _, logits = self._pass(xb, yb, mb)
                 self.optimizer.step(self.params, grads)
                 losses.append(loss * len(xb))
-                outputs.append(logits[:, 0] if self.kind == "regression" else logits.copy())
+                outputs.append(logits[..., 0] if self.kind == "regression" else logits.copy())
         return float(np.sum(losses) / len(x)), np.concatenate(outputs)
 
     def predict(self, x: np.ndarray) -> np.ndarray:
+        """Regression (n,) or per step (n, T); classification logits (n, O) or (n, T, O)."""
         with single_threaded_blas():
             _, logits = self.forward(np.asarray(x, self.dtype), keep_states=False)
-        return logits[:, 0] if self.kind == "regression" else logits
+        return logits[..., 0] if self.kind == "regression" else logits
 
     # -- Keras weight layout --------------------------------------------------------------------
 

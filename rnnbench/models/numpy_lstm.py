@@ -8,6 +8,7 @@
     c_t = f_t * c_{t-1} + i_t * k_t                 (B, H)   the additive cell state
     h_t = o_t * tanh(c_t)                           (B, H)
     logits = h_T @ V + b_out                        (B, O)
+    logits_t = h_t @ V + b_out  at every step t     (B, T, O)  built for a task scored per step
 
 Read `lstm_step` and `lstm_step_backward` in lesson.py first: they are these equations written
 plainly. The loops below compute the same numbers (a test holds them equal), rearranged for speed:
@@ -85,6 +86,7 @@ class NumpyLSTM(NumpyRecurrentModel):
         batch_size: int = DEFAULT_BATCH_SIZE,
         clipnorm: float | None = DEFAULT_CLIPNORM,
         optimizer: str = DEFAULT_OPTIMIZER,
+        per_step: bool = False,
     ) -> None:
         rng = np.random.default_rng(seed)
         H = units
@@ -95,7 +97,7 @@ class NumpyLSTM(NumpyRecurrentModel):
             "V": glorot_uniform(rng, H, output_dim),  # (H, O) read-out kernel
             "b_out": np.zeros(output_dim, np.float32),  # (O,)
         }
-        super().__init__(params, kind, learning_rate, batch_size, clipnorm, optimizer)
+        super().__init__(params, kind, learning_rate, batch_size, clipnorm, optimizer, per_step)
 
     # -- forward and backward, side by side ---------------------------------------------------
 
@@ -108,7 +110,8 @@ class NumpyLSTM(NumpyRecurrentModel):
     def forward(
         self, x: np.ndarray, keep_states: bool = True
     ) -> tuple[LSTMStates, np.ndarray]:
-        """States (h, c, tanh_c: (T+1, B, H) from 0; gates (T, 4, B, H)) and the logits (B, O).
+        """States (h, c, tanh_c: (T+1, B, H) from 0; gates (T, 4, B, H)) and the logits (B, O),
+        or (B, T, O) for a per-step model.
 
         Without `keep_states` (predicting: no backward pass follows) only the last two steps'
         states and the current step's gates are kept, and step t works in rows t % 2: a
@@ -140,6 +143,10 @@ class NumpyLSTM(NumpyRecurrentModel):
             gates = np.empty((1, 4, B, H), dtype)  # only one step's, made in the loop
         zh = np.empty((4, B, H), dtype)  # h_tm1 W_h of one step: work array reused every step
         ik = np.empty((B, H), dtype)  # i_t * k_t: work array reused every step
+        V, b_out = self.params["V"], self.params["b_out"]
+        every = None  # (B, T, O) per-step logits, made in the loop when states are not kept
+        if self.per_step and not keep_states:
+            every = np.empty((B, T, V.shape[1]), dtype)
         for t in range(T):
             now, before = (t + 1) % rows, t % rows  # t + 1 and t when every state is kept
             # (4, B, H): x_t W_x + b, halved in i, f, o
@@ -155,15 +162,27 @@ class NumpyLSTM(NumpyRecurrentModel):
             c[now] += ik  # ... + i_t k_t                                           (B, H)
             np.tanh(c[now], out=tanh_c[now])  # (B, H)
             np.multiply(o_t, tanh_c[now], out=h[now])  # h_t = o_t tanh(c_t)       (B, H)
-        logits = h[T % rows] @ self.params["V"] + self.params["b_out"]  # (B, O)
-        return LSTMStates(h, c, tanh_c, gates), logits
+            if every is not None:
+                every[:, t] = h[now] @ V + b_out  # logits_t = h_t V + b_out           (B, O)
+        states = LSTMStates(h, c, tanh_c, gates)
+        if every is not None:
+            return states, every
+        if self.per_step:  # every step's read-out at once: (T, B, H)(H, O) -> (B, T, O)
+            return states, (h[1:] @ V + b_out).transpose(1, 0, 2)
+        logits = h[T % rows] @ V + b_out  # (B, O)
+        return states, logits
 
     def backward(
         self, x: np.ndarray, states: LSTMStates, dlogits: np.ndarray
     ) -> tuple[dict[str, np.ndarray], np.ndarray]:
-        """Gradients of every parameter, and dLoss/dh_t for t = 1..T as (T, B, H)."""
+        """Gradients of every parameter, and dLoss/dh_t for t = 1..T as (T, B, H).
+
+        `dlogits` (B, O) of the last step's read-out, or (B, T, O) of every step's: then each
+        step's dlogits_t V^T joins dLoss/dh_t before BPTT carries it further back.
+        """
         W_h, V = self.params["W_h"], self.params["V"]
         h, c, tanh_c, gates = states
+        every = self.per_step
         B, T, D = x.shape
         H = W_h.shape[0]
         dtype = W_h.dtype
@@ -178,7 +197,12 @@ class NumpyLSTM(NumpyRecurrentModel):
         dh_parts = np.empty((4, B, H), dtype)  # dz_t W_h^T per gate, summed into dh_tm1
         dW_xb_t, dW_h_t = np.empty_like(dW_xb4), np.empty_like(dW_h4)  # one step's products
         dh_all = self.work_array("dh_all", (T, B, H))  # dh_all[t] is dLoss/dh_t (t from 0)
-        np.matmul(dlogits, V.T, out=dh_all[T - 1])  # (B, H): dLoss/dh_T through the read-out
+        if every:  # each step's read-out gradient dlogits_t V^T, all at once    (T, B, H)
+            dlogits_tb = np.ascontiguousarray(dlogits.transpose(1, 0, 2))  # (T, B, O)
+            np.matmul(dlogits_tb, V.T, out=dh_all)
+        else:
+            np.matmul(dlogits, V.T, out=dh_all[T - 1])  # (B, H): dLoss/dh_T through the read-out
+        carried = np.empty((B, H), dtype)  # a per-step model's dLoss/dh_tm1 from later steps
         dc = np.zeros((B, H), dtype)  # dLoss/dc_T from later steps: none
         for t in range(T - 1, -1, -1):
             dh = dh_all[t]  # (B, H)
@@ -208,13 +232,22 @@ class NumpyLSTM(NumpyRecurrentModel):
             dW_h4 += dW_h_t
             if t > 0:  # dLoss/dh_tm1 through the recurrence, written straight into dh_all
                 np.matmul(dz, W_h4_T, out=dh_parts)  # (4, B, H)
-                np.sum(dh_parts, axis=0, out=dh_all[t - 1])  # (B, H)
+                if every:  # joining step t-1's own read-out gradient
+                    np.sum(dh_parts, axis=0, out=carried)
+                    dh_all[t - 1] += carried
+                else:
+                    np.sum(dh_parts, axis=0, out=dh_all[t - 1])  # (B, H)
         dW_xb = dW_xb4.transpose(1, 0, 2).reshape(D + 1, 4 * H)  # back to Keras's gate columns
         grads = {
             "W_x": dW_xb[:D],  # sum_t x_t^T dz_t        (D, 4H)
             "W_h": dW_h4.transpose(1, 0, 2).reshape(H, 4 * H),  # sum_t h_tm1^T dz_t   (H, 4H)
             "b": dW_xb[D],  # sum_t dz_t over the batch  (4H,)
-            "V": h[T].T @ dlogits,  # (H, O)
-            "b_out": dlogits.sum(axis=0),  # (O,)
         }
+        if every:  # the read-out at every step: sum_t h_t^T dlogits_t
+            dlogits_flat = dlogits_tb.reshape(T * B, V.shape[1])  # (T*B, O)
+            grads["V"] = h[1:].reshape(T * B, H).T @ dlogits_flat  # (H, O)
+            grads["b_out"] = dlogits_flat.sum(axis=0)  # (O,)
+        else:
+            grads["V"] = h[T].T @ dlogits  # (H, O)
+            grads["b_out"] = dlogits.sum(axis=0)  # (O,)
         return grads, dh_all

@@ -5,6 +5,14 @@ and nothing else, and knows how to score predictions and what a memoryless predi
 A task that reproduces a paper's experiment also carries the paper's numbers (`reference`) and
 its stopping rule (`solve_rule`), so a measured figure is put beside a published one measured the
 same way.
+
+Which steps are scored (issue 16's per-step contract): a task with `steps_scored = "last"`
+(the default) has one target per sequence, read at its last real step; one with "every" has a
+target at every step, and `score_mask(x, y)` says which steps carry loss (by default every real
+step). One scoring path serves both: the harness turns a model's outputs into what the criterion
+reads (class probabilities, or values) and asks the task for `errors` (the largest absolute error
+of a sequence's scored outputs: what a paper's online rule averages), `correct` (its per-sequence
+criterion) and `accuracy` (the row's number: by default the share of sequences `correct`).
 """
 
 from __future__ import annotations
@@ -17,7 +25,7 @@ import numpy as np
 from rnnbench.errors import UserError
 from rnnbench.registry import RegistryError, tasks
 from rnnbench.tasks.reference import PaperReference
-from rnnbench.tasks.rules import OnlineRule
+from rnnbench.tasks.rules import OnlineRule, PeriodicTestRule
 
 KINDS = ("regression", "classification")
 TaskClassT = TypeVar("TaskClassT", bound=type)
@@ -33,8 +41,10 @@ class Task:
 
     Attributes:
         name: Set by `register_task` to the registered name.
-        kind: "regression" (target float32 (n,), loss MSE) or "classification"
-            (target int (n,) class labels, loss cross-entropy).
+        kind: "regression" (loss MSE) or "classification" (loss cross-entropy); the targets'
+            shapes are `generate`'s.
+        steps_scored: "last" (one target per sequence, at its last real step) or "every" (a
+            target per step; `score_mask` says which steps carry loss).
         input_dim: Features per time step.
         output_dim: 1 for regression, the number of classes for classification.
         description: One line for `rnnbench list`.
@@ -54,6 +64,7 @@ class Task:
 
     name: ClassVar[str] = ""
     kind: ClassVar[Literal["regression", "classification"]] = "regression"
+    steps_scored: ClassVar[Literal["last", "every"]] = "last"
     input_dim: ClassVar[int] = 1
     output_dim: ClassVar[int] = 1
     description: ClassVar[str] = ""
@@ -76,11 +87,34 @@ class Task:
             rng: the only source of randomness: every draw comes from it, nothing global.
 
         Returns:
-            `x` float32 (n, steps, input_dim), and `y`: float32 (n,) targets for regression,
-            int (n,) class labels for classification. A `variable_length` task right-pads `x`
-            with all-zero steps to the call's longest sequence.
+            `x` float32 (n, steps, input_dim), and `y`. With `steps_scored = "last"`: float32
+            (n,) targets for regression, int (n,) class labels for classification. With
+            "every": float32 (n, steps) targets for regression; float32 (n, steps, output_dim)
+            for classification, each scored row non-negative with a positive sum (one 1: a
+            one-hot label; several 1s: several correct classes, e.g. a grammar's legal
+            successors; cross-entropy trains against the row normalised to sum 1). A
+            `variable_length` task right-pads `x` with all-zero steps to the call's longest
+            sequence (and `y` alike).
         """
         raise NotImplementedError
+
+    def score_mask(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """Which steps of each sequence are scored: bool (n, steps).
+
+        Args:
+            x: A batch this task generated (n, steps, input_dim), or a slice of one.
+            y: Its targets.
+
+        Returns:
+            bool (n, steps). "every": every real step (t < the sequence's length, see
+            `sequence_lengths`), the loss's steps; "last": its last real step alone. A task may
+            narrow it (only the answer steps, say); the loss is the mean over the True steps.
+        """
+        lengths = self.sequence_lengths(x)  # (n,)
+        t = np.arange(x.shape[1])[None, :]  # (1, steps)
+        if self.steps_scored == "every":
+            return np.less(t, lengths[:, None])
+        return np.equal(t, lengths[:, None] - 1)
 
     @property
     def loss(self) -> str:
@@ -129,59 +163,101 @@ class Task:
         lengths[~nonzero.any(axis=1)] = 0
         return lengths
 
-    def errors(self, y_true: np.ndarray, y_prob: np.ndarray) -> np.ndarray:
-        """Per-sequence absolute error at the sequence end.
+    def errors(
+        self, y_true: np.ndarray, y_prob: np.ndarray, mask: np.ndarray | None = None
+    ) -> np.ndarray:
+        """Per-sequence absolute error: the largest over its scored outputs.
 
         Args:
-            y_true: Targets (n,): values (regression) or int class labels (classification).
-            y_prob: Outputs: (n,) or (n, 1) values, or (n, K) class probabilities (the harness
-                softmaxes logits first; outputs that already are probabilities pass as they are).
+            y_true: Targets, shaped as `generate` gives them.
+            y_prob: Outputs as the criterion reads them: values, or class probabilities (the
+                harness softmaxes logits first; outputs that already are probabilities pass as
+                they are). Last step: (n,) or (n, 1) values, (n, K) probabilities. Every step:
+                (n, steps) or (n, steps, 1) values, (n, steps, K) probabilities.
+            mask: Every step only: bool (n, steps), the scored steps (`score_mask`); None for
+                all of them.
 
         Returns:
             float64 (n,): |y_prob - y_true| for regression; for classification the largest
-            absolute error over the output units, max_k |p_k - onehot(y_true)_k|.
+            absolute error over the output units, max_k |p_k - target_k| (target: the one-hot
+            label, or a per-step target row as given). Every step: the largest over the
+            scored steps (0 for a sequence with none).
         """
         y_true = np.asarray(y_true)
         y_prob = np.asarray(y_prob, dtype=np.float64)
+        n = len(y_true)
+        if self.kind not in KINDS:
+            raise ValueError(
+                f"task {self.name!r} has kind {self.kind!r}; allowed: {', '.join(KINDS)}")
+        if self.steps_scored == "every":
+            target = y_true.astype(np.float64)
+            if self.kind == "regression":
+                per_step = np.abs(y_prob.reshape(target.shape) - target)  # (n, steps)
+            else:
+                per_step = np.max(np.abs(y_prob - target), axis=2)  # (n, steps)
+            if mask is not None:
+                per_step = np.where(mask, per_step, 0.0)
+            return per_step.max(axis=1) if per_step.shape[1] else np.zeros(n)
         if self.kind == "regression":
-            return np.abs(y_prob.reshape(len(y_true)) - y_true.astype(np.float64))
-        if self.kind == "classification":
-            onehot = np.zeros_like(y_prob)  # (n, K)
-            onehot[np.arange(len(y_true)), y_true.astype(np.int64)] = 1.0
-            return np.max(np.abs(y_prob - onehot), axis=1)
-        raise ValueError(f"task {self.name!r} has kind {self.kind!r}; allowed: {', '.join(KINDS)}")
+            return np.abs(y_prob.reshape(n) - y_true.astype(np.float64))
+        onehot = np.zeros_like(y_prob)  # (n, K)
+        onehot[np.arange(n), y_true.astype(np.int64)] = 1.0
+        return np.max(np.abs(y_prob - onehot), axis=1)
 
-    def correct(self, y_true: np.ndarray, y_prob: np.ndarray) -> np.ndarray:
+    def correct(
+        self, y_true: np.ndarray, y_prob: np.ndarray, mask: np.ndarray | None = None
+    ) -> np.ndarray:
         """The task's per-sequence criterion: which sequences count as processed correctly.
 
         Args:
-            y_true: Targets (n,), as for `errors`.
-            y_prob: Outputs, as for `errors` (class probabilities for classification).
+            y_true, y_prob, mask: as for `errors`.
 
         Returns:
-            bool (n,). Default: |error| < `tolerance` (regression) or argmax equal to the label
-            (classification). Tasks judged by another rule (a paper's) override it.
+            bool (n,). Default: |error| < `tolerance` (regression) or the most probable class
+            is a correct one (classification: the label; every step: a class whose target is
+            positive), at the last step or at every scored step. Tasks judged by another rule
+            (a paper's) override it.
         """
         if self.kind == "regression":
-            return self.errors(y_true, y_prob) < self.tolerance
-        if self.kind == "classification":
-            return np.argmax(np.asarray(y_prob), axis=-1) == np.asarray(y_true)
-        raise ValueError(f"task {self.name!r} has kind {self.kind!r}; allowed: {', '.join(KINDS)}")
+            return self.errors(y_true, y_prob, *_masked(mask)) < self.tolerance
+        if self.kind != "classification":
+            raise ValueError(
+                f"task {self.name!r} has kind {self.kind!r}; allowed: {', '.join(KINDS)}")
+        y_prob = np.asarray(y_prob)
+        if self.steps_scored != "every":
+            return np.equal(np.argmax(y_prob, axis=-1), np.asarray(y_true))
+        guess = np.argmax(y_prob, axis=-1)  # (n, steps)
+        right = np.take_along_axis(np.asarray(y_true), guess[..., None], axis=2)[..., 0] > 0
+        if mask is not None:
+            right = right | ~np.asarray(mask, dtype=bool)  # unscored steps do not count
+        return np.all(right, axis=1)
 
-    def accuracy(self, y_true: np.ndarray, y_pred: np.ndarray) -> float:
-        """Fraction of sequences predicted right: |error| < tolerance, or argmax equal to label.
+    def accuracy(
+        self, y_true: np.ndarray, y_prob: np.ndarray, mask: np.ndarray | None = None
+    ) -> float:
+        """The accuracy a result row reports: by default the share of sequences `correct`.
 
-        Kept as it was for backward compatibility: raw predictions (logits are fine, argmax does
-        not care), and argmax even for tasks whose `correct` is stricter.
+        Args:
+            y_true, y_prob, mask: as for `errors` (outputs as probabilities or values).
+
+        Returns:
+            A fraction in [0, 1]. A task whose unit is not the sequence overrides it (copy
+            memory: the share of recalled symbols right); its `chance_accuracy` is in the same
+            unit.
         """
-        y_true = np.asarray(y_true)
-        y_pred = np.asarray(y_pred)
-        if self.kind == "regression":
-            y_pred = y_pred.reshape(len(y_true))
-            return float(np.mean(np.abs(y_pred - y_true) < self.tolerance))
-        if self.kind == "classification":
-            return float(np.mean(np.argmax(y_pred, axis=-1) == y_true))
-        raise ValueError(f"task {self.name!r} has kind {self.kind!r}; allowed: {', '.join(KINDS)}")
+        right = self.correct(y_true, y_prob, *_masked(mask))
+        return float(np.mean(np.asarray(right, dtype=bool)))
+
+    def chance_loss(self, length: int) -> float | None:
+        """The training loss of the best memoryless predictor, where the task states one.
+
+        Args:
+            length: the dependency length.
+
+        Returns:
+            The loss (per scored step, in the task's loss), or None: the task states none.
+        """
+        return None
 
     def chance_accuracy(self, length: int) -> float:
         """What a memoryless predictor scores; a regression task must override this.
@@ -199,20 +275,56 @@ class Task:
             f"task {self.name!r} is a regression task and must define chance_accuracy()"
         )
 
-    def solve_rule(self, length: int) -> OnlineRule | None:
-        """The paper's rule for when training stops, judged online on training sequences.
+    def solve_rule(self, length: int) -> OnlineRule | PeriodicTestRule | None:
+        """The paper's rule for when training stops.
 
         Args:
             length: The dependency length of the run.
 
         Returns:
-            The rule, or None: the harness's own rule (accuracy on held-out sequences reaching
-            its threshold) applies.
+            An `OnlineRule` (judged on training sequences before their updates), a
+            `PeriodicTestRule` (judged on a fixed test set every so many sequences), or None: the
+            harness's own rule (accuracy on held-out sequences reaching its threshold) applies.
         """
         return None
 
+    def start_trial(self, seed: int) -> None:
+        """Called once per cell, before any `generate`, with the cell's seed.
+
+        A task whose trials each have fixed data (the embedded Reber grammar's 256 training and
+        256 test strings) chooses or draws it here, from streams of its own; the default does
+        nothing.
+        """
+
+    def fixed_test_set(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """The trial's fixed set a `PeriodicTestRule` judges, or None (the default): the
+        harness draws the rule's test set with `generate` from a stream of its own."""
+        return None
+
+    def criterion_target(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """The targets the task's criterion judges outputs against, for sequences `x`, `y`.
+
+        `y` itself, except for a task that trains on noisy targets and judges against the
+        noise-free ones (Exp. 3c of the 1997 paper: "absolute difference between output and
+        noise-free target"), which recovers them from `x`.
+
+        Args:
+            x: A batch this task generated.
+            y: Its targets, as `generate` returned them.
+
+        Returns:
+            Targets shaped as `y`.
+        """
+        return y
+
     def __repr__(self) -> str:
         return f"<Task {self.name!r} ({self.kind})>"
+
+
+def _masked(mask: np.ndarray | None) -> tuple[np.ndarray, ...]:
+    """The mask as an extra argument, or none for a last-step task: a subclass written before
+    masks overrides `errors` or `correct` with two arguments, and still works."""
+    return () if mask is None else (mask,)
 
 
 def register_task(name: str) -> Callable[[TaskClassT], TaskClassT]:
