@@ -416,7 +416,7 @@ def gru(
     """keras.layers.GRU (reset_after) + Dense read-out; forget_bias sets the update gate's initial bias (0 as Keras)"""  # noqa: E501 - `rnnbench list`'s line
     keras = import_keras()
 
-    keras.utils.set_random_seed(seed)
+    seed_random(seed)
     layer = keras.layers.GRU(
         units,
         kernel_initializer=keras.initializers.GlorotUniform(seed=seed),
