@@ -343,7 +343,7 @@ def _missing_cells(df: Any) -> list[str]:
 SUMMARY_COLUMNS = ["n", "solved", "failed_test", "solved_low", "solved_high", "mean", "sd", "min",
                    "max", "median_sequences_to_solve", "median_low", "median_high",
                    "expected_running_time", "budget", "observed", "chance",
-                   "median_grad_ratio_init", "median_loss_to_chance", "paper_rule"]
+                   "median_grad_ratio_init", "paper_rule", "median_loss_to_chance"]
 
 
 def _survival_of(group: Any) -> dict[str, Any]:
@@ -407,8 +407,8 @@ def summary_table(rows: Rows) -> Any:
         observed=("observed", "max"),
         chance=("chance", "median"),
         median_grad_ratio_init=("grad_ratio", "median"),
-        paper_rule=("paper_rule", "all"),
         median_loss_to_chance=("loss_to_chance", "median"),
+        paper_rule=("paper_rule", "all"),
     )
     censored = pd.DataFrame.from_records(
         [_survival_of(group) for _, group in grouped], index=summary.index)
@@ -473,6 +473,11 @@ def _ratio_cell(r: Any) -> str:
     return "n/a" if ratio != ratio else f"{ratio:.2g}"
 
 
+def _loss_cell(r: Any) -> str:
+    ratio = r["median_loss_to_chance"]
+    return "n/a" if ratio != ratio else f"{ratio:.2f}"
+
+
 def sample_efficiency_table(summary: Any) -> Any:
     """Per (task, model, length): solved k/n with its Wilson interval, the Kaplan-Meier median of
     sequences to solve with its 95% interval, and the expected running time (COCO's ERT)."""
@@ -515,11 +520,6 @@ def critical_lengths(summary: Any) -> dict[tuple[str, str], tuple[int, int, int]
                 best = (int(n), int(r["solved"]), int(r["n"]))
         found[(str(task), str(label))] = best
     return found
-
-
-def _loss_cell(r: Any) -> str:
-    ratio = r["median_loss_to_chance"]
-    return "n/a" if ratio != ratio else f"{ratio:.2f}"
 
 
 def critical_length_table(summary: Any) -> Any:
