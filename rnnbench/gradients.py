@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from rnnbench.backends import select_backend
+from rnnbench.backends import check_backend_env, select_backend
 from rnnbench.csvlog import OutputError, rows_to_csv_text
 from rnnbench.diagnostics import (
     DEFAULT_GRADIENT_BATCH,
@@ -55,6 +55,8 @@ def gradient_cells(task: str, models: Sequence[str], length: int, seed: int = 0,
          "seeds": [seed]}, where="option").with_overrides(**settings)
     if study.backend:
         select_backend(study.backend)
+    else:
+        check_backend_env()
     return study.cells()
 
 

@@ -115,11 +115,14 @@ def study_name(v: Any) -> str:
     return v
 
 
+MAX_SEED = 2**32 - 1  # keras.utils.set_random_seed's bound; a larger seed fails inside a cell
+
+
 def seeds(v: Any) -> int | list[int]:
-    allowed = "a positive count, or a list of non-negative integers"
+    allowed = f"a positive count, or a list of integers from 0 to {MAX_SEED} (2**32 - 1)"
     try:
         if isinstance(v, (list, tuple)):
-            if any(s < 0 for s in int_list(v)):
+            if any(not 0 <= s <= MAX_SEED for s in int_list(v)):
                 raise NotAllowedError(allowed)
             return list(dict.fromkeys(v))  # a seed named twice runs once
         return positive_int(v)
