@@ -157,9 +157,10 @@ def test_a_chosen_task_no_chosen_group_has_lengths_for_is_refused_in_one_line():
 
 def test_a_dry_run_counts_the_study_it_would_run_and_writes_nothing(tmp_path):
     out = dry_run("--out", tmp_path / "x.csv")  # the teaching study
-    assert "study 'teaching': 60 cells in 2 groups" in out
-    assert re.findall(r"^(\d+) cells: ", out, re.M) == ["48", "12"]
-    assert sum(int(n) for n in re.findall(r"\((\d+) cells\)$", out, re.M)) == 60
+    # delayed recall: 6 model variants (the LSTM and the GRU at two biases) x 4 lags x 3 seeds
+    assert "study 'teaching': 84 cells in 2 groups" in out
+    assert re.findall(r"^(\d+) cells: ", out, re.M) == ["72", "12"]
+    assert sum(int(n) for n in re.findall(r"\((\d+) cells\)$", out, re.M)) == 84
     assert not list(tmp_path.iterdir())
 
 
