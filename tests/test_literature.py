@@ -1,0 +1,131 @@
+"""The published rows after 1997 (rnnbench.tasks.literature) and their table beside the cells:
+each row's task, model and memoryless level against the registered task; its setup against the
+study that runs it; the reading and the verdict on made-up results."""
+
+from __future__ import annotations
+
+import io
+import math
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from rnnbench.csvlog import rows_to_csv_text
+from rnnbench.paper_table import loss_reading
+from rnnbench.registry import models, tasks
+from rnnbench.report import build_report
+from rnnbench.schema import CellResult, SweepCell, result_row
+from rnnbench.study import StudySpec
+from rnnbench.tasks.literature import ADDING_MEMORYLESS, PUBLISHED
+from rnnbench.tasks.reference import (
+    LOSS_AFTER_UPDATES,
+    SEQUENCES_TO_CRITERION,
+    Figure,
+)
+
+REPO = Path(__file__).resolve().parent.parent
+STUDY = REPO / "tasks" / "literature.toml"
+
+
+@pytest.mark.parametrize("row", PUBLISHED, ids=lambda r: f"{r.paper}:{r.task}:{r.length}:{r.model}")
+def test_each_row_names_a_registered_task_and_model_and_its_memoryless_level(row):
+    task = tasks.get(row.task)()
+    models.entry(row.ours)
+    task.check_length(row.length)
+    chance = task.chance_loss(row.length) if hasattr(task, "chance_loss") else None
+    if chance is not None and not math.isnan(chance):  # copy: 10 ln 8 / (T + 20)
+        assert row.memoryless == pytest.approx(chance)
+    else:  # adding, either form: the constant guess 1 has MSE Var(U1 + U2) = 1/6
+        assert row.task.startswith("adding") and row.memoryless == ADDING_MEMORYLESS
+    assert row.figure.kind == LOSS_AFTER_UPDATES
+    assert row.figure.read_from_plot == (row.where != "Table 1")  # Table 1's are printed
+
+
+def test_bai_table_1_as_printed():
+    """The rows hold Table 1's numbers: adding T = 600 and copy T = 1000, per model."""
+    bai = {(r.task, r.model): r.figure.value for r in PUBLISHED if r.where == "Table 1"}
+    assert bai == {
+        ("adding-bai2018", "GRU"): 5.3e-5, ("adding-bai2018", "LSTM"): 0.164,
+        ("adding-bai2018", "RNN"): 0.177, ("copy-memory-bai2018", "GRU"): 0.0197,
+        ("copy-memory-bai2018", "LSTM"): 0.0204, ("copy-memory-bai2018", "RNN"): 0.0202,
+    }
+
+
+def test_every_row_is_run_by_the_literature_study_with_its_setup():
+    """Each row's cells exist in tasks/literature.toml: its task, length and model, with the
+    settings the row names (so the study and the rows cannot drift apart)."""
+    cells = StudySpec.from_toml(STUDY).cells()
+    for row in PUBLISHED:
+        matching = [c for c in cells if (c.task, c.length, c.model) == (row.task, row.length,
+                                                                         row.ours)
+                    and all(getattr(c, k) == pytest.approx(v) for k, v in row.run)]
+        assert matching, row
+
+
+def test_a_figure_read_off_a_plot_states_its_tolerance():
+    with pytest.raises(ValueError, match="tolerance"):
+        Figure(LOSS_AFTER_UPDATES, 0.1, "MSE", read_from_plot=True)
+    with pytest.raises(ValueError, match="tolerance"):
+        Figure(LOSS_AFTER_UPDATES, 0.1, "MSE", tolerance=0.01)
+    with pytest.raises(ValueError, match="kind"):
+        Figure("accuracy", 0.1, "MSE")  # type: ignore[arg-type]
+    read = Figure(LOSS_AFTER_UPDATES, 0.145, "cross-entropy", 50_000, "~", True, 0.02)
+    assert read.text() == "~0.145 (cross-entropy +-0.02, read from a figure)"
+
+
+def test_the_1997_rows_give_figures_of_sequences_to_criterion():
+    reference = tasks.get("adding-1997")().reference
+    figure = reference.rows_at(100)[0].figure()
+    assert figure.kind == SEQUENCES_TO_CRITERION and figure.value == 74_000
+    assert not figure.read_from_plot
+
+
+def test_the_reading_against_the_memoryless_level():
+    assert loss_reading(0.0099, 0.1) == "near 0"  # below a tenth of the level
+    assert loss_reading(0.0101, 0.1) == "below memoryless"
+    assert loss_reading(0.0899, 0.1) == "below memoryless"
+    assert loss_reading(0.0901, 0.1) == "at memoryless"  # 0.9 of the level or more
+    assert loss_reading(0.3, 0.1) == "at memoryless"
+
+
+def results(*cells: tuple[dict, float, int]) -> pd.DataFrame:
+    records = []
+    for cell, loss, updates in cells:
+        c = SweepCell(seed=0, **cell)
+        r = CellResult(accuracy=0.5, sequences_seen=updates * c.batch_size, final_loss=loss,
+                       updates_seen=updates, num_params=1000, status="ok",
+                       solve_rule="held-out>=0.95")
+        records.append(result_row(c, r))
+    return pd.read_csv(io.StringIO(rows_to_csv_text(records)), dtype=str, keep_default_na=False)
+
+
+BAI_GRU = dict(task="adding-bai2018", model="numpy-gru", length=600, units=32, batch_size=32)
+
+
+def literature(df: pd.DataFrame) -> pd.DataFrame:
+    return build_report(df).tables["literature"].set_index(["task, T", "model"])
+
+
+def test_the_verdict_reads_both_losses_against_the_memoryless_level():
+    table = literature(results(
+        (BAI_GRU, 0.05, 1200),  # below memoryless after 1,200 of 7,000: not within budget
+        ({**BAI_GRU, "model": "numpy-lstm"}, 0.166, 1200),  # at memoryless, as the paper
+        ({**BAI_GRU, "model": "numpy-rnn"}, 0.05, 8000),  # below, after more than 7,000: no
+    ))
+    gru = table.loc[("adding-bai2018, 600", "GRU (numpy-gru)")]
+    assert (gru["paper reads"], gru["reads"], gru["agrees"]) == (
+        "near 0", "below memoryless", "not within budget")
+    assert gru["updates"] == "1,200 / 7,000" and gru["loss here"] == "0.05"
+    assert table.loc[("adding-bai2018, 600", "LSTM (numpy-lstm)"), "agrees"] == "yes"
+    assert table.loc[("adding-bai2018, 600", "RNN (numpy-rnn)"), "agrees"] == "no"
+
+
+def test_cells_run_with_other_settings_do_not_stand_beside_a_row():
+    table = literature(results(({**BAI_GRU, "units": 64}, 0.0001, 1200)))
+    assert table.loc[("adding-bai2018, 600", "GRU (numpy-gru)"), "agrees"] == "not run"
+
+
+def test_results_of_no_published_task_have_no_literature_table():
+    df = results(({**BAI_GRU, "task": "adding", "length": 10}, 0.1, 10))
+    assert "literature" not in build_report(df).tables
