@@ -71,7 +71,7 @@ STEP_WEIGHTS = {
     "numpy-indrnn": lambda D, H: D * H + H * H,  # u * h is element-wise; layer 2's input is H
     "numpy-exprnn": lambda D, H: (D + H) * H,  # plus one expm per update, left out
     "numpy-mingru": lambda D, H: D * 2 * H,  # two input projections, nothing on h
-    "numpy-gru": lambda D, H: (D + H) * 3 * H,  # three gates
+    "numpy-gru": lambda D, H: (D + H) * 3 * H,  # three gates' products
     "keras-gru": lambda D, H: (D + H) * 3 * H,
 }
 

@@ -18,7 +18,8 @@
     the process        what the model declares (`ModelTraits.process_bytes`): ~0.15 GB for a
                        NumPy model, ~1.2 GB with TensorFlow
 
-with steps = length + 2 (the built-in tasks use length or length + 2 steps). A model that declares
+with steps = length + 2 (the built-in tasks use length or length + 2 steps; a task scored at every
+step counts them on one sequence it draws: copy memory has length + 20). A model that declares
 nothing is sized as the dearest built-in (models.base.DEFAULT_STATE_ARRAYS, DEFAULT_PROCESS_BYTES).
 It is meant to be an upper bound: tests/test_memory_bound.py measures the peak RSS of child
 processes running cells (batch 1 to 64, every built-in model, lengths that make the states
@@ -38,6 +39,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
+
+import numpy as np
 
 from rnnbench.errors import UserError
 from rnnbench.harness import GRAD_RATIO_BATCH
@@ -125,6 +128,15 @@ def _paper_rule(task: Any, cell: SweepCell) -> Any:
         return None
 
 
+def _steps(task: Any, cell: SweepCell) -> int:
+    """How many steps one sequence of the cell's length has (one drawn to see), or 0."""
+    try:
+        x, _ = task().generate(1, int(cell.length), np.random.default_rng(0))
+        return int(np.shape(x)[1])
+    except Exception:  # noqa: BLE001 - a task that cannot say is estimated from its length
+        return 0
+
+
 def estimate_parts(cell: SweepCell, batch: int | None = None) -> dict[str, float]:
     """The cell's peak bytes by part (see the module docstring); `batch` overrides batch_size."""
     task = tasks.get(cell.task)
@@ -133,6 +145,9 @@ def estimate_parts(cell: SweepCell, batch: int | None = None) -> dict[str, float
     T = int(cell.length) + 2
     if getattr(task, "variable_length", False):  # the 1997 tasks: up to T + T/10 (2c: q + k +
         T = int(cell.length * 1.1) + 100  # 3, k geometric with mean 9): padded to the longest
+    per_step = getattr(task, "steps_scored", "last") == "every"
+    if per_step:  # the task's own step count, counted on one sequence (copy memory: T + 20)
+        T = max(T, _steps(task, cell))
     H, B = int(cell.units), int(batch or cell.batch_size)
     E, C = int(cell.eval_size), int(cell.chunk_size)
     rule = _paper_rule(task, cell)
@@ -142,7 +157,7 @@ def estimate_parts(cell: SweepCell, batch: int | None = None) -> dict[str, float
     G = GRAD_RATIO_BATCH
     # floats of one sequence's targets, and of a model's outputs for it: one per step for a task
     # scored at every step (issue 16's `steps_scored = "every"`), else one
-    Y = T * O if getattr(task, "steps_scored", "last") == "every" else O
+    Y = T * O if per_step else O
     data = {
         "held-out set": E * T * (3 * D + 2) * FLOAT + 3 * E * Y * FLOAT,
         "training chunk": C * T * (D + 2) * FLOAT + 3 * C * Y * FLOAT,

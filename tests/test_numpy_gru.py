@@ -166,14 +166,15 @@ def test_forget_bias_sets_the_update_gate_only_and_the_study_expands_it():
         assert model.num_params == 3 * H * (task.input_dim + H + 2) + (H + 1) * task.output_dim
     default = models.get("numpy-gru")(task, H, 0)
     np.testing.assert_array_equal(default.params["b"], 0.0)  # Keras's GRU: every bias zero
-    cells = StudySpec(models=("numpy-rnn", "keras-gru", "numpy-lstm"), lengths=[3], seeds=1,
-                      forget_bias=(1.0, 4.0), tasks=("delayed-recall",)).cells()
+    cells = StudySpec.from_mapping({"models": ["numpy-rnn", "keras-gru", "numpy-lstm"],
+                                    "lengths": [3], "seeds": 1, "forget_bias": [1.0, 4.0],
+                                    "tasks": ["delayed-recall"]}).cells()
     assert [(c.model, c.forget_bias) for c in cells] == [
         ("numpy-rnn", None), ("keras-gru", 1.0), ("keras-gru", 4.0), ("numpy-lstm", 1.0),
         ("numpy-lstm", 4.0),
     ]
-    defaults = StudySpec(models=("keras-gru", "numpy-lstm"), lengths=[3], seeds=1,
-                         tasks=("delayed-recall",)).cells()
+    defaults = StudySpec.from_mapping({"models": ["keras-gru", "numpy-lstm"], "lengths": [3],
+                                       "seeds": 1, "tasks": ["delayed-recall"]}).cells()
     assert [(c.model, c.forget_bias) for c in defaults] == [("keras-gru", 0.0),
                                                              ("numpy-lstm", 1.0)]
 

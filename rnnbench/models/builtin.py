@@ -48,18 +48,18 @@ KERAS_LSTM = ModelTraits(per_step=True, cost_weight=4.6, overhead_seconds=2.0, s
 # kernel 0.024 ms a sequence, ~5x cheaper than numpy-rnn a sequence-step; its NumPy loop 5.06 ms,
 # ~40x dearer): priced as a Keras LSTM, as before traits, until its own cells are timed.
 # Its memory: its own function (its width comes from the task, its arrays are float64).
+NUMPY_LSTM1997 = ModelTraits(per_step=True, cost_weight=4.6, overhead_seconds=2.0,
+                             process_bytes=NUMPY_PROCESS,
+                             memory_bytes=lstm1997.memory_bytes)
 # The GRU's step costs, from one interleaved run of benchmarks/steps.py's step timing (length 100,
 # a loaded machine: numpy-gru 58.6 ms, numpy-lstm 70.6, keras-gru 65.8, keras-lstm 61.7): numpy-gru
-# the LSTM's scaled by it, keras-gru as keras-lstm (within that run's noise of it; so the dearest
-# built-in, whose price an undeclared model gets, is still a Keras LSTM's). numpy-gru's (B, T, H)
-# arrays: h, its three gates and u_n forward; four factors, four pre-activation gradients and
-# dLoss/dh_t backward: 14, declared with a margin.
+# the LSTM's scaled by it, keras-gru as keras-lstm (within that run's noise of it). numpy-gru's
+# (B, T, H) arrays: h, its three gates and u_n forward; four factors, four pre-activation
+# gradients and dLoss/dh_t backward: 14, declared with a margin.
 NUMPY_GRU = ModelTraits(per_step=True, cost_weight=3.5, overhead_seconds=0.3, state_arrays=16,
                         process_bytes=NUMPY_PROCESS)
 KERAS_GRU = ModelTraits(per_step=True, cost_weight=4.6, overhead_seconds=2.0, state_arrays=20,
                         process_bytes=KERAS_PROCESS, gradient_twin="numpy-gru")
-NUMPY_LSTM1997 = ModelTraits(cost_weight=4.6, overhead_seconds=2.0, process_bytes=NUMPY_PROCESS,
-                             memory_bytes=lstm1997.memory_bytes)
 # The cells of issue 18. Step costs against numpy-rnn at the studies' shape (length 100, batch 64,
 # 32 units), on a loaded machine, so a mean: IndRNN 2.4 and 1.5 (two runs of benchmarks/steps.py),
 # expRNN 1.6 (a timing of `train`) and 0.8 (steps.py), minGRU 5.8 and 5.2 (the same two).
@@ -127,7 +127,10 @@ def numpy_lstm1997(
     tasks/hochreiter1997.toml does, and the row records what ran.
     """  # noqa: E501 - the first line is `rnnbench list`'s description
     net = Net1997.from_task(task)
-    return NumpyLSTM1997(net, task.kind, seed, learning_rate, batch_size, optimizer, gradient)
+    return NumpyLSTM1997(
+        net, task.kind, seed, learning_rate, batch_size, optimizer, gradient,
+        every_step=scores_every_step(task),
+    )  # fmt: skip
 
 
 @register_model("numpy-indrnn", traits=NUMPY_INDRNN)
