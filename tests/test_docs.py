@@ -120,3 +120,29 @@ def test_the_reports_paper_table_is_the_results_csv():
     written = [line for line in PAPER_TABLE.read_text(encoding="utf-8").splitlines()
                if line.startswith("|")]
     assert to_markdown(built.tables["paper"]).splitlines() == written
+
+
+LITERATURE_TABLE = REPO / "results" / "literature" / "literature_literature.md"
+
+
+def test_the_readmes_literature_table_is_the_reports_table():
+    """README's table of published rows after 1997 is the one `rnnbench report` wrote from
+    results/literature.csv, between its markers, line for line."""
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    start, end = "<!-- literature-table: begin -->", "<!-- literature-table: end -->"
+    assert start in readme and end in readme
+    quoted = readme.split(start, 1)[1].split(end, 1)[0]
+    table = [line for line in quoted.splitlines() if line.startswith("|")]
+    written = [line for line in LITERATURE_TABLE.read_text(encoding="utf-8").splitlines()
+               if line.startswith("|")]
+    assert table == written and len(written) > 2
+
+
+def test_the_reports_literature_table_is_the_results_csv():
+    """results/literature's table is what `rnnbench report` makes of the CSV today."""
+    from rnnbench.report import build_report, read_results, to_markdown
+
+    built = build_report(read_results(REPO / "results" / "literature.csv"))
+    written = [line for line in LITERATURE_TABLE.read_text(encoding="utf-8").splitlines()
+               if line.startswith("|")]
+    assert to_markdown(built.tables["literature"]).splitlines() == written
