@@ -165,3 +165,54 @@ def test_the_cell_joins_at_a_plateau():
     x, y = task.generate(50, 100, rng)
     model.train(x, y)
     assert not np.array_equal(model.params["W"][:, :2], cells_before)  # and learning
+
+
+def reber_chunk(n=6):
+    task = tasks.get("embedded-reber-1997")()
+    x, y = task.generate(n, 9, np.random.default_rng(11))
+    return task, x.astype(np.float64), y, (y.max(axis=-1) > 0).sum(axis=1)
+
+
+def weight_change(task, x, y, lengths, update, lr, mask=None):
+    model = NumpyLSTM1997(Net1997.from_task(task), "classification", 2, learning_rate=lr,
+                          every_step=True, update=update)
+    before = {k: v.copy() for k, v in model.params.items()}
+    model.train(x, y, lengths, mask)
+    return {k: model.params[k] - before[k] for k in before}
+
+
+@needs_numba
+def test_step_updates_follow_the_same_gradient_to_first_order():
+    """update='step' changes the weights after each scored step by that step's contribution;
+    summed over a sequence that is the per-sequence update up to terms of order lr^2 (the later
+    steps see weights moved by the earlier ones). At a large rate the two differ."""
+    task, x, y, lengths = reber_chunk()
+    small = 1e-6
+    seq = weight_change(task, x, y, lengths, "sequence", small)
+    step = weight_change(task, x, y, lengths, "step", small)
+    for k in seq:
+        scale = np.abs(seq[k]).max()
+        assert scale > 0
+        assert np.abs(step[k] - seq[k]).max() < 1e-4 * scale, k
+    seq = weight_change(task, x, y, lengths, "sequence", 0.5)
+    step = weight_change(task, x, y, lengths, "step", 0.5)
+    assert np.abs(step["W_k"] - seq["W_k"]).max() > 1e-2
+
+
+@needs_numba
+def test_step_updates_with_one_scored_step_are_the_sequence_update():
+    task, x, y, lengths = reber_chunk()
+    last = np.arange(x.shape[1])[None, :] == (lengths - 1)[:, None]  # (n, T)
+    seq = weight_change(task, x, y, lengths, "sequence", 0.5, mask=last)
+    step = weight_change(task, x, y, lengths, "step", 0.5, mask=last)
+    for k in seq:
+        np.testing.assert_allclose(step[k], seq[k], rtol=0, atol=1e-12, err_msg=k)
+
+
+def test_step_updates_are_refused_outside_the_compiled_online_path():
+    net = Net1997.from_task(tasks.get("embedded-reber-1997")())
+    with pytest.raises(ValueError, match="update 'step'"):
+        NumpyLSTM1997(net, "classification", 0, every_step=True, update="step",
+                      use_compiled=False)
+    with pytest.raises(ValueError, match="update 'epoch'"):
+        NumpyLSTM1997(net, "classification", 0, update="epoch")

@@ -62,6 +62,7 @@ def train_online(
     d: np.ndarray,
     learning_rate: float,
     scored: np.ndarray | None = None,
+    step_updates: bool = False,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Online truncated SGD over x (n, T, D), updating params in place.
 
@@ -99,13 +100,14 @@ def train_online(
         net.connectivity == "B",
         errors,
         y_k,
+        bool(step_updates),
     )
     return errors, (y_k if every else y_k[:, 0])
 
 
 def train_online_truncated(
     x, lengths, d, scored, every, W, W_k, mask_W, mask_Wk, D, NB, S, H, lr, logistic_out,
-    has_out_gate, g_is_f, h_is_identity, inputs_to_out, errors, y_k,
+    has_out_gate, g_is_f, h_is_identity, inputs_to_out, errors, y_k, step_updates,
 ):  # pragma: no cover - runs compiled (the tests compare it with the NumPy loop)
     """Plain Python, compiled by `kernel()`; the layout is lstm1997's (W (M, R), W_k (Z, K)).
     f, g and h are written out with lstm1997's formulas: 1/2 (1 + tanh(z/2)), 2 tanh(z/2) (or f,
@@ -117,7 +119,9 @@ def train_online_truncated(
     Targets `d` (n, Td, K) and `scored` (n, Td): with `every`, Td = T and step t is scored where
     scored[q, t] > 0; else Td = 1 and the last real step is scored, with slot 0's target.
 
-    Updates W and W_k in place, once per sequence by the sum of its scored steps' gradients;
+    Updates W and W_k in place, once per sequence by the sum of its scored steps' gradients
+    (or, `step_updates`, after every scored step by that step's contribution, the traces carried
+    on across the change as in online RTRL; the backward sweep is then not used);
     writes each sequence's squared error E (summed over its scored steps) and its output units
     (before its update) into `errors` (n,) and `y_k` (n, Td, K).
     """
@@ -137,7 +141,8 @@ def train_online_truncated(
     # With errors at every step the traces are not carried: each step keeps its sources and the
     # two local factors of eqs. 25 and 27, and one backward sweep along the CEC sums them,
     # weighted by the internal state errors of that step and all later ones (see the docstring).
-    Tx = x.shape[1] if every else 1
+    sweep = every and not step_updates  # per-step updates need the forward traces (RTRL)
+    Tx = x.shape[1] if sweep else 1
     U = np.empty((Tx, M))  # u_t
     A = np.empty((Tx, C))  # y_in(t) g'(net_c(t))                                     (eq. 27)
     Bf = np.empty((Tx, C))  # g(net_c(t)) f'(net_in(t))                               (eq. 25)
@@ -164,7 +169,7 @@ def train_online_truncated(
                 u[m] = x[q, t, m]
             for r in range(R):
                 u[D + r] = y[r]
-            if every:
+            if sweep:
                 for m in range(M):
                     U[t, m] = u[m]
                 for c in range(C):
@@ -194,7 +199,7 @@ def train_online_truncated(
                     y[c] = y_out * h_s  # y_out h(s_c)
                     a = y_in * dg  # y_in g'(net_c)                                (eq. 27)
                     b = g_c * y_in * (1.0 - y_in)  # g(net_c) f'(net_in)           (eq. 25)
-                    if every:
+                    if sweep:
                         A[t, c] = a
                         Bf[t, c] = b
                     else:
@@ -255,7 +260,7 @@ def train_online_truncated(
                         dh = 0.5 * (1.0 - h_s * h_s)
                     dnet_out += dy[z0 + c] * h_s
                     ds = dy[z0 + c] * y_out * dh  # e_s: y_out h'(s) W_k e_k          (eq. 23)
-                    if every:
+                    if sweep:
                         Es[t, c] = ds  # summed into eqs. 26 and 28 by the sweep below
                     else:
                         for m in range(M):
@@ -270,7 +275,16 @@ def train_online_truncated(
                 dnet_h = dy[z0 + C + i] * y_h * (1.0 - y_h)
                 for m in range(M):
                     gW[m, h0 + i] += dnet_h * u[m]
-        if every:  # eqs. 26 and 28 summed over the scored steps t, the traces unrolled:
+            if step_updates:  # Appendix A.1's "time t's contribution" applied at time t
+                for m in range(Z):
+                    for k in range(K):
+                        W_k[m, k] -= lr * mask_Wk[m, k] * gW_k[m, k]
+                        gW_k[m, k] = 0.0
+                for m in range(M):
+                    for r in range(R):
+                        W[m, r] -= lr * mask_W[m, r] * gW[m, r]
+                        gW[m, r] = 0.0
+        if sweep:  # eqs. 26 and 28 summed over the scored steps t, the traces unrolled:
             # sum_t e_s(t) sum_{tau <= t} a(tau) u_tau = sum_tau a(tau) u_tau sum_{t >= tau} e_s(t)
             for c in range(C):
                 later[c] = 0.0
