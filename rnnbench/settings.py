@@ -110,10 +110,14 @@ def study_name(v: Any) -> str:
     return v
 
 
+MAX_SEED = 2**32 - 1  # keras.utils.set_random_seed's bound; a larger seed fails inside a cell
+
+
 def seeds(v: Any) -> int | list[int]:
     if isinstance(v, (list, tuple)):
-        if any(s < 0 for s in int_list(v)):
-            raise NotAllowedError("a count, or a list of non-negative integers")
+        if any(not 0 <= s <= MAX_SEED for s in int_list(v)):
+            raise NotAllowedError(f"a count, or a list of integers from 0 to {MAX_SEED} "
+                                  "(2**32 - 1)")
         return list(v)
     return positive_int(v)
 

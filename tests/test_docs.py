@@ -120,3 +120,25 @@ def test_the_reports_paper_table_is_the_results_csv():
     written = [line for line in PAPER_TABLE.read_text(encoding="utf-8").splitlines()
                if line.startswith("|")]
     assert to_markdown(built.tables["paper"]).splitlines() == written
+
+
+def test_committed_results_name_no_folder_of_the_machine_that_made_them():
+    """results/ is read on other machines: a path in it is relative to the repository (issue 20:
+    teaching.txt's closing line named the absolute path of the CSV it was made from)."""
+    absolute = re.compile(r"(?<![\w.~-])/(?:work|home|root|tmp|Users|mnt|var|private)/")
+    found = [f"{p.relative_to(REPO)}: {m.group(0)}"
+             for p in sorted((REPO / "results").rglob("*")) if p.is_file()
+             and p.suffix in (".txt", ".md", ".csv", ".html", ".json")
+             for m in absolute.finditer(p.read_text(encoding="utf-8", errors="replace"))]
+    assert not found, found
+
+
+def test_the_closing_line_names_the_csv_relative_to_the_current_folder(tmp_path, monkeypatch):
+    from rnnbench.cli import end_message
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "results").mkdir()
+    out = tmp_path / "results" / "teaching.csv"
+    assert end_message("teaching", 0, out).endswith("their rows are in results/teaching.csv.")
+    elsewhere = Path("/") / "elsewhere" / "x.csv"
+    assert str(elsewhere) in end_message("teaching", 0, elsewhere)

@@ -102,8 +102,9 @@ def test_the_page_agrees_in_sentence_cell_and_shade(report):
             assert re.search(rf"{re.escape(label)}( and [^;]*)? solves? no length tried",
                              sentence), sentence
         table = webpage.task_table(report, task)
-        row = table[table.index(f'<td class="label">{label}</td>'):]
-        cell = re.search(r'<td title="[^"]*"( style="[^"]*")?>([^<]*)</td>', row)
+        row = table[table.index(f'<td class="label" data-label="model">{label}</td>'):]
+        cell = re.search(r'<td title="[^"]*"( style="[^"]*")? data-label="[^"]*">([^<]*)</td>',
+                         row)
         assert cell.group(2).endswith(f" {k}/5")
         # a paper's rule decided: the cell is shaded by the fraction solved, white at 0/5
         lightness = float(re.search(r"hsl\(212,60%,(\d+)%\)", cell.group(1)).group(1))

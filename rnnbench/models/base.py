@@ -117,6 +117,9 @@ class HasStateGradients(Protocol):
     def state_gradients(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
         """dLoss/dh_t of the batch-mean loss on (x, y), for t = 1..T.
 
+        A per-step model's hook also takes `mask=` (B, T), the scored steps, and is called with
+        it for a task scored at every step.
+
         Args:
             x: float32 (B, T, input_dim) sequences.
             y: their targets, as for `Model.train`.

@@ -6,7 +6,7 @@ A task that reproduces a paper's experiment also carries the paper's numbers (`r
 its stopping rule (`solve_rule`), so a measured figure is put beside a published one measured the
 same way.
 
-Which steps are scored (issue 16's per-step contract): a task with `steps_scored = "last"`
+Which steps are scored (docs/design.md, "Per-step outputs"): a task with `steps_scored = "last"`
 (the default) has one target per sequence, read at its last real step; one with "every" has a
 target at every step, and `score_mask(x, y)` says which steps carry loss (by default every real
 step). One scoring path serves both: the harness turns a model's outputs into what the criterion
