@@ -150,6 +150,7 @@ def train_online_truncated(
     later = np.empty(C)  # the sweep's sum of e_s over steps >= t
     z = np.empty(Z)  # output layer's sources [x_t ("B"), y_c, y_h, 1]
     e_k = np.empty(K)
+    net_k = np.empty(K)
     dy = np.empty(Z)  # dL/dz
     nonzero = np.empty(Z, np.int64)  # indices of z's nonzero entries
     gW = np.empty((M, R))  # the sequence's summed gradient dE/dW
@@ -231,9 +232,14 @@ def train_online_truncated(
                     nonzero[nz] = m
                     nz += 1
             for k in range(K):
-                acc = 0.0
-                for i in range(nz):
-                    acc += z[nonzero[i]] * W_k[nonzero[i], k]
+                net_k[k] = 0.0
+            for i in range(nz):  # row by row: W_k's rows are contiguous (Exp. 2a: 101 outputs)
+                m = nonzero[i]
+                z_m = z[m]
+                for k in range(K):
+                    net_k[k] += z_m * W_k[m, k]
+            for k in range(K):
+                acc = net_k[k]
                 yk = 0.5 * (1.0 + np.tanh(0.5 * acc)) if logistic_out else acc
                 y_k[q, slot, k] = yk
                 err = yk - d[q, slot, k]
