@@ -33,6 +33,9 @@ def user_errors() -> Iterator[None]:
     except UserError as exc:
         click.echo(f"Error: {one_line(exc, 2000)}", err=True)
         sys.exit(2)
+    except BrokenPipeError:  # `rnnbench report x.csv | head`: the reader left, nothing is wrong
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second EPIPE at exit
+        sys.exit(0)
     except (MachineError, OSError, MemoryError) as exc:
         what = exc if str(exc) else type(exc).__name__
         click.echo(f"Error: {one_line(what, 2000)}", err=True)
