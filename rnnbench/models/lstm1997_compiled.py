@@ -282,7 +282,8 @@ def train_online_truncated(
                 for m in range(M):
                     gW[m, h0 + i] += dnet_h * u[m]
             if step_updates:  # Appendix A.1's "time t's contribution" applied at time t
-                for m in range(Z):
+                for i in range(nz):  # only this step's nonzero sources' rows have a gradient
+                    m = nonzero[i]
                     for k in range(K):
                         W_k[m, k] -= lr * mask_Wk[m, k] * gW_k[m, k]
                         gW_k[m, k] = 0.0
