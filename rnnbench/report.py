@@ -78,6 +78,7 @@ TABLES = {
         "counted as the paper counts them",
     ),
     "paper": (paper_table.TITLE, paper_table.CAPTION),
+    "literature": (paper_table.LITERATURE_TITLE, paper_table.LITERATURE_CAPTION),
     "cost": (
         "Cost",
         "trainable parameters, cells run, median and total wall seconds per cell",
@@ -614,6 +615,9 @@ def build_report(df: Any, study: str = "results") -> Report:
     paper = paper_table.paper_table(rows.df)
     if not paper.empty:
         tables["paper"] = paper
+    literature = paper_table.literature_table(rows.df)
+    if not literature.empty:
+        tables["literature"] = literature
     return Report(study=study, rows=rows, summary=summary, tables=tables)
 
 

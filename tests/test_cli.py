@@ -142,7 +142,8 @@ def test_unknown_task_lists_known(tmp_path):
     out = tmp_path / "x.csv"
     result = run("sweep", SMOKE_SPEC, "--task", "nope", "--lengths", "3", "--out", out)
     one_line_error(result, "unknown task 'nope'",
-                   "adding, adding-1997, copy-memory, delayed-recall")
+                   "adding, adding-1997, adding-bai2018, copy-memory, copy-memory-bai2018, "
+                   "delayed-recall")
     assert not out.exists()
 
 

@@ -61,7 +61,8 @@ def test_unknown_names_list_the_known_ones_with_exit_code_2():
     bad_task = CliRunner().invoke(main, ["gradients", "--task", "copy", "--model", "numpy-rnn",
                                          "--length", "5"])
     assert bad_task.exit_code == 2
-    known = "unknown task 'copy'; known: adding, adding-1997, copy-memory, delayed-recall"
+    known = ("unknown task 'copy'; known: adding, adding-1997, adding-bai2018, copy-memory, "
+             "copy-memory-bai2018, delayed-recall")
     assert known in bad_task.output
     bad_length = CliRunner().invoke(main, ["gradients", "--task", "adding", "--model",
                                            "numpy-rnn", "--length", "1"])

@@ -89,7 +89,7 @@ def test_every_option_the_docs_give_a_command_is_one_it_has():
 
 def test_the_report_page_names_every_table_the_report_prints():
     page = (REPO / "docs" / "report.md").read_text(encoding="utf-8")
-    numbers = {3: "three", 4: "four", 5: "five", 6: "six", 7: "seven"}
+    numbers = {3: "three", 4: "four", 5: "five", 6: "six", 7: "seven", 8: "eight"}
     assert f"It prints {numbers[len(TABLES)]} tables" in page
     titles = [title for title, _ in TABLES.values()]
     assert re.findall(r"^- \*\*(.+?)\*\*", page, flags=re.M)[: len(titles)] == titles
@@ -120,6 +120,32 @@ def test_the_reports_paper_table_is_the_results_csv():
     written = [line for line in PAPER_TABLE.read_text(encoding="utf-8").splitlines()
                if line.startswith("|")]
     assert to_markdown(built.tables["paper"]).splitlines() == written
+
+
+LITERATURE_TABLE = REPO / "results" / "literature" / "literature_literature.md"
+
+
+def test_the_readmes_literature_table_is_the_reports_table():
+    """README's table of published rows after 1997 is the one `rnnbench report` wrote from
+    results/literature.csv, between its markers, line for line."""
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    start, end = "<!-- literature-table: begin -->", "<!-- literature-table: end -->"
+    assert start in readme and end in readme
+    quoted = readme.split(start, 1)[1].split(end, 1)[0]
+    table = [line for line in quoted.splitlines() if line.startswith("|")]
+    written = [line for line in LITERATURE_TABLE.read_text(encoding="utf-8").splitlines()
+               if line.startswith("|")]
+    assert table == written and len(written) > 2
+
+
+def test_the_reports_literature_table_is_the_results_csv():
+    """results/literature's table is what `rnnbench report` makes of the CSV today."""
+    from rnnbench.report import build_report, read_results, to_markdown
+
+    built = build_report(read_results(REPO / "results" / "literature.csv"))
+    written = [line for line in LITERATURE_TABLE.read_text(encoding="utf-8").splitlines()
+               if line.startswith("|")]
+    assert to_markdown(built.tables["literature"]).splitlines() == written
 
 
 def test_committed_results_name_no_folder_of_the_machine_that_made_them():

@@ -90,7 +90,8 @@ def test_name_registered_twice_names_both_sources(plugin_env):
 
 
 def test_unknown_names_list_the_known_ones():
-    known = "unknown task 'nope'; known: adding, adding-1997, copy-memory, delayed-recall, "
+    known = ("unknown task 'nope'; known: adding, adding-1997, adding-bai2018, copy-memory, "
+             "copy-memory-bai2018, delayed-recall, ")
     with pytest.raises(RegistryError, match=known):
         tasks.get("nope")
     with pytest.raises(RegistryError, match="keras-lstm.*numpy-rnn"):

@@ -310,7 +310,7 @@ def test_a_plugin_factory_hears_the_hyper_parameters_of_the_public_contract(regi
         assert heard.pop() == expected
 
 
-@pytest.mark.parametrize("study", ["teaching", "hochreiter1997"])
+@pytest.mark.parametrize("study", ["teaching", "hochreiter1997", "literature"])
 def test_the_studies_expand_to_exactly_the_cells_of_their_committed_rows(study, monkeypatch):
     """The reference results were run before the settings table existed; the studies as written
     still list every one of their cells (config by config), so rerunning them resumes, not redoes.

@@ -67,9 +67,10 @@ def test_each_task_leads_with_its_lesson_and_figure_then_its_shaded_table(page: 
     recall = recall[:recall.index("</section>")]
     assert recall.index("<figure>") < recall.index("<table")
     lesson = re.search(r'<p class="lesson">(.*?)</p>', recall).group(1)
-    assert "keras-lstm (fb=4) solves every length tried, up to 100" in lesson
-    assert "numpy-rnn solves up to length 20 (3/3 seeds there) and is at chance by length 50" \
-        in lesson
+    assert ("keras-gru (fb=4) and keras-lstm (fb=4) solve every length tried, up to 100 "
+            "(3/3 and 2/3 seeds there)") in lesson
+    assert ("keras-gru (fb=1) and numpy-rnn solve up to length 20 (3/3 and 3/3 seeds there) and "
+            "are at chance by length 50") in lesson
     # shading: dark for solved cells, near white at chance; the full cell in the tooltip
     cell = r'<td title="{} \(solved {}\)" style="([^"]+)" data-label="length \d+">{} {}'
     solved = re.search(cell.format("0.99 ± 0.00", "3/3", "0.99", "3/3"), recall)
