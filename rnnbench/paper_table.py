@@ -6,8 +6,8 @@ its statistic and success rate, and ours under the same rule (the task's `solve_
 
 - solved k/n (rnnbench.verdict, the decision every table shares): seeds whose run met the rule
   within its budget and then kept the paper's bound on test errors
-  (`OnlineRule.test_max_wrong`), with its 95% Wilson interval; error rows are missing cells (the
-  report's notes count them), every other failed seed counts;
+  (`OnlineRule.test_max_wrong`), with its 95% Wilson interval; every failed seed counts (an error
+  or crashed row is a seed run and not solved);
 - sequences to solve with every unsolved seed censored at its budget (rnnbench.survival): the
   Kaplan-Meier median with its 95% interval (">budget": not reached), the expected running
   time (every sequence spent over the seeds solved, COCO's ERT), and the median updates the
@@ -95,7 +95,6 @@ def paper_table(df: Any) -> Any:
     import pandas as pd
 
     records = []
-    # every row counts, error rows too: a seed that did not solve, not a hole
     for task_name in sorted(df["task"].unique()) if len(df) else []:
         if task_name not in tasks:
             continue
@@ -106,11 +105,12 @@ def paper_table(df: Any) -> Any:
         mine = df[df["task"] == task_name]
         for length in sorted(mine["length"].unique()):
             rule = task.solve_rule(int(length))
-            # error rows are missing cells, as in every other table (the notes count them)
+            # every seed run counts, error rows too (not solved), as in every other table
             at_length = mine[(mine["length"] == length) & mine["counted"]]
-            if rule is not None and "solve_rule" in at_length.columns:
-                # only rows judged by the paper's rule stand beside the paper's figure
-                at_length = at_length[at_length["solve_rule"].astype(str) == rule.name]
+            if rule is not None:
+                # only rows judged by the paper's rule stand beside the paper's figure (the
+                # verdict's paper_rule: a crashed row by the rule its config asked for)
+                at_length = at_length[at_length["paper_rule"].astype(bool)]
             tag = rule.tag if rule is not None else ""
             paper_rows = [r for r in reference.rows_at(int(length)) if r.rule in ("", tag)]
             for paper_row in paper_rows or (None,):
