@@ -71,6 +71,8 @@ STEP_WEIGHTS = {
     "numpy-indrnn": lambda D, H: D * H + H * H,  # u * h is element-wise; layer 2's input is H
     "numpy-exprnn": lambda D, H: (D + H) * H,  # plus one expm per update, left out
     "numpy-mingru": lambda D, H: D * 2 * H,  # two input projections, nothing on h
+    "numpy-gru": lambda D, H: (D + H) * 3 * H,  # three gates' products
+    "keras-gru": lambda D, H: (D + H) * 3 * H,
 }
 
 
@@ -204,7 +206,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--lengths", default="100,500")
     parser.add_argument("--backends", default="tensorflow,jax,torch")
-    parser.add_argument("--models", default="numpy-rnn,keras-simplernn,numpy-lstm,keras-lstm")
+    parser.add_argument("--models", default="numpy-rnn,keras-simplernn,numpy-lstm,keras-lstm,"
+                        "numpy-gru,keras-gru")
     parser.add_argument("--batch", type=int, default=BATCH)
     parser.add_argument("--units", type=int, default=UNITS)
     parser.add_argument("--worker", help=argparse.SUPPRESS)

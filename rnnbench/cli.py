@@ -433,10 +433,12 @@ def report(results: Path, out_dir: Path | None, plot: bool, html: bool) -> None:
               "sweep cell (training stops earlier once solved). Default: the sweep's, 64000.")
 @click.option("--batch", type=click.IntRange(min=1), default=256, show_default=True,
               help="Sequences the gradient norms are averaged over.")
-@click.option("--forget-bias", type=float, help="Initial forget-gate bias of LSTM models. "
-              "Default 1 (Keras's).")
+@click.option("--forget-bias", type=float, help="Initial bias of the gate that keeps the "
+              "state: the LSTM's forget gate, the GRU's update gate (Keras's convention, "
+              "h = z*h + (1-z)*h~: positive keeps it). Default: each model's, as Keras (1; GRU 0).")
 @click.option("--same-weights", is_flag=True, help="Start every model from the first model's "
-              "initial weights (twins: numpy-rnn/keras-simplernn, numpy-lstm/keras-lstm).")
+              "initial weights (twins: numpy-rnn/keras-simplernn, numpy-lstm/keras-lstm, "
+              "numpy-gru/keras-gru).")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
               help="Write the norms to this CSV (step, steps_back, norm, model, phase, ...).")
 @click.option("--plot", type=click.Path(dir_okay=False, path_type=Path),

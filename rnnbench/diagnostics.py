@@ -13,8 +13,9 @@ Where the gradients come from (the "gradient hook"):
   - a Keras model (rnnbench.models.keras_models.KerasModel): TensorFlow's autodiff, through the
     recurrent layer's own cell run step by step under a GradientTape (see `keras_state_gradients`);
     or, where speed matters more than an independent check (a sweep row's `grad_ratio_init`), the
-    NumPy twin of a plain SimpleRNN or LSTM with the Keras weights copied in (`numpy_twin`): the
-    same math, tested equal, in milliseconds instead of an eager loop's seconds, on any backend;
+    NumPy twin of a plain SimpleRNN, LSTM or GRU with the Keras weights copied in (`numpy_twin`):
+    the same math, tested equal, in milliseconds instead of an eager loop's seconds, on any
+    backend;
   - anything else raises NoGradientHookError: it cannot be diagnosed.
 
 This module sits below the harness (which measures `grad_ratio_init` with it); the command that
@@ -37,6 +38,7 @@ from rnnbench.models.keras_models import (
     keras_readout_loss,
     pack_per_step,
 )
+from rnnbench.models.numpy_gru import NumpyGRU
 from rnnbench.models.numpy_lstm import NumpyLSTM
 from rnnbench.models.numpy_rnn import NumpyRNN
 from rnnbench.registry import models
@@ -157,13 +159,17 @@ def keras_state_gradients(keras_model: Any, x: np.ndarray, y: np.ndarray) -> np.
 def numpy_twin(model: Any) -> Any:
     """The NumPy model computing exactly what a KerasModel computes, with its weights; or None.
 
-    Only a plain `SimpleRNN` or `LSTM` (Keras's default activations, bias, no dropout, the last
-    state) straight from the input into a linear Dense read-out, with rnnbench's losses, has one:
-    anything else returns None and is left to autodiff.
+    Only a plain `SimpleRNN`, `LSTM` or `GRU` (`reset_after`) (Keras's default activations, bias,
+    no dropout, the last state or every step's as the task asks) straight from the input into a
+    linear Dense read-out, with rnnbench's losses, has one: anything else returns None and is
+    left to autodiff.
     """
     keras = import_keras()
-    twins = {keras.layers.SimpleRNN: (NumpyRNN, {}),
-             keras.layers.LSTM: (NumpyLSTM, {"recurrent_activation": "sigmoid"})}
+    twins: dict[type, tuple[type, dict[str, Any]]] = {  # layer -> twin, its settings to match
+        keras.layers.SimpleRNN: (NumpyRNN, {}),
+        keras.layers.LSTM: (NumpyLSTM, {"recurrent_activation": "sigmoid"}),
+        keras.layers.GRU: (NumpyGRU, {"recurrent_activation": "sigmoid", "reset_after": True}),
+    }
     layers = [layer for layer in model.model.layers
               if not isinstance(layer, keras.layers.InputLayer)]
     if len(layers) != 2 or type(layers[0]) not in twins:

@@ -23,7 +23,7 @@ from rnnbench.diagnostics import (
     twin_pairs,
 )
 from rnnbench.errors import UserError
-from rnnbench.harness import gradient_batch, make_model, make_task, train_model
+from rnnbench.harness import gradient_batch, make_model, make_task, scored_steps, train_model
 from rnnbench.plots import _matplotlib as matplotlib_figure
 from rnnbench.schema import CellResult, SweepCell, model_label
 from rnnbench.study import forget_biases_for
@@ -70,6 +70,7 @@ def diagnose(
 
     task_obj = make_task(base)
     x, y = gradient_batch(base, task_obj, batch)
+    mask = scored_steps(task_obj, x, y)  # a per-step task's scored steps (None: the last)
     built = [make_model(cell, task_obj) for cell in cells]
     if same_weights:
         weights = get_weights(built[0], models[0])
@@ -82,12 +83,13 @@ def diagnose(
                     f"twins are {', '.join('/'.join(pair) for pair in twin_pairs())}"
                 ) from None
 
-    inits = [gradient_norms(m, x, y, c.model) for c, m in zip(cells, built, strict=True)]
+    inits = [gradient_norms(m, x, y, c.model, mask=mask)
+             for c, m in zip(cells, built, strict=True)]
     rows: list[dict[str, Any]] = []
     for cell, model, init in zip(cells, built, inits, strict=True):  # measured all before training
         result = CellResult()
         train_model(cell, task_obj, model, result)
-        trained = gradient_norms(model, x, y, cell.model)
+        trained = gradient_norms(model, x, y, cell.model, mask=mask)
         for phase, norms, seen, acc in (
             ("init", init, 0, math.nan),
             ("trained", trained, result.sequences_seen, result.accuracy),

@@ -36,13 +36,16 @@ from rnnbench.models.base import (
 from rnnbench.registry import models, tasks
 from rnnbench.schema import CellResult, SweepCell
 from rnnbench.tasks.base import Task
-from rnnbench.tasks.rules import OnlineRule, RuleTracker
+from rnnbench.tasks.rules import OnlineRule, PeriodicTestRule, RuleTracker
 from rnnbench.validation import check_mask, check_predictions, check_score, check_task_output
 
 GRAD_RATIO_BATCH = 32  # sequences in the batch that measures grad_ratio_init
+JUDGE_BLOCK = 1000  # test sequences judged at a time
 
-# Independent random streams of one cell, all derived from its seed (see `_rng`).
-TRAIN_STREAM, EVAL_STREAM, GRADIENT_STREAM = 0, 1, 2
+# Independent random streams of one cell, all derived from its seed (see `_rng`). A
+# `PeriodicTestRule`'s fixed stopping test set (Exp. 3's 256 sequences) has a stream of its own,
+# so the paper's "additional test set" of 2,560 (EVAL_STREAM) is drawn apart from it.
+TRAIN_STREAM, EVAL_STREAM, GRADIENT_STREAM, RULE_TEST_STREAM = 0, 1, 2, 3
 
 
 def _rng(seed: int, stream: int) -> np.random.Generator:
@@ -74,6 +77,7 @@ def make_task(cell: SweepCell) -> Task:
     """The cell's task, with its length checked."""
     task: Task = tasks.get(cell.task)()
     task.check_length(cell.length)
+    task.start_trial(cell.seed)
     return task
 
 
@@ -149,6 +153,8 @@ def train_model(cell: SweepCell, task: Task, model: Model, result: CellResult) -
     rule = task.solve_rule(cell.length) if cell.rule == "task" else None
     if rule is None:
         return _train_to_held_out_threshold(cell, task, model, result)
+    if isinstance(rule, PeriodicTestRule):
+        return _train_to_test_set_rule(cell, task, model, result, rule)
     return _train_to_paper_rule(cell, task, model, result, rule)
 
 
@@ -169,6 +175,7 @@ def _train_to_held_out_threshold(
     n_eval = cell.eval_size
     x_eval, y_eval = check_task_output(
         task, task.generate(n_eval, cell.length, _rng(cell.seed, EVAL_STREAM)), n_eval)
+    y_eval = task.criterion_target(x_eval, y_eval)  # noise-free, for a task with noisy targets
     eval_lengths = chunk_lengths(task, x_eval)
     eval_mask = scored_steps(task, x_eval, y_eval)
     train_rng = _rng(cell.seed, TRAIN_STREAM)
@@ -204,7 +211,13 @@ def held_out_accuracy(
     (`probabilities`), over the scored steps `mask` of a per-step task: the one scoring path, so
     a 1997 task's "all outputs within 0.25" means the same under the held-out rule as under the
     paper's."""
-    return float(task.accuracy(y_true, probabilities(task, model, y_pred), mask))
+    return float(task.accuracy(y_true, probabilities(task, model, y_pred), *masked(mask)))
+
+
+def masked(mask: np.ndarray | None) -> tuple[np.ndarray, ...]:
+    """The mask as the extra argument of a task's errors / correct / accuracy, or nothing for a
+    last-step task (so a plugin task written before masks, taking two arguments, still works)."""
+    return () if mask is None else (mask,)
 
 
 def _train_to_paper_rule(
@@ -241,8 +254,8 @@ def _train_to_paper_rule(
         checked = check_predictions(task, trained.outputs, n, cell.model)
         outputs = probabilities(task, model, checked)
         before = tracker.sequences
-        tracker.feed(task.errors(ordered_y, outputs, ordered_mask),
-                     task.correct(ordered_y, outputs, ordered_mask))
+        tracker.feed(task.errors(ordered_y, outputs, *masked(ordered_mask)),
+                     task.correct(ordered_y, outputs, *masked(ordered_mask)))
         result.sequences_seen += n
         if tracker.solved_at is not None:
             result.sequences_to_solve = tracker.solved_at
@@ -256,13 +269,80 @@ def _train_to_paper_rule(
         if _diverged(result, trained.loss):
             return model
 
-    n_test = rule.test_size
+    _final_test(cell, task, model, result, rule.test_size)
+    return model
+
+
+def _judge(
+    cell: SweepCell, task: Task, model: Model, x: np.ndarray, y: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """(absolute errors (n,), correct (n,) bool) of the model on test sequences x, y, judged
+    against the task's criterion targets; in blocks of JUDGE_BLOCK sequences, so per-step
+    outputs of a large test set (Exp. 2a: 10,000 x 100 steps x 101 units) never sit in memory
+    at once."""
+    errors, correct = [], []
+    for a in range(0, len(x), JUDGE_BLOCK):
+        xb, yb = x[a : a + JUDGE_BLOCK], np.asarray(y)[a : a + JUDGE_BLOCK]
+        outputs = predict_all(model, xb, chunk_lengths(task, xb), per_step=per_step(task))
+        judged = probabilities(task, model, check_predictions(task, outputs, len(xb), cell.model))
+        target = task.criterion_target(xb, yb)
+        mask = scored_steps(task, xb, target)
+        errors.append(np.asarray(task.errors(target, judged, *masked(mask))))
+        correct.append(np.asarray(task.correct(target, judged, *masked(mask)), bool))
+    return np.concatenate(errors), np.concatenate(correct)
+
+
+def _final_test(cell: SweepCell, task: Task, model: Model, result: CellResult, n: int) -> None:
+    """The paper's fresh test set after stopping: `n` sequences of the evaluation stream."""
     x_test, y_test = check_task_output(
-        task, task.generate(n_test, cell.length, _rng(cell.seed, EVAL_STREAM)), n_test)
-    outputs = predict_all(model, x_test, chunk_lengths(task, x_test), per_step=per_step(task))
-    test = probabilities(task, model, check_predictions(task, outputs, n_test, cell.model))
-    test_mask = scored_steps(task, x_test, y_test)
-    wrong = int(np.count_nonzero(~np.asarray(task.correct(y_test, test, test_mask), dtype=bool)))
-    result.test_wrong, result.test_size = wrong, int(rule.test_size)
-    result.accuracy = result.best_accuracy = 1.0 - wrong / rule.test_size
+        task, task.generate(n, cell.length, _rng(cell.seed, EVAL_STREAM)), n)
+    wrong = int(np.count_nonzero(~_judge(cell, task, model, x_test, y_test)[1]))
+    result.test_wrong, result.test_size = wrong, int(n)
+    result.accuracy = result.best_accuracy = 1.0 - wrong / n
+
+
+def _train_to_test_set_rule(
+    cell: SweepCell, task: Task, model: Model, result: CellResult, rule: PeriodicTestRule
+) -> Model:
+    """Train until the rule holds on a fixed test set, checked every `rule.check_every`
+    sequences; then the paper's fresh test set of `rule.final_test_size`.
+
+    The stopping test set (`rule.test_size` sequences, Exp. 3: 256) is drawn once per cell from
+    its own stream, as the paper's "randomly chosen test set", and is never trained on (or is
+    the task's own fixed set, `Task.fixed_test_set`, as the embedded Reber grammar's). Chunks
+    are one check interval each (`chunk_size` does not apply), so checks fall on multiples of
+    `check_every` training sequences (and at the budget's end). A weaker `rule.milestone`
+    (ST1 beside ST2) is checked at the same points and its first count recorded.
+    """
+    result.solve_rule = rule.name
+    n_rule = rule.test_size
+    fixed = task.fixed_test_set()
+    if fixed is None:
+        fixed = task.generate(n_rule, cell.length, _rng(cell.seed, RULE_TEST_STREAM))
+    x_rule, y_rule = check_task_output(task, fixed, n_rule)
+    train_rng = _rng(cell.seed, TRAIN_STREAM)
+    step = rule.check_every
+    while result.sequences_seen < cell.max_sequences:
+        n = min(step, cell.max_sequences - result.sequences_seen)  # one check interval
+        x, y = check_task_output(task, task.generate(n, cell.length, train_rng), n)
+        trained = train_chunk(model, x, y, chunk_lengths(task, x), cell.batch_size, False,
+                              scored_steps(task, x, y))
+        result.sequences_seen += n
+        result.updates_seen += int(trained.update[-1])
+        if _diverged(result, trained.loss):
+            return model
+        errors, correct = _judge(cell, task, model, x_rule, y_rule)
+        milestone = rule.milestone
+        if milestone and result.sequences_to_milestone is None and milestone.met(errors, correct):
+            result.sequences_to_milestone = result.sequences_seen
+        if rule.met(errors, correct):
+            result.sequences_to_solve = result.sequences_seen
+            result.updates_to_solve = result.updates_seen
+            break
+    if rule.final_test_size is not None:
+        _final_test(cell, task, model, result, rule.final_test_size)
+    elif result.sequences_seen:  # no further test: the last check's count stands
+        wrong = int(np.count_nonzero(~correct))
+        result.test_wrong, result.test_size = wrong, n_rule
+        result.accuracy = result.best_accuracy = 1.0 - wrong / n_rule
     return model

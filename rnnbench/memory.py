@@ -39,6 +39,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from rnnbench.errors import UserError
 from rnnbench.harness import GRAD_RATIO_BATCH
 from rnnbench.models.base import MemoryShape, ModelTraits, traits_of
@@ -125,6 +127,15 @@ def _paper_rule(task: Any, cell: SweepCell) -> Any:
         return None
 
 
+def _steps(task: Any, cell: SweepCell) -> int:
+    """How many steps one sequence of the cell's length has (one drawn to see), or 0."""
+    try:
+        x, _ = task().generate(1, int(cell.length), np.random.default_rng(0))
+        return int(np.shape(x)[1])
+    except Exception:  # noqa: BLE001 - a task that cannot say is estimated from its length
+        return 0
+
+
 def estimate_parts(cell: SweepCell, batch: int | None = None) -> dict[str, float]:
     """The cell's peak bytes by part (see the module docstring); `batch` overrides batch_size."""
     task = tasks.get(cell.task)
@@ -133,6 +144,9 @@ def estimate_parts(cell: SweepCell, batch: int | None = None) -> dict[str, float
     T = int(cell.length) + 2
     if getattr(task, "variable_length", False):  # the 1997 tasks: up to T + T/10 (2c: q + k +
         T = int(cell.length * 1.1) + 100  # 3, k geometric with mean 9): padded to the longest
+    per_step = getattr(task, "steps_scored", "last") == "every"
+    if per_step:  # targets and outputs at every step: the task's own step count (copy: T + 20)
+        T = max(T, _steps(task, cell))
     H, B = int(cell.units), int(batch or cell.batch_size)
     E, C = int(cell.eval_size), int(cell.chunk_size)
     rule = _paper_rule(task, cell)

@@ -22,7 +22,10 @@ its statistic and success rate, and ours under the same rule (the task's `solve_
 
 Where a paper counts its figure to the start of the window of successive correct sequences (Exp.
 2: 5,040 sequences before a 10,000-sequence success window), ours is converted the same way
-(`OnlineRule.reported_count`).
+(`OnlineRule.reported_count`). Where the paper reports a weaker rule met on the way beside the
+stopping rule (Exp. 3's ST1 beside ST2, `PeriodicTestRule.milestone`), its row reads the count
+recorded for it (`sequences_to_milestone`). A paper row at one learning rate (Exp. 1's Table 1)
+stands beside the runs at that rate only.
 """
 
 from __future__ import annotations
@@ -112,15 +115,32 @@ def paper_table(df: Any) -> Any:
                 # verdict's paper_rule: a crashed row by the rule its config asked for)
                 at_length = at_length[at_length["paper_rule"].astype(bool)]
             tag = rule.tag if rule is not None else ""
-            paper_rows = [r for r in reference.rows_at(int(length)) if r.rule in ("", tag)]
+            # a weaker rule met on the way (Exp. 3's ST1 beside ST2) has its own count column
+            milestone = getattr(rule, "milestone", None)
+            columns = {"": "sequences_to_solve", tag: "sequences_to_solve"}
+            if milestone is not None:
+                columns[milestone.tag] = "sequences_to_milestone"
+            paper_rows = [r for r in reference.rows_at(int(length)) if r.rule in columns]
             for paper_row in paper_rows or (None,):
+                column = columns[paper_row.rule] if paper_row is not None else columns[""]
                 for label, runs in at_length.groupby("label", sort=True):
-                    records.append(_record(reference, paper_row, task_name, int(length), label,
-                                           runs, rule))
+                    runs = _at_papers_rate(runs, paper_row)
+                    if len(runs):
+                        records.append(_record(reference, paper_row, task_name, int(length),
+                                               label, runs, rule, column))
     if not records:
         return pd.DataFrame(columns=COLUMNS)
     records.sort(key=lambda r: (r["experiment"], r["length"], r["model"]))  # Exp. 2a first
     return pd.DataFrame.from_records(records, columns=COLUMNS)
+
+
+def _at_papers_rate(runs: Any, paper_row: Any) -> Any:
+    """The runs trained at the paper row's learning rate, where the row names one (Table 1 of
+    the 1997 paper reports the embedded Reber grammar at three rates); else all of them."""
+    rate = dict(paper_row.settings).get("learning_rate") if paper_row is not None else None
+    if rate is None:
+        return runs
+    return runs[[v == v and abs(v - rate) < 1e-12 for v in _numbers(runs, "learning_rate")]]
 
 
 def _numbers(runs: Any, column: str) -> list[float]:
@@ -138,22 +158,34 @@ def _batch(runs: Any) -> float:
 
 
 def _record(reference: Any, paper_row: Any, task_name: str, length: int, label: str, runs: Any,
-            rule: Any) -> dict[str, Any]:
+            rule: Any, column: str = "sequences_to_solve") -> dict[str, Any]:
     # solved, solved_at and spent are rnnbench.verdict's: the rule met and then the paper's test
     # bound kept, counted as the paper counts (e.g. to the start of Exp. 2's success window)
-    solved_mask = [bool(v) for v in runs["solved"]]
-    failed_test = int(sum(bool(v) for v in runs["failed_test"]))
-    at = [float(v) for v in runs["solved_at"]]
     spent = [float(v) for v in runs["spent"]]
-    budget = max([v for v in [*spent, *runs["censored_at"]] if v == v] or [math.nan])
-    censored = [float(v) for v in runs.loc[~runs["solved"], "censored_at"] if v == v]
+    if column == "sequences_to_solve":
+        solved_mask = [bool(v) for v in runs["solved"]]
+        failed_test = int(sum(bool(v) for v in runs["failed_test"]))
+        at = [float(v) for v in runs["solved_at"]]
+        censored_at = [float(v) for v in runs["censored_at"]]
+    else:  # a milestone met on the way (Exp. 3's ST1): met when its count is there; the test
+        # bound belongs to the final rule, and a seed that missed it ran its whole budget
+        at = _numbers(runs, column)
+        if rule is not None:
+            at = [rule.reported_count(int(v)) if v == v else v for v in at]
+        solved_mask = [v == v for v in at]
+        failed_test = 0
+        censored_at = [math.nan if ok else s for ok, s in zip(solved_mask, spent, strict=True)]
+    budget = max([v for v in [*spent, *censored_at] if v == v] or [math.nan])
+    censored = [v for v, ok in zip(censored_at, solved_mask, strict=True) if not ok and v == v]
     solved = [v for v in at if v == v]
     km = survival.kaplan_meier(solved, censored)
     low, high = survival.wilson(len(solved), len(runs))
     batch = _batch(runs)
     updates = [v if ok else math.nan
                for v, ok in zip(_numbers(runs, "updates_to_solve"), solved_mask, strict=True)]
-    if rule is not None and rule.reported_from == "start":  # updates up to the same point
+    if column != "sequences_to_solve" or (rule is not None and rule.reported_from == "start"):
+        # updates up to the same point (a milestone's own updates are not recorded: online,
+        # or in whole batches, they are its sequences over the batch size)
         updates = [math.ceil(s / batch) if s == s else s for s in at]
     km_updates = survival.kaplan_meier([v for v in updates if v == v],
                                        [math.ceil(v / batch) for v in censored])

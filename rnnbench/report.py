@@ -58,6 +58,12 @@ TABLES = {
         "median over seeds: how much of the last step's error signal reaches the first step "
         "(rnnbench gradients shows every step); n/a: the model exposes no gradients",
     ),
+    "loss_vs_chance": (
+        "Loss against the memoryless baseline",
+        "columns: dependency length; cells: the final training loss over the task's chance loss "
+        "(the best memoryless predictor's, e.g. copy memory's 10 ln 8/(T+20)), median over "
+        "seeds: below 1 the model uses what it remembers; for tasks that state a chance loss",
+    ),
     "critical_length": (
         "Critical length",
         "the longest length at which at least half the seeds solved the task, with the seeds "
@@ -268,7 +274,7 @@ def prepare(df: Any) -> Rows:
         status=df["status"].map(_text).replace("", "ok") if "status" in df.columns else "ok",
     )
     for column in ("num_params", "wall_seconds", "chance_accuracy", "solve_threshold",
-                   "grad_ratio_init"):
+                   "grad_ratio_init", "final_loss", "chance_loss"):
         if column in df.columns:
             df[column] = _numbers(df, column)
 
@@ -337,7 +343,7 @@ def _missing_cells(df: Any) -> list[str]:
 SUMMARY_COLUMNS = ["n", "solved", "failed_test", "solved_low", "solved_high", "mean", "sd", "min",
                    "max", "median_sequences_to_solve", "median_low", "median_high",
                    "expected_running_time", "budget", "observed", "chance",
-                   "median_grad_ratio_init", "paper_rule"]
+                   "median_grad_ratio_init", "median_loss_to_chance", "paper_rule"]
 
 
 def _survival_of(group: Any) -> dict[str, Any]:
@@ -386,6 +392,7 @@ def summary_table(rows: Rows) -> Any:
         observed=counted[["spent", "censored_at"]].max(axis=1),
         chance=counted.get("chance_accuracy", math.nan),
         grad_ratio=counted.get("grad_ratio_init", math.nan),
+        loss_to_chance=counted.get("final_loss", math.nan) / counted.get("chance_loss", math.nan),
     )
     grouped = counted.groupby(["task", "label", "length"], sort=True)
     summary = grouped.agg(
@@ -401,6 +408,7 @@ def summary_table(rows: Rows) -> Any:
         chance=("chance", "median"),
         median_grad_ratio_init=("grad_ratio", "median"),
         paper_rule=("paper_rule", "all"),
+        median_loss_to_chance=("loss_to_chance", "median"),
     )
     censored = pd.DataFrame.from_records(
         [_survival_of(group) for _, group in grouped], index=summary.index)
@@ -509,6 +517,11 @@ def critical_lengths(summary: Any) -> dict[tuple[str, str], tuple[int, int, int]
     return found
 
 
+def _loss_cell(r: Any) -> str:
+    ratio = r["median_loss_to_chance"]
+    return "n/a" if ratio != ratio else f"{ratio:.2f}"
+
+
 def critical_length_table(summary: Any) -> Any:
     """Per (task, model): the longest length at which at least half the seeds (k >= n/2) solved,
     with the seeds behind it."""
@@ -579,6 +592,11 @@ def build_report(df: Any, study: str = "results") -> Report:
     tables = {"accuracy": _by_length(summary, _accuracy_cell, rows)}
     if summary["median_grad_ratio_init"].notna().any():  # CSVs before the column have none
         tables["gradient_signal"] = _by_length(summary, _ratio_cell, rows)
+    with_chance_loss = summary["median_loss_to_chance"].notna().groupby(level="task").any()
+    if with_chance_loss.any():  # only the tasks that state a chance loss (copy memory)
+        tasks_with = list(with_chance_loss[with_chance_loss].index)
+        own = Rows(rows.df[rows.df["task"].isin(tasks_with)])  # their rows and lengths alone
+        tables["loss_vs_chance"] = _by_length(summary.loc[tasks_with], _loss_cell, own)
     tables |= {
         "critical_length": critical_length_table(summary),
         "sample_efficiency": sample_efficiency_table(summary),

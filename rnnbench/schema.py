@@ -103,6 +103,9 @@ class CellResult:
     sequences_to_error_level: int | None = None
     test_wrong: int | None = None  # under a paper's rule: wrong answers on the fresh test set
     test_size: int | None = None  # ... of this many sequences (2,560 or 10,000 in the paper)
+    # Under a paper's rule with a weaker one met on the way (Exp. 3: ST1 beside ST2, both judged
+    # on a fixed test set): the training sequences until the weaker one first held
+    sequences_to_milestone: int | None = None
 
 
 CELL_COLUMNS = [f.name for f in fields(SweepCell)]

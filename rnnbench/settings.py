@@ -204,10 +204,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("learning_rate", 3e-3, learning_rate, f"Step size; '{PAPER}' takes each task's "
             "reference rate (the 1997 tasks carry the paper's).", "--learning-rate",
             regime=True, parse=number_or_word, metavar=f"RATE|{PAPER}", hparam=ALWAYS),
-    Setting("forget_bias", (), forget_biases, "Initial forget-gate bias of LSTM models; several "
-            "values run each.", "--forget-bias", regime=True, parse=comma_floats,
-            metavar="B,B,...", shown_default="the spec's (the teaching study runs 1,4), else 1 "
-            "as Keras", hparam=ALWAYS),
+    Setting("forget_bias", (), forget_biases, "Initial bias of the gate that keeps the state: "
+            "the LSTM's forget gate, the GRU's update gate (positive keeps it); several values "
+            "run each.", "--forget-bias", regime=True, parse=comma_floats,
+            metavar="B,B,...", shown_default="the spec's (the teaching study runs 1,4), else "
+            "Keras's (1; GRU 0)", hparam=ALWAYS),
     Setting("chunk_size", 2048, positive_int, "Training sequences between two held-out "
             "evaluations.", "--chunk-size", regime=True, metavar="N"),
     Setting("eval_size", 1000, positive_int, "Held-out sequences each evaluation scores.",

@@ -49,7 +49,7 @@ RESOLVED = ("max_sequences", "learning_rate", "forget_bias", "backend")
 # (with the reasons) and a test keeps them equal. In code so that an installed package has it.
 TEACHING: dict[str, Any] = {
     "name": "teaching",
-    "models": ["numpy-rnn", "keras-simplernn", "keras-lstm"],
+    "models": ["numpy-rnn", "keras-simplernn", "keras-lstm", "keras-gru"],
     "seeds": 3,
     "units": 32,
     "forget_bias": [1.0, 4.0],
@@ -315,10 +315,18 @@ def resolve_study(spec: str | Path | None = None, **overrides: Any) -> StudySpec
 
 
 def forget_biases_for(model: str, values: Sequence[float]) -> list[float | None]:
-    """The forget-gate biases `model` runs with: `values` (else the default) if it takes one."""
-    if not takes_forget_bias(models.get(model)):
+    """The forget-gate biases `model` runs with: `values` (else its own default) if it takes one.
+
+    Its own default is its factory's (keras-lstm's 1, keras-gru's 0: each as Keras starts it), so
+    a row records the bias the model ran with.
+    """
+    factory = models.get(model)
+    if not takes_forget_bias(factory):
         return [None]
-    return list(values) or [DEFAULT_FORGET_BIAS]
+    default = inspect.signature(factory).parameters["forget_bias"].default
+    if not isinstance(default, (int, float)) or isinstance(default, bool):
+        default = DEFAULT_FORGET_BIAS  # a plugin's factory with no numeric default
+    return list(values) or [float(default)]
 
 
 def takes_forget_bias(factory: Callable[..., Any]) -> bool:

@@ -74,7 +74,8 @@ def test_same_weights_between_models_that_are_not_twins_is_exit_code_2():
     assert result.exit_code == 2
     assert "cannot copy numpy-rnn's weights into numpy-lstm" in result.output
     twins = result.output.split("twins are ")[1].split()  # from the models' declared traits
-    assert {t.rstrip(",") for t in twins} == {"numpy-rnn/keras-simplernn", "numpy-lstm/keras-lstm"}
+    assert {t.rstrip(",") for t in twins} == {"numpy-rnn/keras-simplernn", "numpy-lstm/keras-lstm",
+                                              "numpy-gru/keras-gru"}
 
 
 def test_help_does_not_import_tensorflow_or_matplotlib():

@@ -195,7 +195,7 @@ def test_a_net_it_does_not_build_is_refused_by_name(key, value):
         Net1997(2, 1, blocks=1, output_gate=False, output_gate_bias=(-1.0,))
 
 
-@pytest.mark.parametrize("name", ["two-sequence-1997", "noise-1997"])
+@pytest.mark.parametrize("name", ["two-sequence-last-1997", "noise-last-1997"])
 def test_exp2ab_net_has_the_papers_10504_weights(name):
     from rnnbench.registry import load_plugins, models, tasks
 
@@ -261,11 +261,11 @@ def test_compiled_online_path_equals_numpy_loop(case):
 
 @pytest.mark.skipif(lstm1997_compiled.kernel() is None, reason="numba is not installed")
 def test_compiled_path_on_the_exp2a_net_equals_numpy_loop():
-    """The 10,504-weight net itself, on `two-sequence-1997` sequences at p = 100."""
+    """The 10,504-weight net itself, on `two-sequence-last-1997` sequences at p = 100."""
     from rnnbench.registry import load_plugins, tasks
 
     load_plugins()
-    task = tasks.get("two-sequence-1997")()
+    task = tasks.get("two-sequence-last-1997")()
     x, y = task.generate(6, 100, np.random.default_rng(13))
     a, loss_a, out_a = online_run(False, x, y, None, kind="classification", task=task)
     b, loss_b, out_b = online_run(True, x, y, None, kind="classification", task=task)
@@ -396,7 +396,7 @@ def test_exp2a_net_runs_online_through_the_harness():
 
     load_plugins()
     cell = SweepCell(
-        task="two-sequence-1997", model="numpy-lstm1997", length=100, seed=0, batch_size=1,
+        task="two-sequence-last-1997", model="numpy-lstm1997", length=100, seed=0, batch_size=1,
         learning_rate=1.0, optimizer="sgd", max_sequences=2_000,
     )  # fmt: skip
     result = run_cell(cell)

@@ -66,6 +66,9 @@ POINTS = [
     point("numpy-exprnn", "delayed-recall", 3000, 64),
     point("numpy-mingru", "delayed-recall", 2000, 64),
     point("numpy-mingru", "adding", 2000, 16, eval_size=2000),  # its predict scans in chunks
+    point("numpy-gru", "delayed-recall", 5000, 1),
+    point("numpy-gru", "delayed-recall", 5000, 64),
+    point("keras-gru", "delayed-recall", 2000, 64),
 ]
 
 

@@ -169,6 +169,7 @@ def _packed(model, y, mask):
     return pack_per_step(model.kind, y, mask)
 
 
+@pytest.mark.slow  # traces a Keras train step
 def test_keras_regression_per_step_training_matches_numpy():
     """One Adam step of each twin on a per-step regression task lands on the same weights."""
     task = EveryStepToy("regression")
@@ -302,3 +303,68 @@ def test_a_per_step_cell_trains_and_records_its_row():
     assert row.status == "ok", row.error
     assert row.chance_accuracy == 0.125 and np.isfinite(row.grad_ratio_init)
     assert 0.0 <= row.accuracy <= 1.0 and np.isfinite(row.final_loss)
+
+
+@pytest.mark.slow  # builds, traces and trains a Keras model
+def test_a_registered_keras_cell_reads_out_at_every_step():
+    """A `register_cell` cell gets the per_step trait and, on copy memory, returns every step's
+    logits; with the weights of numpy-rnn (bias 0) it gives numpy-rnn's outputs and dLoss/dh_t."""
+    import keras
+
+    from rnnbench import register_cell
+
+    @register_cell("tanh-cell-per-step-test")
+    class TanhCell(keras.layers.Layer):
+        """h_t = tanh(x_t W + h_tm1 U)"""
+
+        def __init__(self, units, **kwargs):
+            super().__init__(**kwargs)
+            self.units = self.state_size = self.output_size = units
+
+        def build(self, input_shape):
+            self.W = self.add_weight(shape=(input_shape[-1], self.units))
+            self.U = self.add_weight(shape=(self.units, self.units), initializer="orthogonal")
+
+        def call(self, inputs, states):
+            h = keras.ops.tanh(inputs @ self.W + states[0] @ self.U)
+            return h, [h]
+
+    try:
+        factory = models.get("tanh-cell-per-step-test")
+        assert traits_of(factory).per_step
+        task = tasks.get("copy-memory")()
+        x, y = task.generate(8, 3, np.random.default_rng(0))
+        mask = task.score_mask(x, y)
+        plugin = factory(task, 4, 0)
+        twin = models.get("numpy-rnn")(task, 4, 0)
+        W, U, V, c = plugin.model.get_weights()
+        twin.set_keras_weights([W, U, np.zeros(4, np.float32), V, c])
+        assert plugin.predict(x).shape == (8, 23, task.output_dim)
+        np.testing.assert_allclose(plugin.predict(x), twin.predict(x), atol=1e-5)
+        np.testing.assert_allclose(state_gradients(plugin, x, y, mask=mask),
+                                   state_gradients(twin, x, y, mask=mask), rtol=1e-4, atol=1e-7)
+        assert np.isfinite(plugin.train(x, y, mask=mask))
+    finally:
+        models.unregister("tanh-cell-per-step-test")
+
+
+def test_a_last_step_plugin_task_written_before_masks_still_runs():
+    """A task overriding `correct` and `accuracy` with two arguments (the contract before per-step
+    outputs) is scored as before: no mask is passed for a last-step task."""
+    from rnnbench.tasks.base import register_task
+    from rnnbench.tasks.delayed_recall import DelayedRecall
+
+    @register_task("old-style-test")
+    class OldStyle(DelayedRecall):
+        def correct(self, y_true, y_prob):
+            return np.argmax(y_prob, axis=-1) == y_true
+
+        def accuracy(self, y_true, y_pred):
+            return float(np.mean(self.correct(y_true, y_pred)))
+
+    try:
+        row = run_cell(SweepCell(task="old-style-test", model="numpy-rnn", length=2, seed=0,
+                                 max_sequences=64, chunk_size=64, eval_size=32))
+        assert row.status == "ok", row.error
+    finally:
+        tasks.unregister("old-style-test")

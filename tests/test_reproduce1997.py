@@ -21,12 +21,13 @@ def paper_figure(task: str, length: int) -> float:
 
 @pytest.mark.slow
 def test_exp2a_the_modern_lstm_solves_within_the_papers_sequences():
-    """Exp. 2a at p = 100: the LSTM with Adam in mini-batches of 64 beats the paper's 5,040."""
-    cell = SweepCell(task="two-sequence-1997", model="numpy-lstm", length=100, seed=0,
+    """rnnbench's final-step variant of Exp. 2a at p = 100 (not the paper's every-step task):
+    the LSTM with Adam in mini-batches of 64 needs fewer sequences than the paper's 5,040."""
+    cell = SweepCell(task="two-sequence-last-1997", model="numpy-lstm", length=100, seed=0,
                      forget_bias=4.0, max_sequences=40_000)
     result = run_cell(cell)
     assert result.status == "ok", result.error
-    rule = tasks.get("two-sequence-1997")().solve_rule(100)
+    rule = tasks.get("two-sequence-last-1997")().solve_rule(100)
     assert result.sequences_to_solve is not None
     # the paper counts to the start of its 10,000 successive correct sequences; so do we
     reported = rule.reported_count(result.sequences_to_solve)

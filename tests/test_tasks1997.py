@@ -18,7 +18,15 @@ from rnnbench.tasks.rules import OnlineRule, RuleTracker
 NAMES_1997 = (
     "two-sequence-1997",
     "noise-1997",
+    "two-sequence-last-1997",
+    "noise-last-1997",
     "long-lag-1997",
+    "noisy-sequence-1997",
+    "noisy-sequence-n1-1997",
+    "noisy-signal-1997",
+    "noisy-signal-n1-1997",
+    "noisy-target-1997",
+    "noisy-target-n1-1997",
     "adding-1997",
     "multiplication-1997",
     "temporal-order-1997",
@@ -26,9 +34,13 @@ NAMES_1997 = (
 )
 # A small length each task accepts (the fixed-length ones accept only the paper's).
 SMALL = {
+    "two-sequence-last-1997": 100,
     "two-sequence-1997": 100,
     "noise-1997": 100,
+    "noise-last-1997": 100,
     "long-lag-1997": 10,
+    **{f"noisy-{kind}-1997": 20 for kind in ("sequence", "sequence-n1", "signal", "signal-n1",
+                                             "target", "target-n1")},
     "adding-1997": 20,
     "multiplication-1997": 20,
     "temporal-order-1997": 100,
@@ -50,8 +62,9 @@ def test_all_registered_as_builtins_and_described_by_their_experiment():
         assert "Hochreiter & Schmidhuber 1997" in entry.description, name
         assert "Exp. " in entry.description and "Sec. 5." in entry.description, name
         task = entry.obj()
-        assert task.reference is not None and task.reference.rows
-        assert task.solve_rule(task.reference.rows[0].length) is not None
+        assert task.reference is not None
+        assert task.reference.rows or "-last-" in name  # a final-step variant has no rows
+        assert task.solve_rule(SMALL[name]) is not None
         assert not task.in_default_study  # run only when a study names it
     for old in ("adding", "delayed-recall"):
         assert "Hochreiter" not in tasks.entry(old).description
@@ -69,8 +82,10 @@ def test_same_seed_same_data_and_no_global_state(name):
     assert not (x1.shape == x3.shape and np.array_equal(x1, x3))
     assert np.array_equal(np.random.get_state()[1], before), "touched numpy's global random state"
     assert x1.dtype == np.float32 and x1.shape[0] == 40 and x1.shape[2] == task.input_dim
-    assert y1.shape == (40,)
-    if task.kind == "classification":
+    if task.steps_scored == "every":
+        assert y1.shape == (*x1.shape[:2], task.output_dim) and y1.dtype == np.float32
+    elif task.kind == "classification":
+        assert y1.shape == (40,)
         assert np.issubdtype(y1.dtype, np.integer) and y1.min() >= 0
         assert y1.max() < task.output_dim
     else:
@@ -225,7 +240,7 @@ def test_marked_pairs_docstring_examples():
 
 
 def test_two_sequence_definition_and_docstring_example():
-    task = make("two-sequence-1997")
+    task = make("two-sequence-last-1997")
     x, y = task.generate(400, 100, np.random.default_rng(0))
     assert x.shape == (400, 100, 101) and np.all(x.sum(axis=2) == 1)
     symbols = np.argmax(x, axis=2)
@@ -237,7 +252,7 @@ def test_two_sequence_definition_and_docstring_example():
 
 
 def test_noise_definition_and_docstring_example():
-    task = make("noise-1997")
+    task = make("noise-last-1997")
     x, y = task.generate(1000, 100, np.random.default_rng(2))
     symbols = np.argmax(x, axis=2)
     assert np.array_equal(symbols[:, 0], y) and set(y.tolist()) == {99, 100}
@@ -249,7 +264,9 @@ def test_noise_definition_and_docstring_example():
     assert np.argmax(x[0], axis=1)[:4].tolist() == [100, 63, 50, 26] and y.tolist() == [100]
 
 
-@pytest.mark.parametrize("name", ["two-sequence-1997", "noise-1997", "temporal-order-1997"])
+@pytest.mark.parametrize(
+    "name", ["two-sequence-last-1997", "noise-last-1997", "temporal-order-1997"]
+)
 def test_fixed_length_tasks_refuse_other_lengths_in_one_line(name):
     task = make(name)
     for bad in (99, 101, 50):
@@ -343,8 +360,8 @@ def test_temporal_order_docstring_examples():
 @pytest.mark.parametrize(
     "name",
     [
-        "two-sequence-1997",
-        "noise-1997",
+        "two-sequence-last-1997",
+        "noise-last-1997",
         "long-lag-1997",
         "temporal-order-1997",
         "temporal-order-3-1997",
@@ -396,11 +413,12 @@ def paper_weight_count(task: Task) -> int:
     net = task.reference.net
     cells = net["blocks"] * net["cells_per_block"]
     gates = net["blocks"] * (2 if net["output_gate"] else 1)
-    bias = 1 if net["bias"] == "all" else 0
     if net["connectivity"] == "B":  # each layer from all below: in->out, in->hidden, cells->out
         return (task.input_dim + cells) * task.output_dim + (cells + gates) * task.input_dim
     hidden = cells + gates + net["hidden_units"]
-    return hidden * (task.input_dim + hidden + bias) + task.output_dim * (cells + bias)
+    biased = {"all": hidden, "hidden": hidden, "gates": gates, "none": 0}[net["bias"]]
+    output_bias = task.output_dim if net["bias"] == "all" else 0
+    return hidden * (task.input_dim + hidden) + biased + task.output_dim * cells + output_bias
 
 
 @pytest.mark.parametrize("name", NAMES_1997)
@@ -426,6 +444,7 @@ def test_the_papers_numbers():
     assert figures("adding-1997") == {100: 74_000, 500: 209_000, 1000: 853_000}
     assert figures("multiplication-1997") == {"n_seq=140": 482_000, "n_seq=13": 1_273_000}
     assert figures("two-sequence-1997") == {100: 5_040}
+    assert figures("two-sequence-last-1997") == {}  # a variant: no figure beside the paper's
     assert figures("noise-1997") == {100: 5_680}
     assert figures("long-lag-1997") == {100: 31_000, 1000: 135_000}
     assert figures("temporal-order-1997") == {100: 31_390}
@@ -442,7 +461,10 @@ def test_solve_rules_are_the_papers():
     assert {r.rule for r in mult.reference.rows_at(100)} == {"n_seq=140", "n_seq=13"}
     order = make("temporal-order-1997").solve_rule(100)
     assert (order.mean_error_below, order.test_size) == (0.1, 2560)
-    for name, tol in (("two-sequence-1997", 0.25), ("noise-1997", 0.25), ("long-lag-1997", 0.2)):
+    for name, tol in (
+        ("two-sequence-last-1997", 0.25), ("noise-last-1997", 0.25), ("long-lag-1997", 0.2),
+        ("two-sequence-1997", 0.25), ("noise-1997", 0.25),
+    ):
         rule = make(name).solve_rule(100)
         assert make(name).tolerance == tol
         assert (rule.window, rule.max_wrong, rule.test_size) == (10_000, 0, 10_000)
@@ -550,3 +572,42 @@ def test_tracker_feed_is_linear_in_the_chunk_not_the_history():
         tracker.feed(np.where(correct, 0.005, 0.5), correct)
     assert tracker.sequences == 409_600
     assert tracker._wrong.shape == (2001,)  # the state is the ring buffer, however long the run
+
+
+# -- Exp. 2a/2b as published: every next symbol ---------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["two-sequence-1997", "noise-1997"])
+def test_published_exp2_predicts_every_next_symbol(name):
+    task = make(name)
+    x, y = task.generate(500, 100, np.random.default_rng(4))
+    assert task.steps_scored == "every" and x.shape == y.shape == (500, 100, 101)
+    assert np.all(x.sum(axis=2) == 1) and np.all(y.sum(axis=2) == 1)  # one-hot, no padding
+    assert np.array_equal(x[:, 1:], y[:, :-1])  # the target of step t is the input of t + 1
+    assert np.array_equal(y[:, -1].argmax(axis=1), x[:, 0].argmax(axis=1))  # last = first
+    assert set(x[:, 0].argmax(axis=1).tolist()) == {99, 100}  # x or y
+    middle = x[:, 1:].argmax(axis=2)
+    assert middle.max() <= 98
+    if name == "two-sequence-1997":
+        assert np.all(middle == np.arange(99))
+    else:
+        assert len(np.unique(middle)) == 99 and not np.all(middle == np.arange(99))
+
+
+def test_2a_is_judged_at_every_step_and_2b_at_the_end():
+    a, b = make("two-sequence-1997"), make("noise-1997")
+    x, y = a.generate(2, 100, np.random.default_rng(0))
+    out = y * 0.9 + 0.05  # every output within 0.25
+    out_mid = out.copy()
+    out_mid[:, 50] = 1.0 / 101  # a hedge at a middle step: wrong for 2a, unjudged for 2b
+    assert a.correct(y, out).tolist() == [True, True]
+    assert a.correct(y, out_mid).tolist() == [False, False]
+    assert b.correct(y, out_mid).tolist() == [True, True]
+    out_end = out.copy()
+    out_end[:, -1, 99:] = 0.5  # hedging x / y at the end: wrong for both
+    assert b.correct(y, out_end).tolist() == a.correct(y, out_end).tolist() == [False, False]
+    for task, where in ((a, "at every step"), (b, "at the sequence end")):
+        name = task.solve_rule(100).name
+        assert name.startswith(f"ABS(0.25) {where};") and "window of 1,000 sequences" in name
+        assert task.reference.net["cell_added"] == "plateau"
+        assert "-last-" not in task.name and task.reference.rows[0].trials == 18

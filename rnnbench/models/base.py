@@ -30,14 +30,15 @@ from rnnbench.settings import HPARAMS, WHEN_SET
 
 __all__ = ["DEFAULT_BATCH_SIZE", "DEFAULT_LEARNING_RATE", "DEFAULT_UNITS", "HasStateGradients",
            "MemoryShape", "Model", "ModelFactory", "ModelTraits", "TaskSpec", "accepted_hparams",
-           "hparam_refusal", "initial_lstm_bias", "named_hparams", "per_step_refusal",
-           "register_model", "scores_every_step", "traits_of"]
+           "hparam_refusal", "initial_gru_bias", "initial_lstm_bias", "named_hparams",
+           "per_step_refusal", "register_model", "scores_every_step", "traits_of"]
 
 DEFAULT_CLIPNORM = 1.0  # per-variable gradient norm clip, as Keras's `clipnorm`
 ADAM_BETA_1 = 0.9
 ADAM_BETA_2 = 0.999
 ADAM_EPSILON = 1e-7  # Keras's default, so the NumPy Adam matches keras.optimizers.Adam
 DEFAULT_FORGET_BIAS = 1.0  # Keras's own `unit_forget_bias=True`
+DEFAULT_GRU_FORGET_BIAS = 0.0  # Keras's GRU starts every bias at zero
 
 
 class TaskSpec(Protocol):
@@ -344,3 +345,16 @@ def initial_lstm_bias(units: int, forget_bias: float) -> np.ndarray:
     bias[units : 2 * units] = forget_bias  # the forget gate starts open: f_0 = sigmoid(bias)
     return bias
 
+
+
+def initial_gru_bias(units: int, forget_bias: float) -> np.ndarray:
+    """(2, 3H) zeros but the update gate's input-side bias, in Keras's `reset_after=True` layout.
+
+    Row 0 is added to x_t W_x, row 1 to h_tm1 W_h; the columns are Keras's gates z, r, h. In
+    Keras's convention h_t = z h_tm1 + (1 - z) h~_t, so a positive bias on z starts the GRU out
+    keeping its state: the role of the LSTM's forget-gate bias, and what `forget_bias` sets.
+    Shared by keras-gru and numpy-gru, so twins start from the same bias.
+    """
+    bias = np.zeros((2, 3 * units), np.float32)
+    bias[0, :units] = forget_bias  # z_0 = sigmoid(bias): near 1 keeps h_tm1
+    return bias

@@ -12,6 +12,7 @@ from typing import Any
 from rnnbench.models import keras_models, lstm1997
 from rnnbench.models.base import (
     DEFAULT_FORGET_BIAS,
+    DEFAULT_GRU_FORGET_BIAS,
     ModelTraits,
     TaskSpec,
     register_model,
@@ -19,6 +20,7 @@ from rnnbench.models.base import (
 )
 from rnnbench.models.lstm1997 import Net1997, NumpyLSTM1997
 from rnnbench.models.numpy_exprnn import NumpyExpRNN
+from rnnbench.models.numpy_gru import NumpyGRU
 from rnnbench.models.numpy_indrnn import NumpyIndRNN
 from rnnbench.models.numpy_lstm import NumpyLSTM
 from rnnbench.models.numpy_mingru import NumpyMinGRU
@@ -30,6 +32,7 @@ MB = 2**20
 # in milliseconds; a Keras one imports TensorFlow in a fresh worker and traces its train step.
 # Memory: (B, T, H) arrays and process footprints are upper bounds measured by
 # tests/test_memory_bound.py (peak RSS of a child process running the cell).
+# per_step: the model reads out at every step for a task scored at every step (issue 16).
 NUMPY_PROCESS = 150 * MB
 KERAS_PROCESS = keras_models.KERAS_PROCESS_BYTES
 NUMPY_RNN = ModelTraits(per_step=True, cost_weight=1.0, overhead_seconds=0.3, state_arrays=9,
@@ -45,8 +48,18 @@ KERAS_LSTM = ModelTraits(per_step=True, cost_weight=4.6, overhead_seconds=2.0, s
 # kernel 0.024 ms a sequence, ~5x cheaper than numpy-rnn a sequence-step; its NumPy loop 5.06 ms,
 # ~40x dearer): priced as a Keras LSTM, as before traits, until its own cells are timed.
 # Its memory: its own function (its width comes from the task, its arrays are float64).
-NUMPY_LSTM1997 = ModelTraits(cost_weight=4.6, overhead_seconds=2.0, process_bytes=NUMPY_PROCESS,
+NUMPY_LSTM1997 = ModelTraits(per_step=True, cost_weight=4.6, overhead_seconds=2.0,
+                             process_bytes=NUMPY_PROCESS,
                              memory_bytes=lstm1997.memory_bytes)
+# The GRU's step costs, from one interleaved run of benchmarks/steps.py's step timing (length 100,
+# a loaded machine: numpy-gru 58.6 ms, numpy-lstm 70.6, keras-gru 65.8, keras-lstm 61.7): numpy-gru
+# the LSTM's scaled by it, keras-gru as keras-lstm (within that run's noise of it). numpy-gru's
+# (B, T, H) arrays: h, its three gates and u_n forward; four factors, four pre-activation
+# gradients and dLoss/dh_t backward: 14, declared with a margin.
+NUMPY_GRU = ModelTraits(per_step=True, cost_weight=3.5, overhead_seconds=0.3, state_arrays=16,
+                        process_bytes=NUMPY_PROCESS)
+KERAS_GRU = ModelTraits(per_step=True, cost_weight=4.6, overhead_seconds=2.0, state_arrays=20,
+                        process_bytes=KERAS_PROCESS, gradient_twin="numpy-gru")
 # The cells of issue 18. Step costs against numpy-rnn at the studies' shape (length 100, batch 64,
 # 32 units), on a loaded machine, so a mean: IndRNN 2.4 and 1.5 (two runs of benchmarks/steps.py),
 # expRNN 1.6 (a timing of `train`) and 0.8 (steps.py), minGRU 5.8 and 5.2 (the same two).
@@ -80,6 +93,21 @@ def numpy_lstm(
     )
 
 
+@register_model("numpy-gru", traits=NUMPY_GRU)
+def numpy_gru(
+    task: TaskSpec,
+    units: int,
+    seed: int,
+    forget_bias: float = DEFAULT_GRU_FORGET_BIAS,
+    **hparams: Any,
+) -> NumpyGRU:
+    """the GRU (Keras's, reset_after) as a NumPy loop, hand-written BPTT and Adam; forget_bias as keras-gru's"""  # noqa: E501 - `rnnbench list`'s line
+    return NumpyGRU(
+        task.input_dim, units, task.output_dim, task.kind, seed, forget_bias, **hparams,
+        per_step=scores_every_step(task),
+    )
+
+
 @register_model("numpy-lstm1997", traits=NUMPY_LSTM1997)
 def numpy_lstm1997(
     task: Any,
@@ -99,7 +127,10 @@ def numpy_lstm1997(
     tasks/hochreiter1997.toml does, and the row records what ran.
     """  # noqa: E501 - the first line is `rnnbench list`'s description
     net = Net1997.from_task(task)
-    return NumpyLSTM1997(net, task.kind, seed, learning_rate, batch_size, optimizer, gradient)
+    return NumpyLSTM1997(
+        net, task.kind, seed, learning_rate, batch_size, optimizer, gradient,
+        every_step=scores_every_step(task),
+    )  # fmt: skip
 
 
 @register_model("numpy-indrnn", traits=NUMPY_INDRNN)
@@ -129,3 +160,4 @@ def numpy_mingru(task: TaskSpec, units: int, seed: int, **hparams: Any) -> Numpy
 
 register_model("keras-simplernn", traits=KERAS_SIMPLERNN)(keras_models.simple_rnn)
 register_model("keras-lstm", traits=KERAS_LSTM)(keras_models.lstm)
+register_model("keras-gru", traits=KERAS_GRU)(keras_models.gru)

@@ -19,10 +19,12 @@ from rnnbench.models.base import (
     DEFAULT_BATCH_SIZE,
     DEFAULT_CLIPNORM,
     DEFAULT_FORGET_BIAS,
+    DEFAULT_GRU_FORGET_BIAS,
     DEFAULT_LEARNING_RATE,
     TRAITS_ATTRIBUTE,
     ModelTraits,
     TaskSpec,
+    initial_gru_bias,
     initial_lstm_bias,
     register_model,
     scores_every_step,
@@ -357,13 +359,39 @@ def lstm(
     return build_keras_model(task, layer, seed, **hparams)
 
 
+def gru(
+    task: TaskSpec,
+    units: int,
+    seed: int,
+    forget_bias: float = DEFAULT_GRU_FORGET_BIAS,
+    **hparams: Any,
+) -> KerasModel:
+    """keras.layers.GRU (reset_after) + Dense read-out; forget_bias sets the update gate's initial bias (0 as Keras)"""  # noqa: E501 - `rnnbench list`'s line
+    keras = import_keras()
+
+    keras.utils.set_random_seed(seed)
+    layer = keras.layers.GRU(
+        units,
+        kernel_initializer=keras.initializers.GlorotUniform(seed=seed),
+        recurrent_initializer=keras.initializers.Orthogonal(seed=seed),
+        bias_initializer=bias_initializer(initial_gru_bias(units, forget_bias)),
+        reset_after=True,  # Keras's default, named: numpy-gru computes this variant
+        return_sequences=scores_every_step(task),
+    )
+    return build_keras_model(task, layer, seed, **hparams)
+
+
 def lstm_bias_initializer(units: int, forget_bias: float) -> Callable[..., Any]:
     """A Keras initializer giving `initial_lstm_bias`."""
+    return bias_initializer(initial_lstm_bias(units, forget_bias))
+
+
+def bias_initializer(bias: np.ndarray) -> Callable[..., Any]:
+    """A Keras initializer giving the array `bias` (reshaped to the weight's shape)."""
     keras = import_keras()
 
     def init(shape: Any, dtype: Any = None, **_: Any) -> Any:
-        bias = initial_lstm_bias(units, forget_bias).reshape(shape)
-        return keras.ops.convert_to_tensor(bias, dtype=dtype or "float32")
+        return keras.ops.convert_to_tensor(bias.reshape(shape), dtype=dtype or "float32")
 
     return init
 

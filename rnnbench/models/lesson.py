@@ -1,4 +1,4 @@
-"""The lesson's equations, plainly: one RNN step and one LSTM step, each with its backward below it.
+"""The lesson's equations, plainly: one RNN, LSTM and GRU step, each with its backward below it.
 
 Read this file first. Each step is the equations written out, micrograd-style: a forward function,
 then the backward function that undoes it line by line (the chain rule, in reverse order), one
@@ -6,14 +6,15 @@ shape comment per line of tensor algebra. B is the batch, D the input features, 
 
 A task scored at every step (copy memory) reads out at every step: `linear_every_step` and its
 backward, whose gradient at step t joins dLoss/dh_t as backpropagation through time passes step t
-(`rnn_backward_every_step`, `lstm_backward_every_step`).
+(`rnn_backward_every_step`, `lstm_backward_every_step`, `gru_backward_every_step`).
 
-`numpy-rnn` and `numpy-lstm` (numpy_rnn.py, numpy_lstm.py) compute exactly this, in loops
-rearranged for speed (arrays reused in place, the four gates stacked, the bias folded into the
-input weights); tests/test_lesson_path.py holds them equal to these functions in float64. The
-weights are in Keras's layout: W_x is the `kernel` (D, H) or (D, 4H), W_h the `recurrent_kernel`,
-b the `bias`, and the LSTM's gate columns come in Keras's order i, f, k (the candidate, Keras's
-"c"), o.
+`numpy-rnn`, `numpy-lstm` and `numpy-gru` (numpy_rnn.py, numpy_lstm.py, numpy_gru.py) compute
+exactly this, in loops rearranged for speed (arrays reused in place, the gates stacked, the bias
+folded into the input weights); tests/test_lesson_path.py holds them equal to these functions in
+float64. The weights are in Keras's layout: W_x is the `kernel` (D, H), (D, 4H) or (D, 3H), W_h
+the `recurrent_kernel`, b the `bias`; the LSTM's gate columns come in Keras's order i, f, k (the
+candidate, Keras's "c"), o, and the GRU's in Keras's order z, r, h (`reset_after=True`: its bias
+is (2, 3H), one row added to x_t W_x and one to h_tm1 W_h).
 """
 
 from __future__ import annotations
@@ -102,6 +103,54 @@ def lstm_step_backward(
     db = dz_t.sum(axis=0)  # (4H,)
     dh_tm1 = dz_t @ W_h.T  # (B, 4H)(4H, H) -> (B, H)
     return dh_tm1, dc_tm1, dW_x, dW_h, db
+
+
+# -- the GRU (Keras's, reset_after=True) ------------------------------------------------------
+
+
+def gru_step(
+    x_t: np.ndarray, h_tm1: np.ndarray, W_x: np.ndarray, W_h: np.ndarray, b: np.ndarray
+) -> tuple[np.ndarray, tuple[np.ndarray, ...]]:
+    """One GRU step as Keras builds it: h_t, and (z, r, n, hW_n) its backward needs.
+
+    Keras's convention: the update gate z keeps the old state, h_t = z h_tm1 + (1 - z) n, so a
+    positive bias on z starts the GRU out keeping its state (the role of the LSTM's forget gate).
+    """
+    xz = x_t @ W_x + b[0]  # input side, bias row 0   (B, D)(D, 3H) + (3H,) -> (B, 3H)
+    hz = h_tm1 @ W_h + b[1]  # recurrent side, row 1   (B, H)(H, 3H) + (3H,) -> (B, 3H)
+    xz_z, xz_r, xz_n = np.split(xz, 3, axis=1)  # each (B, H), Keras's order z, r, h
+    hz_z, hz_r, hW_n = np.split(hz, 3, axis=1)  # each (B, H)
+    z = sigmoid(xz_z + hz_z)  # update gate: how much of the old state to keep     (B, H)
+    r = sigmoid(xz_r + hz_r)  # reset gate: how much of the old state to show      (B, H)
+    n = np.tanh(xz_n + r * hW_n)  # candidate; reset after the product             (B, H)
+    h_t = z * h_tm1 + (1.0 - z) * n  # (B, H)
+    return h_t, (z, r, n, hW_n)
+
+
+def gru_step_backward(
+    dh_t: np.ndarray,
+    x_t: np.ndarray,
+    h_tm1: np.ndarray,
+    cache: tuple[np.ndarray, ...],
+    W_h: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Back through `gru_step`: from dLoss/dh_t to (dh_tm1, dW_x, dW_h, db) of this step."""
+    z, r, n, hW_n = cache
+    dz = dh_t * (h_tm1 - n)  # h_t = z h_tm1 + (1 - z) n                         (B, H)
+    dn = dh_t * (1.0 - z)  # (B, H)
+    dh_direct = dh_t * z  # the path that skips the weights: scaled by z alone   (B, H)
+    da_n = dn * (1.0 - n**2)  # tanh'(a) = 1 - tanh(a)^2                         (B, H)
+    dr = da_n * hW_n  # n = tanh(xz_n + r hW_n)                                  (B, H)
+    dhW_n = da_n * r  # (B, H)
+    da_z = dz * z * (1.0 - z)  # sigmoid'(a) = s (1 - s)                          (B, H)
+    da_r = dr * r * (1.0 - r)  # (B, H)
+    dxz = np.concatenate([da_z, da_r, da_n], axis=1)  # dLoss/d(x_t W_x + b[0])  (B, 3H)
+    dhz = np.concatenate([da_z, da_r, dhW_n], axis=1)  # dLoss/d(h_tm1 W_h + b[1]) (B, 3H)
+    dW_x = x_t.T @ dxz  # (D, B)(B, 3H) -> (D, 3H)
+    dW_h = h_tm1.T @ dhz  # (H, B)(B, 3H) -> (H, 3H)
+    db = np.stack([dxz.sum(axis=0), dhz.sum(axis=0)])  # (2, 3H)
+    dh_tm1 = dh_direct + dhz @ W_h.T  # (B, H) + (B, 3H)(3H, H) -> (B, H)
+    return dh_tm1, dW_x, dW_h, db
 
 
 # -- the read-out of the last state -----------------------------------------------------------
@@ -196,6 +245,43 @@ def lstm_backward(
     return grads, dh
 
 
+def gru_forward(
+    x: np.ndarray, W_x: np.ndarray, W_h: np.ndarray, b: np.ndarray
+) -> tuple[list[np.ndarray], list[tuple[np.ndarray, ...]]]:
+    """The states [h_0 = 0, ..., h_T], and each step's (z, r, n, hW_n)."""
+    B, T, _ = x.shape
+    h = [np.zeros((B, W_h.shape[0]), W_h.dtype)]  # h_0 = 0                   (B, H)
+    caches = []
+    for t in range(T):
+        h_t, cache = gru_step(x[:, t], h[-1], W_x, W_h, b)
+        h.append(h_t)
+        caches.append(cache)
+    return h, caches
+
+
+def gru_backward(
+    x: np.ndarray,
+    h: list[np.ndarray],
+    caches: list[tuple[np.ndarray, ...]],
+    dh_T: np.ndarray,
+    W_x: np.ndarray,
+    W_h: np.ndarray,
+) -> tuple[dict[str, np.ndarray], list[np.ndarray]]:
+    """Backpropagation through time for the GRU, as `rnn_backward`."""
+    T = x.shape[1]
+    grads = {name: np.zeros_like(w) for name, w in (("W_x", W_x), ("W_h", W_h))}
+    grads["b"] = np.zeros((2, W_h.shape[1]), W_h.dtype)  # (2, 3H)
+    dh = [np.zeros_like(dh_T)] * T  # dh[t - 1] will be dLoss/dh_t
+    dh_t = dh_T
+    for t in range(T, 0, -1):
+        dh[t - 1] = dh_t
+        dh_t, dW_x, dW_h, db = gru_step_backward(dh_t, x[:, t - 1], h[t - 1], caches[t - 1], W_h)
+        grads["W_x"] += dW_x
+        grads["W_h"] += dW_h
+        grads["b"] += db
+    return grads, dh
+
+
 # -- the read-out at every step (a task scored at every step, such as copy memory) ------------
 
 
@@ -259,6 +345,32 @@ def lstm_backward_every_step(
         dh[t - 1] = dh_t
         dh_from_later, dc_t, dW_x, dW_h, db = lstm_step_backward(
             dh_t, dc_t, x[:, t - 1], h[t - 1], c[t - 1], c[t], gates[t - 1], W_h
+        )
+        grads["W_x"] += dW_x
+        grads["W_h"] += dW_h
+        grads["b"] += db
+    return grads, dh
+
+
+def gru_backward_every_step(
+    x: np.ndarray,
+    h: list[np.ndarray],
+    caches: list[tuple[np.ndarray, ...]],
+    dh_out: list[np.ndarray],
+    W_x: np.ndarray,
+    W_h: np.ndarray,
+) -> tuple[dict[str, np.ndarray], list[np.ndarray]]:
+    """`gru_backward` with a read-out at every step, as `rnn_backward_every_step`."""
+    T = x.shape[1]
+    grads = {name: np.zeros_like(w) for name, w in (("W_x", W_x), ("W_h", W_h))}
+    grads["b"] = np.zeros((2, W_h.shape[1]), W_h.dtype)  # (2, 3H)
+    dh = [np.zeros_like(dh_out[0])] * T
+    dh_from_later = np.zeros_like(dh_out[0])
+    for t in range(T, 0, -1):
+        dh_t = dh_out[t - 1] + dh_from_later  # step t's read-out + steps t+1..T      (B, H)
+        dh[t - 1] = dh_t
+        dh_from_later, dW_x, dW_h, db = gru_step_backward(
+            dh_t, x[:, t - 1], h[t - 1], caches[t - 1], W_h
         )
         grads["W_x"] += dW_x
         grads["W_h"] += dW_h

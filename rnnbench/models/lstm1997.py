@@ -15,8 +15,9 @@ bias:
     y_k    = f_k([y_c, y_h, 1] @ W_k)                (B, K)   output units read cells (and hidden)
 
 with f the logistic sigmoid, g = 4 f - 2 in [-2, 2] and h = 2 f - 1 in [-1, 1] (eqs. 3-5), and
-blk[c] the block of cell c. The target is read at each sequence's last real step only (rnnbench
-has one target per sequence; the paper's Experiments 3-6 likewise signal errors at sequence ends).
+blk[c] the block of cell c. The target is read at each sequence's last real step (the paper's
+Experiments 3-6 signal errors at sequence ends), or, for a task scored at every step (Exp. 1, 2a,
+2b: "error signals occur at every time step"), at every scored step t, y_k(t) = f_k(z_t W_k).
 
 Exp. 2a/2b's net (Section 5.2, Table 10 rows 2a, 2b) differs in four ways, all options here:
 - no output gates ("no og"): y_out := 1, so y_c = h(s_t) and R = C + NB + H;
@@ -30,11 +31,19 @@ Exp. 2a/2b's net (Section 5.2, Table 10 rows 2a, 2b) differs in four ways, all o
   With no recurrent weights the truncated and the full gradient are the same.
 The paper adds 2a's memory cell and input gate "once the error has stopped decreasing" (Section
 5.2, pointing at Section 4's abuse problem, solution (1)) and does not say how that is decided;
-this model builds the final net, with the cell and its gate, from the start.
+with `cell_added = "plateau"` (the published 2a/2b tasks) this model starts without them and adds
+them at a plateau by rnnbench's rule (`PLATEAU_WINDOW`, `PLATEAU_DROP`); otherwise it builds the
+final net from the start.
 
 Error: E = sum_k (d_k - y_k)^2 (eq. 16), the figure `train` reports (the mean over sequences). The
 paper's update rule drops eq. 16's factor 2 (e_k = f'_k (d_k - y_k), eq. 19), so the objective
 whose gradient is followed is E / 2: a learning rate means what it means in the paper.
+
+Errors at every step: the objective is the sum over a sequence's scored steps of E(t) / 2, and the
+weights change once per sequence by its gradient (the paper counts "sequence presentations" and
+says only that learning is online; one update per sequence is the reading taken, as for the
+final-step tasks, so the compiled online loop and the NumPy loop compute the same thing). `train`
+reports the mean of E(t) over scored steps.
 
 Gradient (Appendix A.1). The paper's truncated one (default): errors reaching the net inputs of
 cells and gates do not flow further back in time; they flow back only along the CEC, s_{t-1} <- s_t,
@@ -80,10 +89,13 @@ class Net1997:
     connectivity: str = "F"  # Table 10's c: "F" (hidden layer fully connected) or "B" (layered)
     h: tuple[float, float] | str = (-1.0, 1.0)  # h's range (2 f - 1, eq. 4) or "identity"
     g: tuple[float, float] = (-2.0, 2.0)  # g's range: (-2, 2) is 4 f - 2 (eq. 5), (0, 1) is f
+    # When the memory cells and their input gates join the net: "start", or "plateau" (Exp.
+    # 2a/2b: "added once the error has stopped decreasing"; the rule: `PLATEAU_WINDOW`)
+    cell_added: str = "start"
 
     KEYS = (
         "blocks", "cells_per_block", "hidden_units", "input_gate_bias", "output_gate_bias",
-        "learning_rate", "weight_init", "output_activation", "bias",
+        "learning_rate", "weight_init", "output_activation", "bias", "cell_added",
     )  # fmt: skip
 
     # The task's reference net's enumerated choices, and the values this model builds: a net that
@@ -100,6 +112,8 @@ class Net1997:
             raise ValueError(
                 f"output_activation {self.output_activation!r}; allowed: 'logistic', 'linear'"
             )
+        if self.cell_added not in ("start", "plateau"):
+            raise ValueError(f"cell_added {self.cell_added!r}; allowed: 'start', 'plateau'")
         if self.bias not in ("all", "hidden", "gates", "none"):
             raise ValueError(f"bias {self.bias!r}; allowed: 'all', 'hidden', 'gates', 'none'")
         for key in ("output_gate", "connectivity", "h", "g"):
@@ -357,8 +371,10 @@ class States(NamedTuple):
     s: np.ndarray  # (T, B, C) internal states s_t
     g_c: np.ndarray  # (T, B, C) g(net_c(t))
     real: np.ndarray  # (T, B, 1) 1.0 on a sequence's own steps, 0.0 on padding
-    z: np.ndarray  # (B, Z) the output layer's sources [x_t ("B"), y_c, y_h, 1] at the last step
-    y_k: np.ndarray  # (B, K) output units
+    # The output layer's sources [x_t ("B"), y_c, y_h, 1] and the output units: at the last real
+    # step, z (B, Z) and y_k (B, K); with every_step, at every step, z (T, B, Z), y_k (T, B, K).
+    z: np.ndarray
+    y_k: np.ndarray
 
 
 def real_steps(lengths: np.ndarray | None, B: int, T: int) -> np.ndarray:
@@ -377,8 +393,10 @@ def forward(
     x: np.ndarray,
     lengths: np.ndarray | None = None,
     held_y: np.ndarray | None = None,
+    every_step: bool = False,
 ) -> States:
-    """All steps of a batch x (B, T, D), and the output units at each sequence's last real step.
+    """All steps of a batch x (B, T, D), and the output units at each sequence's last real step
+    (or, `every_step`, at every step; on padding they repeat the last real step's).
 
     held_y (T, B, R), for the truncated gradient's definition: u_t's y_{t-1} columns come from
     held_y[t-1] (zeros at t = 0) instead of from this pass, so that a change of the weights acts
@@ -400,11 +418,17 @@ def forward(
         y[t], s[t], g_c[t] = step(W, u[t], y_tm1, s_tm1, net, real[t])
         y_tm1, s_tm1 = y[t], s[t]
     cells, _, _, hidden = net.columns()
-    last = real[:, :, 0].sum(axis=0).astype(np.int64) - 1  # each sequence's last real step  (B,)
-    x_last = x[np.arange(B), last] if net.connectivity == "B" else np.empty((B, 0))  # (B, D|0)
-    z = np.concatenate([x_last, y[-1][:, cells], y[-1][:, hidden], np.ones((B, 1))], axis=1)
-    net_k = z @ W_k  # "B": the output layer also reads the inputs of the same step  (B, K)
-    y_k = f(net_k) if net.output_activation == "logistic" else net_k  # (B, K)
+    if every_step:
+        # "B": the output layer reads x_t of the same step; on padding x_t is all zero and y
+        # stands still, and those steps are never scored
+        x_t = x.transpose(1, 0, 2) if net.connectivity == "B" else np.empty((T, B, 0))
+        z = np.concatenate([x_t, y[:, :, cells], y[:, :, hidden], np.ones((T, B, 1))], axis=2)
+    else:
+        last = real[:, :, 0].sum(axis=0).astype(np.int64) - 1  # each sequence's last real step
+        x_last = x[np.arange(B), last] if net.connectivity == "B" else np.empty((B, 0))  # (B, D)
+        z = np.concatenate([x_last, y[-1][:, cells], y[-1][:, hidden], np.ones((B, 1))], axis=1)
+    net_k = z @ W_k  # (B, K), or (T, B, K) with every_step
+    y_k = f(net_k) if net.output_activation == "logistic" else net_k
     return States(u, y, s, g_c, real, z, y_k)
 
 
@@ -415,28 +439,44 @@ def loss_and_grads(
     d: np.ndarray,
     lengths: np.ndarray | None = None,
     truncated: bool = True,
+    mask: np.ndarray | None = None,
 ) -> tuple[float, dict[str, np.ndarray], States]:
-    """(mean E/2 over the batch, its gradients (truncated or full), the forward states).
+    """(the batch mean of E/2, its gradients (truncated or full), the forward states).
 
-    d (B, K): the targets of the output units.
+    d (B, K): the targets of the output units at each sequence's last real step; or, with
+    `mask` (B, T) (1.0 on the scored steps), d (B, T, K): targets at every step, and E/2 summed
+    over each sequence's scored steps.
     """
     W, W_k = params["W"], params["W_k"]
-    st = forward(params, net, x, lengths)
+    every = mask is not None
+    st = forward(params, net, x, lengths, every_step=every)
     T, B, _ = st.y.shape
-    err = st.y_k - d  # (B, K)
-    loss = 0.5 * float(np.mean(np.sum(err * err, axis=1)))
-    dnet_k = err / B  # e_k = f'_k (y_k - d_k), batch mean                      (B, K)
+    if every:
+        scored = np.asarray(mask, np.float64).T[:, :, None]  # (T, B, 1)
+        err = (st.y_k - np.asarray(d, np.float64).transpose(1, 0, 2)) * scored  # (T, B, K)
+    else:
+        err = st.y_k - d  # (B, K)
+    loss = 0.5 * float(np.sum(err * err)) / B
+    dnet_k = err / B  # e_k = f'_k (y_k - d_k), batch mean          (B, K) or (T, B, K)
     if net.output_activation == "logistic":
         dnet_k = dnet_k * df(st.y_k)
-    grads = {"W_k": st.z.T @ dnet_k, "W": np.zeros_like(W)}  # (Z, K), (M, R)
-    dz = dnet_k @ W_k.T  # (B, Z); its input columns ("B") lead nowhere
+    Z = st.z.shape[-1]
+    grads = {  # (Z, K), (M, R)
+        "W_k": st.z.reshape(-1, Z).T @ dnet_k.reshape(-1, dnet_k.shape[-1]),
+        "W": np.zeros_like(W),
+    }
+    dz = dnet_k @ W_k.T  # (B, Z) or (T, B, Z); its input columns ("B") lead nowhere
     cells, _, _, hidden = net.columns()
     _, z_cells, z_hidden = net.output_rows()
-    dy = np.zeros((B, net.recurrent))  # dL/dy_T, from the output units only
-    dy[:, cells] = dz[:, z_cells]
-    dy[:, hidden] = dz[:, z_hidden]
+    R = net.recurrent
+    dy_out = np.zeros((*dz.shape[:-1], R))  # dL/dy_t from the output units: (B, R) or (T, B, R)
+    dy_out[..., cells] = dz[..., z_cells]
+    dy_out[..., hidden] = dz[..., z_hidden]
+    dy = np.zeros((B, R)) if every else dy_out  # dL/dy_T
     ds = np.zeros((B, net.cells))  # dL/ds_T from later steps: none
     for t in range(T - 1, -1, -1):
+        if every:  # the output error of step t joins what later steps sent back
+            dy = dy + dy_out[t]
         dW_t, dy, ds = step_backward(
             W, st.u[t], st.y[t], st.s[t], st.g_c[t], dy, ds, net, st.real[t], truncated
         )
@@ -445,6 +485,13 @@ def loss_and_grads(
 
 
 # -- the model ---------------------------------------------------------------------------------
+
+# Exp. 2a/2b's "memory cell and input gate are added once the error has stopped decreasing"
+# (Sec. 5.2); the paper gives no rule. rnnbench's: the mean training error E (per sequence,
+# summed over its scored steps) over consecutive windows of PLATEAU_WINDOW sequences; the cells
+# join after the first window whose mean is not below (1 - PLATEAU_DROP) times the previous one's.
+PLATEAU_WINDOW = 1000
+PLATEAU_DROP = 0.05
 
 
 def one_hot_targets(kind: str, y: np.ndarray, K: int) -> np.ndarray:
@@ -496,6 +543,7 @@ class NumpyLSTM1997:
         optimizer: str = "sgd",
         gradient: str = "truncated",
         use_compiled: bool | None = None,
+        every_step: bool = False,
     ) -> None:
         if kind not in ("regression", "classification"):
             raise ValueError(f"kind {kind!r}; allowed: 'regression', 'classification'")
@@ -514,15 +562,64 @@ class NumpyLSTM1997:
         self.optimizer = optimizer
         self.gradient = gradient
         self.use_compiled = use_compiled  # None: when numba is there; False: never; True: must
+        # outputs and errors at every step (a task with steps_scored = "every"): train takes
+        # targets (n, T, K) (regression (n, T)) and a mask (n, T); predict gives (n, T, K)
+        self.every_step = bool(every_step)
         self.masks = net.masks()
+        self.full_masks = self.masks  # the whole net's connections (`num_params`)
         self.params = net.initial_params(np.random.default_rng(seed))
         self.adam = None  # plain gradient descent, the paper's
         if optimizer == "adam":  # no clipping: the paper has none either
             self.adam = Adam(self.params, self.learning_rate, clipnorm=None)
+        self.cell_added_at: int | None = 0  # training sequences before the cells joined
+        if net.cell_added == "plateau":
+            self._hold_cells_back()
+
+    # -- Exp. 2a/2b: the memory cell and its input gate added once the error stops decreasing --
+
+    def _hold_cells_back(self) -> None:
+        """Start without the cells and input gates: their weights frozen, and the output layer's
+        weights from the cells zero (kept for when they join), so the net is the RTRL net's
+        input -> output layer alone. Built for connectivity "B", where no other hidden unit
+        reads the cells."""
+        if self.net.connectivity != "B":
+            raise ValueError("cell_added = 'plateau' is built for connectivity 'B' (Exp. 2a/2b)")
+        cells, ins, _, _ = self.net.columns()
+        _, z_cells, _ = self.net.output_rows()
+        W, W_k = self.full_masks["W"].copy(), self.full_masks["W_k"].copy()
+        W[:, cells] = W[:, ins] = 0.0
+        W_k[z_cells] = 0.0
+        self.masks = {"W": W, "W_k": W_k}
+        self._cell_rows = self.params["W_k"][z_cells].copy()  # U[-0.2, 0.2], as drawn
+        self.params["W_k"][z_cells] = 0.0
+        self.cell_added_at = None
+        self._seen = 0
+        self._window: list[float] = []  # E of each sequence of the current window
+        self._previous_mean: float | None = None
+
+    def _add_cells(self) -> None:
+        _, z_cells, _ = self.net.output_rows()
+        self.params["W_k"][z_cells] = self._cell_rows
+        self.masks = self.full_masks
+        self.cell_added_at = self._seen
+
+    def _watch_plateau(self, errors: np.ndarray) -> None:
+        """Feed a window's worth (or less) of per-sequence errors; add the cells at a plateau:
+        when the mean error of a window of PLATEAU_WINDOW sequences is not below
+        (1 - PLATEAU_DROP) times the previous window's."""
+        self._window.extend(float(e) for e in errors)
+        self._seen += len(errors)
+        if len(self._window) < PLATEAU_WINDOW:
+            return
+        mean = float(np.mean(self._window))
+        self._window = []
+        previous, self._previous_mean = self._previous_mean, mean
+        if previous is not None and mean >= (1.0 - PLATEAU_DROP) * previous:
+            self._add_cells()
 
     @property
     def num_params(self) -> int:
-        return int(sum(m.sum() for m in self.masks.values()))
+        return int(sum(m.sum() for m in self.full_masks.values()))
 
     def compiled_kernel(self):
         """The compiled online-SGD kernel if this configuration can use it, else None."""
@@ -545,45 +642,124 @@ class NumpyLSTM1997:
             for k, p in self.params.items():
                 p -= self.learning_rate * grads[k]  # Delta w = -alpha dE/dw (eq. 17)
 
+    def targets_and_mask(
+        self, y: np.ndarray, lengths: np.ndarray, T: int, mask: np.ndarray | None
+    ) -> tuple[np.ndarray, np.ndarray | None]:
+        """The output units' targets and, at every step, the scored steps (n, T) (default: every
+        real step)."""
+        if not self.every_step:
+            return one_hot_targets(self.kind, y, self.net.output_dim), None
+        d = np.asarray(y, np.float64)  # (n, T, K) as given (several 1s: several right classes)
+        if self.kind == "regression":
+            d = d.reshape(len(d), T, 1)
+        if d.shape != (len(lengths), T, self.net.output_dim):
+            raise ValueError(
+                f"per-step targets must be (n, T, K) = ({len(lengths)}, {T}, "
+                f"{self.net.output_dim}); got {np.shape(y)}"
+            )
+        real = np.arange(T)[None, :] < lengths[:, None]  # (n, T)
+        scored = real if mask is None else np.asarray(mask, bool) & real
+        return d, scored.astype(np.float64)
+
     def train_with_outputs(
-        self, x: np.ndarray, y: np.ndarray, lengths: np.ndarray | None = None
+        self,
+        x: np.ndarray,
+        y: np.ndarray,
+        lengths: np.ndarray | None = None,
+        mask: np.ndarray | None = None,
     ) -> tuple[float, np.ndarray]:
-        """Train on the chunk; (mean E over its sequences, each sequence's output units from its
-        mini-batch's forward pass before that mini-batch's update): what the paper's online
-        stopping rules judge."""
+        """Train on the chunk; see `_train_with_outputs`. While the cells wait for a plateau
+        (`Net1997.cell_added`), the chunk is cut at the plateau windows' ends."""
+        if self.cell_added_at is not None:
+            return self._train_with_outputs(x, y, lengths, mask)
+        n = len(x)
+        losses, outputs, a = [], [], 0
+        while a < n:
+            if self.cell_added_at is not None:
+                b = n
+            else:
+                b = min(n, a + PLATEAU_WINDOW - len(self._window))
+            piece = slice(a, b)
+            loss, out = self._train_with_outputs(
+                x[piece], np.asarray(y)[piece], None if lengths is None else lengths[piece],
+                None if mask is None else mask[piece],
+            )  # fmt: skip
+            losses.append((loss, b - a))
+            outputs.append(out)
+            if self.cell_added_at is None:
+                self._watch_plateau(self._last_errors)
+            a = b
+        total = sum(loss * k for loss, k in losses) / n
+        return total, np.concatenate(outputs)
+
+    def _train_with_outputs(
+        self,
+        x: np.ndarray,
+        y: np.ndarray,
+        lengths: np.ndarray | None = None,
+        mask: np.ndarray | None = None,
+    ) -> tuple[float, np.ndarray]:
+        """Train on the chunk; (mean E over its sequences (at every step: over their scored
+        steps), each sequence's output units from its mini-batch's forward pass before that
+        mini-batch's update): what the paper's online stopping rules judge."""
         x = np.asarray(x, np.float64)
         n, T, _ = x.shape
-        d = one_hot_targets(self.kind, y, self.net.output_dim)  # (n, K)
         lengths = np.full(n, T) if lengths is None else np.asarray(lengths, np.int64)
         real_steps(lengths, n, T)  # validates
+        d, scored = self.targets_and_mask(y, lengths, T, mask)
+        K = self.net.output_dim
         kernel = self.compiled_kernel()
         if kernel is not None:
             from rnnbench.models import lstm1997_compiled
 
             errors, y_k = lstm1997_compiled.train_online(
-                kernel, self.params, self.masks, self.net, x, lengths, d, self.learning_rate
-            )
+                kernel, self.params, self.masks, self.net, x, lengths, d, self.learning_rate,
+                scored,
+            )  # fmt: skip
         else:
-            errors, y_k = np.empty(n), np.empty((n, self.net.output_dim))
+            errors = np.empty(n)
+            y_k = np.empty((n, T, K)) if self.every_step else np.empty((n, K))
             for a in range(0, n, self.batch_size):
                 b = min(a + self.batch_size, n)
                 _, grads, st = loss_and_grads(
                     self.params, self.net, x[a:b], d[a:b], lengths[a:b],
                     truncated=self.gradient == "truncated",
+                    mask=None if scored is None else scored[a:b],
                 )  # fmt: skip
                 self.update(grads)
-                y_k[a:b] = st.y_k
-                errors[a:b] = np.sum((st.y_k - d[a:b]) ** 2, axis=1)  # E (eq. 16)
-        return float(np.mean(errors)), (y_k[:, 0] if self.kind == "regression" else y_k)
+                if scored is None:
+                    y_k[a:b] = st.y_k
+                    errors[a:b] = np.sum((st.y_k - d[a:b]) ** 2, axis=1)  # E (eq. 16)
+                else:
+                    y_k[a:b] = st.y_k.transpose(1, 0, 2)
+                    sq = ((y_k[a:b] - d[a:b]) ** 2).sum(axis=2) * scored[a:b]  # (b-a, T)
+                    errors[a:b] = sq.sum(axis=1)  # E summed over the scored steps
+        self._last_errors = errors
+        if scored is not None:  # the mean E per scored step
+            loss = float(np.sum(errors) / max(1.0, float(np.sum(scored))))
+        else:
+            loss = float(np.mean(errors))
+        return loss, (y_k[..., 0] if self.kind == "regression" else y_k)
 
-    def train(self, x: np.ndarray, y: np.ndarray, lengths: np.ndarray | None = None) -> float:
-        return self.train_with_outputs(x, y, lengths)[0]
+    def train(
+        self,
+        x: np.ndarray,
+        y: np.ndarray,
+        lengths: np.ndarray | None = None,
+        mask: np.ndarray | None = None,
+    ) -> float:
+        return self.train_with_outputs(x, y, lengths, mask)[0]
 
     def predict(self, x: np.ndarray, lengths: np.ndarray | None = None) -> np.ndarray:
+        """Output units (n, K) at each sequence's last real step, or at every step (n, T, K)
+        (regression: (n,) or (n, T))."""
         x = np.asarray(x, np.float64)
-        y_k = np.empty((len(x), self.net.output_dim))
+        n, T, _ = x.shape
+        K = self.net.output_dim
+        y_k = np.empty((n, T, K)) if self.every_step else np.empty((n, K))
         P = PREDICT_BATCH  # bounded memory: the states of P sequences at a time
-        for a in range(0, len(x), P):
+        for a in range(0, n, P):
             lb = None if lengths is None else np.asarray(lengths)[a : a + P]
-            y_k[a : a + P] = forward(self.params, self.net, x[a : a + P], lb).y_k
-        return y_k[:, 0] if self.kind == "regression" else y_k
+            out = forward(self.params, self.net, x[a : a + P], lb, every_step=self.every_step)
+            y_k[a : a + P] = out.y_k.transpose(1, 0, 2) if self.every_step else out.y_k
+        return y_k[..., 0] if self.kind == "regression" else y_k

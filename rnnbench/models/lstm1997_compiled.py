@@ -12,9 +12,11 @@ its block's input gate (eqs. 25 and 27),
     ds_c/dw_{c m}  += y_in(t) g'(net_c(t)) y^m(t-1)
     ds_c/dw_{in m} += g(net_c(t)) f'(net_in(t)) y^m(t-1)
 
-and at the sequence's last step multiplies them by the internal state errors (eqs. 23, 24, 26,
-28); output gates, hidden units and output units get their ordinary backprop errors of that step
-(eqs. 19-22). lstm1997.py computes the same gradient backward in time; the tests hold both equal.
+and at each scored step (the sequence's last, or every scored step of a per-step task) multiplies
+them by that step's internal state errors (eqs. 23, 24, 26, 28); output gates, hidden units and
+output units get their ordinary backprop errors of that step (eqs. 19-22). The step's
+contributions are summed over the sequence and the weights change once, at its end.
+lstm1997.py computes the same gradient backward in time; the tests hold both equal.
 
 numba is imported inside `kernel()`, so importing this module (and `rnnbench --help`) stays light;
 the first call compiles (about a second or two; cached on disk after, `cache=True`).
@@ -50,15 +52,28 @@ def train_online(
     lengths: np.ndarray,
     d: np.ndarray,
     learning_rate: float,
+    scored: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Online truncated SGD over x (n, T, D), updating params in place; (E per sequence (n,),
-    the output units of each sequence before its update (n, K))."""
-    n, K = d.shape
-    errors, y_k = np.empty(n), np.empty((n, K))
+    """Online truncated SGD over x (n, T, D), updating params in place.
+
+    d (n, K): targets at each sequence's last real step; or, with `scored` (n, T) (1.0 on the
+    scored steps), d (n, T, K): targets at every step.
+
+    Returns:
+        E per sequence (n,) (summed over its scored steps), and the output units of each
+        sequence before its update: (n, K), or (n, T, K) with `scored`.
+    """
+    every = scored is not None
+    n, K = d.shape[0], d.shape[-1]
+    if not every:  # one scored step, the last: targets and outputs in slot 0 of the time axis
+        d, scored = d[:, None, :], np.ones((n, 1))
+    errors, y_k = np.empty(n), np.zeros((n, d.shape[1], K))
     compiled(
         np.ascontiguousarray(x, np.float64),
         np.ascontiguousarray(lengths, np.int64),
         np.ascontiguousarray(d, np.float64),
+        np.ascontiguousarray(scored, np.float64),
+        every,
         params["W"],
         params["W_k"],
         masks["W"],
@@ -76,12 +91,12 @@ def train_online(
         errors,
         y_k,
     )
-    return errors, y_k
+    return errors, (y_k if every else y_k[:, 0])
 
 
 def train_online_truncated(
-    x, lengths, d, W, W_k, mask_W, mask_Wk, D, NB, S, H, lr, logistic_out, has_out_gate, g_is_f,
-    h_is_identity, inputs_to_out, errors, y_k,
+    x, lengths, d, scored, every, W, W_k, mask_W, mask_Wk, D, NB, S, H, lr, logistic_out,
+    has_out_gate, g_is_f, h_is_identity, inputs_to_out, errors, y_k,
 ):  # pragma: no cover - runs compiled (the tests compare it with the NumPy loop)
     """Plain Python, compiled by `kernel()`; the layout is lstm1997's (W (M, R), W_k (Z, K)).
     f, g and h are written out with lstm1997's formulas: 1/2 (1 + tanh(z/2)), 2 tanh(z/2) (or f,
@@ -90,8 +105,12 @@ def train_online_truncated(
     output layer's sources start with the last real step's inputs, z = [x_t, y_c, y_h, 1] (the
     hidden layer's recurrent weights are then absent, zero in W and mask_W).
 
-    Updates W and W_k in place, one sequence at a time; writes each sequence's squared error E
-    and its output units (both before its update) into `errors` (n,) and `y_k` (n, K).
+    Targets `d` (n, Td, K) and `scored` (n, Td): with `every`, Td = T and step t is scored where
+    scored[q, t] > 0; else Td = 1 and the last real step is scored, with slot 0's target.
+
+    Updates W and W_k in place, once per sequence by the sum of its scored steps' gradients;
+    writes each sequence's squared error E (summed over its scored steps) and its output units
+    (before its update) into `errors` (n,) and `y_k` (n, Td, K).
     """
     n = x.shape[0]
     M, R = W.shape
@@ -109,8 +128,13 @@ def train_online_truncated(
     z = np.empty(Z)  # output layer's sources [x_t ("B"), y_c, y_h, 1]
     e_k = np.empty(K)
     dy = np.empty(Z)  # dL/dz
-    e_in = np.empty(M)  # dL/dw_{in_j m} of one block
+    nonzero = np.empty(Z, np.int64)  # indices of z's nonzero entries
+    gW = np.empty((M, R))  # the sequence's summed gradient dE/dW
+    gW_k = np.empty((Z, K))
     for q in range(n):
+        gW[:] = 0.0
+        gW_k[:] = 0.0
+        errors[q] = 0.0
         y[:] = 0.0
         s[:] = 0.0
         dS_c[:] = 0.0
@@ -152,58 +176,74 @@ def train_online_truncated(
                         dS_in[c, m] += b * u[m]
             for i in range(H):
                 y[h0 + i] = 0.5 * (1.0 + np.tanh(0.5 * net[h0 + i]))
-        # u holds the last real step's sources (its inputs x_t first), y and s its activations
-        # and states.
-        for m in range(z0):
-            z[m] = u[m]
-        for c in range(C):
-            z[z0 + c] = y[c]
-        for i in range(H):
-            z[z0 + C + i] = y[h0 + i]
-        z[Z - 1] = 1.0
-        E = 0.0
-        for k in range(K):
-            acc = 0.0
+            if every:
+                if scored[q, t] <= 0.0:
+                    continue
+                slot = t
+            elif t == lengths[q] - 1:
+                slot = 0
+            else:
+                continue
+            # A scored step: u holds its sources (its inputs x_t first), y and s its activations
+            # and states, dS_c and dS_in the traces up to it.
+            for m in range(z0):
+                z[m] = u[m]
+            for c in range(C):
+                z[z0 + c] = y[c]
+            for i in range(H):
+                z[z0 + C + i] = y[h0 + i]
+            z[Z - 1] = 1.0
+            nz = 0  # the nonzero sources: a one-hot input's zeros skipped (Exp. 2a's 101 outputs)
             for m in range(Z):
-                acc += z[m] * W_k[m, k]
-            yk = 0.5 * (1.0 + np.tanh(0.5 * acc)) if logistic_out else acc
-            y_k[q, k] = yk
-            err = yk - d[q, k]
-            E += err * err
-            e_k[k] = err * yk * (1.0 - yk) if logistic_out else err  # dL/dnet_k, L = E / 2
-        errors[q] = E
-        for m in range(Z):  # dL/dz = W_k e_k, with the weights before the update
-            acc = 0.0
+                if z[m] != 0.0:
+                    nonzero[nz] = m
+                    nz += 1
             for k in range(K):
-                acc += W_k[m, k] * e_k[k]
-            dy[m] = acc
-        for m in range(Z):  # output units (eq. 22)
+                acc = 0.0
+                for i in range(nz):
+                    acc += z[nonzero[i]] * W_k[nonzero[i], k]
+                yk = 0.5 * (1.0 + np.tanh(0.5 * acc)) if logistic_out else acc
+                y_k[q, slot, k] = yk
+                err = yk - d[q, slot, k]
+                errors[q] += err * err
+                e_k[k] = err * yk * (1.0 - yk) if logistic_out else err  # dL/dnet_k, L = E / 2
+            for m in range(z0, Z):  # dL/dz = W_k e_k (the input rows' errors lead nowhere)
+                acc = 0.0
+                for k in range(K):
+                    acc += W_k[m, k] * e_k[k]
+                dy[m] = acc
+            for i in range(nz):  # output units (eq. 22)
+                m = nonzero[i]
+                for k in range(K):
+                    gW_k[m, k] += z[m] * e_k[k]
+            for j in range(NB):
+                y_out = y[out0 + j] if has_out_gate else 1.0
+                dnet_out = 0.0
+                for v in range(S):
+                    c = j * S + v
+                    if h_is_identity:
+                        h_s, dh = s[c], 1.0
+                    else:
+                        h_s = np.tanh(0.5 * s[c])
+                        dh = 0.5 * (1.0 - h_s * h_s)
+                    dnet_out += dy[z0 + c] * h_s
+                    ds = dy[z0 + c] * y_out * dh  # e_s: y_out h'(s) W_k e_k          (eq. 23)
+                    for m in range(M):
+                        gW[m, c] += ds * dS_c[c, m]  # (eq. 28)
+                        gW[m, in0 + j] += ds * dS_in[c, m]  # (eq. 26)
+                if has_out_gate:
+                    dnet_out *= y_out * (1.0 - y_out)  # (eq. 21)
+                    for m in range(M):
+                        gW[m, out0 + j] += dnet_out * u[m]  # (eq. 22)
+            for i in range(H):  # conventional hidden units (eq. 20)
+                y_h = y[h0 + i]
+                dnet_h = dy[z0 + C + i] * y_h * (1.0 - y_h)
+                for m in range(M):
+                    gW[m, h0 + i] += dnet_h * u[m]
+        # apply the sequence's summed gradient: W -= lr dE/dw (eq. 17), absent weights stay 0
+        for m in range(Z):
             for k in range(K):
-                W_k[m, k] -= lr * mask_Wk[m, k] * z[m] * e_k[k]
-        for j in range(NB):
-            y_out = y[out0 + j] if has_out_gate else 1.0
-            dnet_out = 0.0
-            e_in[:] = 0.0
-            for v in range(S):
-                c = j * S + v
-                if h_is_identity:
-                    h_s, dh = s[c], 1.0
-                else:
-                    h_s = np.tanh(0.5 * s[c])
-                    dh = 0.5 * (1.0 - h_s * h_s)
-                dnet_out += dy[z0 + c] * h_s
-                ds = dy[z0 + c] * y_out * dh  # e_s: y_out h'(s) W_k e_k              (eq. 23)
-                for m in range(M):
-                    W[m, c] -= lr * mask_W[m, c] * ds * dS_c[c, m]  # (eq. 28)
-                    e_in[m] += ds * dS_in[c, m]
-            for m in range(M):
-                W[m, in0 + j] -= lr * mask_W[m, in0 + j] * e_in[m]  # (eq. 26)
-            if has_out_gate:
-                dnet_out *= y_out * (1.0 - y_out)  # (eq. 21)
-                for m in range(M):
-                    W[m, out0 + j] -= lr * mask_W[m, out0 + j] * dnet_out * u[m]  # (eq. 22)
-        for i in range(H):  # conventional hidden units (eq. 20)
-            y_h = y[h0 + i]
-            dnet_h = dy[z0 + C + i] * y_h * (1.0 - y_h)
-            for m in range(M):
-                W[m, h0 + i] -= lr * mask_W[m, h0 + i] * dnet_h * u[m]
+                W_k[m, k] -= lr * mask_Wk[m, k] * gW_k[m, k]
+        for m in range(M):
+            for r in range(R):
+                W[m, r] -= lr * mask_W[m, r] * gW[m, r]

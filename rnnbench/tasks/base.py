@@ -25,7 +25,7 @@ import numpy as np
 from rnnbench.errors import UserError
 from rnnbench.registry import RegistryError, tasks
 from rnnbench.tasks.reference import PaperReference
-from rnnbench.tasks.rules import OnlineRule
+from rnnbench.tasks.rules import OnlineRule, PeriodicTestRule
 
 KINDS = ("regression", "classification")
 TaskClassT = TypeVar("TaskClassT", bound=type)
@@ -219,7 +219,7 @@ class Task:
             (a paper's) override it.
         """
         if self.kind == "regression":
-            return self.errors(y_true, y_prob, mask) < self.tolerance
+            return self.errors(y_true, y_prob, *_masked(mask)) < self.tolerance
         if self.kind != "classification":
             raise ValueError(
                 f"task {self.name!r} has kind {self.kind!r}; allowed: {', '.join(KINDS)}")
@@ -245,7 +245,8 @@ class Task:
             memory: the share of recalled symbols right); its `chance_accuracy` is in the same
             unit.
         """
-        return float(np.mean(np.asarray(self.correct(y_true, y_prob, mask), dtype=bool)))
+        right = self.correct(y_true, y_prob, *_masked(mask))
+        return float(np.mean(np.asarray(right, dtype=bool)))
 
     def chance_loss(self, length: int) -> float | None:
         """The training loss of the best memoryless predictor, where the task states one.
@@ -274,20 +275,56 @@ class Task:
             f"task {self.name!r} is a regression task and must define chance_accuracy()"
         )
 
-    def solve_rule(self, length: int) -> OnlineRule | None:
-        """The paper's rule for when training stops, judged online on training sequences.
+    def solve_rule(self, length: int) -> OnlineRule | PeriodicTestRule | None:
+        """The paper's rule for when training stops.
 
         Args:
             length: The dependency length of the run.
 
         Returns:
-            The rule, or None: the harness's own rule (accuracy on held-out sequences reaching
-            its threshold) applies.
+            An `OnlineRule` (judged on training sequences before their updates), a
+            `PeriodicTestRule` (judged on a fixed test set every so many sequences), or None: the
+            harness's own rule (accuracy on held-out sequences reaching its threshold) applies.
         """
         return None
 
+    def start_trial(self, seed: int) -> None:
+        """Called once per cell, before any `generate`, with the cell's seed.
+
+        A task whose trials each have fixed data (the embedded Reber grammar's 256 training and
+        256 test strings) chooses or draws it here, from streams of its own; the default does
+        nothing.
+        """
+
+    def fixed_test_set(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """The trial's fixed set a `PeriodicTestRule` judges, or None (the default): the
+        harness draws the rule's test set with `generate` from a stream of its own."""
+        return None
+
+    def criterion_target(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """The targets the task's criterion judges outputs against, for sequences `x`, `y`.
+
+        `y` itself, except for a task that trains on noisy targets and judges against the
+        noise-free ones (Exp. 3c of the 1997 paper: "absolute difference between output and
+        noise-free target"), which recovers them from `x`.
+
+        Args:
+            x: A batch this task generated.
+            y: Its targets, as `generate` returned them.
+
+        Returns:
+            Targets shaped as `y`.
+        """
+        return y
+
     def __repr__(self) -> str:
         return f"<Task {self.name!r} ({self.kind})>"
+
+
+def _masked(mask: np.ndarray | None) -> tuple[np.ndarray, ...]:
+    """The mask as an extra argument, or none for a last-step task: a subclass written before
+    masks overrides `errors` or `correct` with two arguments, and still works."""
+    return () if mask is None else (mask,)
 
 
 def register_task(name: str) -> Callable[[TaskClassT], TaskClassT]:

@@ -59,8 +59,9 @@ class CopyMemory(Task):
     min_length = 1
     in_default_study = False  # a long-memory benchmark with its own study: run when named
     description = (
-        f"recall {RECALL} symbols of {NUM_SYMBOLS} after T steps ({SOURCE}'s copy memory); "
-        "loss at every step, chance loss 10 ln 8/(T+20), accuracy over the recalled symbols 1/8"
+        f"copy memory as Arjovsky et al. 2016 pose it (Sec. 5.1): recall {RECALL} symbols of "
+        f"{NUM_SYMBOLS} after T steps; loss at every step, chance loss 10 ln 8/(T+20), recall "
+        "accuracy 1/8"
     )
 
     def generate(self, n: int, length: int, rng: np.random.Generator):

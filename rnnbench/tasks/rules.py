@@ -1,4 +1,8 @@
-"""A paper's stopping rule as data (`OnlineRule`) and the tracker that applies it (`RuleTracker`).
+"""A paper's stopping rule as data and how it is applied.
+
+Two kinds of rule: `OnlineRule`, judged on training sequences (the tracker `RuleTracker` applies
+it), and `PeriodicTestRule`, judged on a fixed test set every so many training sequences (Exp. 3's
+ST1 and ST2, `PeriodicTestRule.met`).
 
 Hochreiter & Schmidhuber (1997) train online, one sequence per update, and stop when the most
 recent training sequences were processed correctly, judged on each sequence's output before the
@@ -221,3 +225,75 @@ class RuleTracker:
             )
         first = int(r[np.argmax(ok)]) if ok.any() else s
         return max(w, first + w)
+
+
+@dataclass(frozen=True)
+class PeriodicTestRule:
+    """A paper's stopping rule judged on a fixed test set, not on training outputs.
+
+    Hochreiter & Schmidhuber (1997, Sec. 5.3) stop Exp. 3 when "none of 256 sequences from a
+    randomly chosen test set is misclassified" (ST1), and when, besides, the "mean absolute test
+    set error is below 0.01" (ST2). The harness draws that test set once per cell, trains
+    `check_every` sequences at a time, and after each such chunk asks `met` of the test outputs.
+
+    Attributes:
+        name: Which rule, citing the paper.
+        test_size: The fixed stopping test set's size (256).
+        check_every: Training sequences between two checks. The paper does not say how often it
+            tested; every figure of its Tables 4-6 (means of 10 trials) is a multiple of 10, as
+            means of counts that are multiples of 100 are, so rnnbench checks every 100.
+        max_wrong: Met only if at most this many test sequences are wrong (0 for ST1 of 3a).
+        mean_error_below: And the mean absolute test error is below this, or None.
+        final_test_size: The fresh test set judged after stopping (2,560), or None: none (the
+            embedded Reber grammar's success is judged on its fixed sets alone; the last
+            check's count of wrong strings stands as the test result).
+        milestone: A weaker rule met on the way (ST1 beside ST2), whose first count the harness
+            records too (`sequences_to_milestone`), or None.
+        tag: The `ReferenceRow.rule` of the paper's figure this rule stands beside ("ST2").
+        test_max_wrong: The paper's bound on `final_test_size` errors, if it has one (Exp. 3
+            reports only the fraction wrong: None).
+        reported_from: Always "end": the count at which the rule is met.
+    """
+
+    name: str
+    test_size: int
+    check_every: int
+    max_wrong: int
+    mean_error_below: float | None
+    final_test_size: int | None
+    milestone: PeriodicTestRule | None = None
+    tag: str = ""
+    test_max_wrong: int | None = None
+    reported_from: str = "end"
+
+    def __post_init__(self) -> None:
+        if min(self.test_size, self.check_every, self.final_test_size or 1) < 1:
+            raise ValueError(
+                f"rule {self.name!r}: test_size {self.test_size}, check_every "
+                f"{self.check_every}, final_test_size {self.final_test_size}; each must be >= 1"
+            )
+        if not 0 <= self.max_wrong <= self.test_size:
+            raise ValueError(
+                f"rule {self.name!r}: max_wrong {self.max_wrong}; allowed: 0..{self.test_size}"
+            )
+        if self.reported_from != "end":
+            raise ValueError(
+                f"rule {self.name!r}: reported_from {self.reported_from!r}; allowed: end"
+            )
+
+    def met(self, errors: np.ndarray, correct: np.ndarray) -> bool:
+        """Whether the rule holds for one check's test outputs.
+
+        Args:
+            errors: (test_size,) each test sequence's absolute error (`Task.errors`).
+            correct: (test_size,) bool, each test sequence's verdict (`Task.correct`).
+        """
+        errors = np.abs(np.asarray(errors, dtype=np.float64).reshape(-1))
+        wrong = int(np.count_nonzero(~np.asarray(correct, dtype=bool).reshape(-1)))
+        if wrong > self.max_wrong:
+            return False
+        return self.mean_error_below is None or float(np.mean(errors)) < self.mean_error_below
+
+    def reported_count(self, solved_at: int) -> int:
+        """The count itself: the paper's figures count to the check that met the rule."""
+        return solved_at

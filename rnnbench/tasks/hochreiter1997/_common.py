@@ -52,7 +52,7 @@ def st3(beta: float, section: str, test_max_wrong: int | None) -> OnlineRule:
     )
 
 
-def exp2_rule(tolerance: float, task: str) -> OnlineRule:
+def exp2_rule(tolerance: float, task: str, where: str = "") -> OnlineRule:
     """Exp. 2's success criterion as an online rule (Sec. 5.2, Table 11 "ABS(beta)").
 
     The paper: "after training, during 10,000 successive, randomly chosen input sequences, the
@@ -64,7 +64,8 @@ def exp2_rule(tolerance: float, task: str) -> OnlineRule:
     """
     return OnlineRule(
         name=(
-            f"ABS({tolerance}) on {EXP2_WINDOW:,} successive sequences ({SOURCE}, Sec. 5.2, {task})"
+            f"ABS({tolerance}){' ' + where if where else ''} on {EXP2_WINDOW:,} successive "
+            f"sequences ({SOURCE}, Sec. 5.2, {task})"
         ),
         window=EXP2_WINDOW,
         max_wrong=0,
