@@ -19,6 +19,10 @@ its statistic and success rate, and ours under the same rule (the task's `solve_
   never reached it counted above the budget);
 - mean / paper: our mean over the solved seeds over the paper's figure, a mean over its trials
   (below 1: fewer sequences than the paper), read beside solved k/n.
+- longest correct run (unsolved): over the seeds that did not solve, the median and the largest
+  of their longest runs of successive training sequences judged correct (`longest_correct_run`),
+  so a rule of successive correct sequences left unmet (Exp. 2c: 10,000) reads as slow (runs of
+  thousands) or never close (runs near zero).
 
 Where a paper counts its figure to the start of the window of successive correct sequences (Exp.
 2: 5,040 sequences before a 10,000-sequence success window), ours is converted the same way
@@ -38,7 +42,8 @@ from rnnbench.registry import tasks
 
 COLUMNS = ["experiment", "task", "length", "paper", "paper success", "model", "regime",
            "solved", "solved 95% CI", "median (KM)", "median 95% CI", "mean (solved)",
-           "mean / paper", "expected running time", "median updates", "error level at"]
+           "mean / paper", "expected running time", "median updates", "error level at",
+           "longest correct run (unsolved)"]
 TITLE = "Paper vs rnnbench"
 CAPTION = (
     "training sequences to solve under the paper's own rule, criterion and test; solved k/n: "
@@ -49,7 +54,9 @@ CAPTION = (
     "seed solved within N times the paper's figure); expected running time: every sequence spent "
     "by every seed over the seeds solved (COCO's ERT); error level at: the median first sequence "
     "at which the running mean absolute training error over the rule's window fell below the "
-    "paper's level"
+    "paper's level; longest correct run (unsolved): over the seeds that did not solve, the median "
+    "and the largest of their longest runs of successive training sequences judged correct (how "
+    "near a rule of successive correct sequences came)"
 )
 
 
@@ -190,6 +197,8 @@ def _record(reference: Any, paper_row: Any, task_name: str, length: int, label: 
     km_updates = survival.kaplan_meier([v for v in updates if v == v],
                                        [math.ceil(v / batch) for v in censored])
     level = _numbers(runs, "sequences_to_error_level")
+    runs_unsolved = sorted(v for v, ok in zip(_numbers(runs, "longest_correct_run"), solved_mask,
+                                             strict=True) if not ok and v == v)
     paper = paper_row.sequences_to_solve if paper_row is not None else None
     ratio = ""  # the paper's figure is a mean over its trials: ours the same way, beside k/n
     if paper and solved:
@@ -222,4 +231,6 @@ def _record(reference: Any, paper_row: Any, task_name: str, length: int, label: 
             [v for v in spent if v == v], len(solved))),
         "median updates": count(km_updates.median, budget / batch),
         "error level at": median_over_all(level, budget) if any(v == v for v in level) else "",
+        "longest correct run (unsolved)": "" if not runs_unsolved else (
+            f"{median_over_all(runs_unsolved, math.inf)} (max {_number(runs_unsolved[-1])})"),
     }

@@ -126,3 +126,18 @@ def test_the_sweeps_closing_table_says_a_papers_rule_judged_the_cells():
     assert paper_part.startswith("accuracy by dependency length")
     assert "paper's test set" in paper_part and "ST3(0.01)" in paper_part
     assert "held-out accuracy" in held_out_part and "(solved: >= 0.95)" in held_out_part
+
+
+def test_the_longest_correct_run_of_the_unsolved_seeds_says_how_near_they_came():
+    """Exp. 2c asks 10,000 successive correct sequences: the unsolved seeds' longest runs (the
+    solved seed's is left out) as their median and largest."""
+    online = dict(batch_size=1, optimizer="sgd", learning_rate=0.01)
+    records = rows("long-lag-1997", "numpy-lstm1997", 100, [40_000, None, None, None], **online)
+    for record, run in zip(records, [10_000, 120, 9_400, 800], strict=True):
+        record["longest_correct_run"] = run
+    row = table(records).loc[("long-lag-1997", 100, "numpy-lstm1997")]
+    assert row["solved"] == "1/4"
+    assert row["longest correct run (unsolved)"] == "800 (max 9,400)"  # of 120, 800, 9,400
+    records = rows("long-lag-1997", "numpy-lstm1997", 100, [None], **online)
+    row = table(records).loc[("long-lag-1997", 100, "numpy-lstm1997")]
+    assert row["longest correct run (unsolved)"] == ""  # a CSV from before the column
