@@ -259,6 +259,7 @@ def _train_to_paper_rule(
         result.updates_seen += int(trained.update[-1])
         if tracker.error_level_at is not None and result.sequences_to_error_level is None:
             result.sequences_to_error_level = tracker.error_level_at
+        result.longest_correct_run = tracker.longest_correct_run
         if _diverged(result, trained.loss):
             return model
 

@@ -11,11 +11,12 @@ it measured). `build_report` turns it into the tables people read:
 
 How rows count (the notes of a report say so whenever it matters):
 
-- status `error`: the cell produced no measurement; the row is left out and the cell counts as
-  missing. Any other status that is not `ok` (`diverged`, `timeout`, ...): the seed ran and did not
-  solve; it counts in n as unsolved, and the last held-out accuracy it recorded (if any) enters the
-  mean. Whether a row solved, and at how many sequences, is rnnbench.verdict's one decision
-  (the held-out threshold, or the task's rule and then its test bound), which every view reads.
+- A status that is not `ok` (`error`, `crashed`, `diverged`, `timeout`, ...): the seed ran and did
+  not solve; it counts in n as unsolved (censored at its budget), in every table, the figures and
+  the paper table alike: failed seeds are counted, never dropped. The last held-out accuracy it
+  recorded (if any) enters the mean; an error row recorded none. Whether a row solved, and at
+  how many sequences, is rnnbench.verdict's one decision (the held-out threshold, or the task's
+  rule and then its test bound), which every view reads.
 - The same config twice (CSVs merged, a cell rerun): the last row is kept.
 - A grid with holes (an interrupted sweep): the notes count the missing cells per (task, model),
   against every length and seed that appears for that task.
@@ -178,7 +179,7 @@ def _numbers(df: Any, column: str, whole: bool = False, required: bool = False) 
 class Rows:
     """Rows ready for the tables, with what was done to them said in `notes`."""
 
-    df: Any  # one row per kept config: label, counted (not error), solved, numbers as numbers
+    df: Any  # one row per kept config: label, counted (every seed run), solved, numbers as numbers
     notes: list[str] = field(default_factory=list)
 
 
@@ -291,8 +292,8 @@ def prepare(df: Any) -> Rows:
     errors = int(statuses.get("error", 0))
     if errors:
         notes.append(
-            f"rows with status error ({errors}): no measurement, so left out and counted as "
-            "missing cells."
+            f"rows with status error ({errors}): seeds that ran and did not solve, counted in n "
+            "and censored at their budget; they recorded no accuracy for the mean."
         )
     others = {s: int(n) for s, n in statuses.items() if s not in ("ok", "error")}
     if others:
@@ -328,8 +329,7 @@ def _missing_cells(df: Any) -> list[str]:
             present = own[own["counted"]][["length", "seed"]].drop_duplicates()
             missing = expected - len(present)
             if missing > 0:
-                errors = int((~own["counted"]).sum())
-                because = f", {_count(errors, 'error row')} among them" if errors else ""
+                because = ""
                 notes.append(
                     f"incomplete grid: {task} / {label}: {missing} of {expected} cells missing "
                     f"({_count(n_lengths, 'length')} x {_count(n_seeds, 'seed')}{because})."

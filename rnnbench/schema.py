@@ -95,6 +95,9 @@ class CellResult:
     solve_rule: str = ""
     updates_seen: int = 0  # optimizer updates: sequences / batch size, per length group
     updates_to_solve: int | None = None  # updates up to and including the one that solved it
+    # Under a paper's rule: the longest run of successive training sequences judged correct (how
+    # near a rule of successive correct sequences came to being met: Exp. 2c asks for 10,000)
+    longest_correct_run: int | None = None
     # Under a paper's rule: the first training sequence at which the running mean absolute
     # training error over the rule's window fell below the paper's error level (e.g. 0.01)
     sequences_to_error_level: int | None = None

@@ -131,6 +131,8 @@ def test_the_rule_is_met_exactly_where_the_outputs_say(scripted, batch_size):
     assert result.solve_rule == RULE.name
     # the error level (mean |error| over the window below 0.2): first at 9 wrong of 50
     assert result.sequences_to_error_level == GOOD_FROM + 40
+    # right from GOOD_FROM to the last sequence trained (a batch may run past the solve point)
+    assert result.longest_correct_run == result.sequences_seen - GOOD_FROM + 1
 
 
 def test_unsolved_within_budget_is_counted_and_tested(scripted):
@@ -139,6 +141,31 @@ def test_unsolved_within_budget_is_counted_and_tested(scripted):
     assert result.sequences_to_solve is None and result.updates_to_solve is None
     assert result.sequences_seen == 500 and result.updates_seen == 500
     assert result.test_wrong == 300 and result.accuracy == 0.0  # still wrong on everything
+    assert result.longest_correct_run == 0  # never one right: nowhere near the rule
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_the_longest_correct_run_is_counted_across_chunks(seed):
+    """RuleTracker.longest_correct_run against the longest run of True counted one by one, the
+    verdicts fed in chunks of random sizes (runs that span chunks, chunks all right or all
+    wrong)."""
+    from rnnbench.tasks.rules import RuleTracker
+
+    rng = np.random.default_rng(seed)
+    correct = rng.random(3000) < rng.uniform(0.5, 0.99)
+    correct[500:1700] = True  # one long run across many chunks
+    tracker = RuleTracker(RULE)
+    start = 0
+    while start < len(correct):
+        end = min(len(correct), start + int(rng.integers(0, 120)))
+        part = correct[start:end]
+        tracker.feed(np.where(part, 0.0, 1.0), part)
+        start = end
+    longest = run = 0
+    for ok in correct:
+        run = run + 1 if ok else 0
+        longest = max(longest, run)
+    assert longest >= 1200 and tracker.longest_correct_run == longest
 
 
 @pytest.mark.parametrize("batch_size", [1, 8])

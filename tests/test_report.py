@@ -88,8 +88,8 @@ def test_accuracy_table_mean_sd_solved(built):
     assert table.loc[SRNN, 10] == "0.55 ± 0.36 (solved 1/3)"
     # diverged: an unsolved seed (n = 3); it recorded no accuracy, so the mean is over two
     assert table.loc[SRNN, 100] == "0.11 ± 0.01 (solved 0/3)"
-    # the error row is left out: one seed, no spread to show
-    assert table.loc[PLUGIN, 5] == "1.00 (solved 1/1)"
+    # the error row is a seed run and not solved (n = 2); it recorded no accuracy for the mean
+    assert table.loc[PLUGIN, 5] == "1.00 (solved 1/2)"
     # lengths a task never ran stay empty
     assert table.loc[LSTM, 5] == "" and table.loc[PLUGIN, 10] == ""
 
@@ -111,7 +111,7 @@ def test_critical_length(built):
     assert table.loc[LSTM, "lengths solved by half the seeds"] == "10, 100"
     assert table.loc[SRNN, "critical length"] == "none"  # 1/3 at 10 is less than half
     assert table.loc[SRNN, "lengths tested"] == "10, 100"
-    assert table.loc[PLUGIN, "critical length"] == "5 (1/1 seeds)"
+    assert table.loc[PLUGIN, "critical length"] == "5 (1/2 seeds)"  # the error seed counts
 
 
 def test_sample_efficiency_counts_the_unsolved_seeds(built):
@@ -145,9 +145,9 @@ def test_cost(built):
 def test_notes_say_how_rows_counted(built):
     notes = "\n".join(built.notes)
     assert "1 row repeated the config of a later row" in notes and "last row" in notes
-    assert "rows with status error (1): no measurement, so left out" in notes
+    assert "rows with status error (1): seeds that ran and did not solve, counted in n" in notes
     assert "stopped early (1 diverged): unsolved seeds" in notes
-    assert "incomplete grid: my-copy / my-cell: 1 of 2 cells missing" in notes
+    assert "incomplete grid" not in notes  # the error row is a seed run, not a hole
     assert "adding /" not in notes  # the adding grid is complete
 
 
@@ -159,7 +159,7 @@ def test_report_command_prints_every_table(results: Path):
                   "Cost"):
         assert title in out
     assert "0.81 ± 0.27 (solved 2/3)" in out and "47,000" in out  # an expected running time
-    assert "Note: incomplete grid: my-copy / my-cell" in out
+    assert "Note: rows with status error (1): seeds that ran and did not solve" in out
 
 
 def test_sweep_prints_the_same_main_table(results: Path):
@@ -283,7 +283,7 @@ def test_out_plot_html_files(results: Path, tmp_path: Path):
     page = (out / "study.html").read_text(encoding="utf-8")
     assert page.count('<img src="data:image/png;base64,') == 2
     assert "<table" in page and "0.81 ± 0.27 (solved 2/3)" in page and "47,000" in page
-    assert "incomplete grid" in page
+    assert "rows with status error (1)" in page
     assert "src=\"http" not in page and "<script" not in page  # self-contained
 
 

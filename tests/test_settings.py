@@ -185,19 +185,26 @@ def test_the_readmes_command_for_the_paper_net_runs_only_that_net():
 
 def test_choosing_one_model_of_the_1997_study_runs_only_it():
     """Issue 17's second command: keras-lstm, which no group names, runs with the top level's
-    settings (forget bias 4, 5 seeds, that task's budget), and the paper's net does not run."""
+    settings (no forget bias there, so Keras's 1; 10 seeds; the top level's budget for that task
+    and its online SGD), and the paper's net, which the top level names, does not run."""
     out = dry_run(HOCHREITER, "--model", "keras-lstm", "--task", "two-sequence-1997",
                   "--lengths", "100")
-    assert cells_of(out) == [("two-sequence-1997", "keras-lstm (fb=4)", "100", "0, 1, 2, 3, 4")]
-    # no group of the study names two-sequence-1997 for keras-lstm: the top level's settings,
-    # whose budget table has no entry for it, so the settings table's default budget
-    assert f"max_sequences={BY_KEY['max_sequences'].default}" in out and "optimizer=adam" in out
+    assert cells_of(out) == [("two-sequence-1997", "keras-lstm (fb=1)", "100",
+                              "0, 1, 2, 3, 4, 5, 6, 7, 8, 9")]
+    assert "max_sequences=20100 batch_size=1" in out and "optimizer=sgd" in out
+
+
+def test_a_task_no_group_budgets_takes_the_settings_tables_default():
+    out = dry_run(HOCHREITER, "--model", "keras-lstm", "--task", "delayed-recall",
+                  "--lengths", "5", "--seeds", "1", "--learning-rate", "0.003")
+    assert cells_of(out) == [("delayed-recall", "keras-lstm (fb=1)", "5", "0")]
+    assert f"max_sequences={BY_KEY['max_sequences'].default}" in out
 
 
 def test_a_chosen_model_keeps_the_settings_of_the_group_that_names_it():
-    out = dry_run(HOCHREITER, "--model", "numpy-lstm1997", "--task", "adding-1997", "--seeds", "1")
-    assert cells_of(out) == [("adding-1997", "numpy-lstm1997", "100, 500", "0")]
-    assert "max_sequences=400000 batch_size=1 learning_rate=0.5" in out  # the regime's
+    out = dry_run(HOCHREITER, "--model", "numpy-lstm", "--task", "long-lag-1997", "--seeds", "1")
+    assert cells_of(out) == [("long-lag-1997", "numpy-lstm (fb=4)", "100", "0")]
+    assert "max_sequences=100000 batch_size=64 learning_rate=0.003" in out  # the regime's
 
 
 def test_a_model_named_at_the_top_and_in_a_regime_runs_in_both():

@@ -174,3 +174,50 @@ def test_a_sweeps_rows_with_missing_text_are_judged():
     assert list(judged["counted"]) == [True, True]
     assert judged["censored_at"].iloc[1] == 64000  # a crash is not solving, within the budget
     assert judged["spent"].iloc[1] == 512
+
+
+# A group whose failed seeds ended in error, crashed and diverged: every view counts them as
+# seeds run and not solved (n = 5), none leaves them out (issue 19: failed seeds are counted).
+FAILED = ("temporal-order-1997", "numpy-lstm1997", 100)
+
+
+@pytest.fixture(scope="module")
+def with_failures(tmp_path_factory):
+    task, model, length = FAILED
+    records = seeds(task, model, length, [(20_000, 0, 1.0), (30_000, 1, 1.0)] + [
+        (None, None, 0.5)] * 3, 200_000, **ONLINE)
+    records[2].update(status="error", error="RuntimeError: boom", accuracy=None,
+                      sequences_seen=None, solve_rule=None)
+    records[3].update(status="crashed", error="worker died", accuracy=None,
+                      sequences_seen=None, solve_rule=None, max_sequences=None)
+    records[4].update(status="diverged", sequences_seen=5_000)
+    path = tmp_path_factory.mktemp("failed") / "failed.csv"
+    path.write_text(rows_to_csv_text(records), encoding="utf-8")
+    return build_report(read_text(path), study="failed")
+
+
+def test_error_crashed_and_diverged_seeds_count_in_every_view(with_failures):
+    from rnnbench import plots, webpage
+    from rnnbench.terminal_table import format_tables
+
+    report = with_failures
+    task, label, length = FAILED
+    row = report.summary.loc[FAILED]
+    assert (row["solved"], row["n"]) == (2, 5)
+    assert report.tables["accuracy"].loc[(task, label), length].endswith("(solved 2/5)")
+    assert report.tables["sample_efficiency"].loc[FAILED, "solved"].startswith("2/5")
+    paper = report.tables["paper"].set_index(["task", "length", "model"])
+    assert paper.loc[(task, length, label), "solved"] == "2/5"
+    # 20,000 and 30,000 solved; three censored at the budget: S never reaches 1/2
+    assert paper.loc[(task, length, label), "median (KM)"] == ">200,000"
+    assert report.tables["critical_length"].loc[(task, label), "critical length"] == "none"
+    line = next(ln for ln in format_tables(report).split(f"{task}: ", 1)[1].splitlines()
+                if ln.startswith(label + " "))
+    assert line.split()[-1] == "2/5", line
+    table = webpage.task_table(report, task)
+    row_html = table[table.index(f'<td class="label">{label}</td>'):]
+    assert re.search(r'<td title="[^"]*"[^>]*>[^<]* 2/5</td>', row_html)
+    curve = plots.solved_curves(report, task)[(label, length)]
+    assert curve.n == 5 and curve.solved[-1] == pytest.approx(2 / 5)
+    assert any("status error (1)" in note for note in report.notes)
+    assert not any("cells missing" in note for note in report.notes)

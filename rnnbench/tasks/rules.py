@@ -104,6 +104,9 @@ class RuleTracker:
         solved_at: 1-based sequence count at which the rule was first met, or None.
         error_level_at: 1-based count at which the running mean absolute error over the window
             first fell below `rule.error_level`, or None (also None when the rule has no level).
+        longest_correct_run: The longest run of successive sequences judged correct so far: how
+            near a rule of successive correct sequences came (Exp. 2c: 10,000), recorded so an
+            unsolved run says whether it was slow or never close.
     """
 
     def __init__(self, rule: OnlineRule) -> None:
@@ -111,6 +114,8 @@ class RuleTracker:
         self.sequences = 0
         self.solved_at: int | None = None
         self.error_level_at: int | None = None
+        self.longest_correct_run = 0
+        self._correct_run = 0  # correct sequences since the last wrong one
         size = rule.window + 1  # running sums at counts s - window .. s
         self._wrong = np.zeros(size, np.int64)  # slot c % size: wrong sequences among the first c
         self._abs = np.zeros(size, np.float64)  # sum of |error| over the first c
@@ -170,12 +175,29 @@ class RuleTracker:
                 if below.any():
                     self.error_level_at = int(ends[np.argmax(below)])
 
+        self._count_runs(correct)
         keep = slice(max(0, k - (w + 1)), k)  # only the last window + 1 running sums are needed
         slots = counts[keep] % (w + 1)
         self._wrong[slots] = wrong_cum[keep]
         self._abs[slots] = abs_cum[keep]
         self._sq[slots] = sq_cum[keep]
         self.sequences = s + k
+
+    def _count_runs(self, correct: np.ndarray) -> None:
+        """Extend the longest run of correct sequences with `correct` (k,), in training order."""
+        wrong = np.flatnonzero(~correct)  # (m,) positions of the wrong sequences
+        if wrong.size == 0:
+            self._correct_run += len(correct)
+            self.longest_correct_run = max(self.longest_correct_run, self._correct_run)
+            return
+        between = np.diff(wrong) - 1  # (m - 1,) correct runs between successive wrong ones
+        self.longest_correct_run = max(
+            self.longest_correct_run,
+            self._correct_run + int(wrong[0]),  # the run carried in, up to the first wrong one
+            int(between.max()) if between.size else 0,
+        )
+        self._correct_run = len(correct) - int(wrong[-1]) - 1  # the run still going
+        self.longest_correct_run = max(self.longest_correct_run, self._correct_run)
 
     def earliest_solve(self) -> int:
         """A lower bound on the sequence count at which the rule can first be met.
