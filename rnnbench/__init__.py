@@ -89,17 +89,23 @@ def sweep(
     Raises:
         rnnbench.errors.UserError (a ValueError): before anything runs, an unknown name or a bad
             value (naming it and listing what is allowed), a study over `memory_limit`, or an
-            `out` that another sweep is writing.
+            `out` that another sweep is writing. An argument of the wrong type (workers="2",
+            out=123) is also a TypeError (rnnbench.arguments), naming the argument.
     """
-    import os
     from pathlib import Path
 
+    from rnnbench.arguments import check_sweep_arguments, workers_from_env
     from rnnbench.executors import default_workers
     from rnnbench.progress import LineLog, progress_for
     from rnnbench.quiet import native_log_path, quiet_native
     from rnnbench.runner import run_sweep
     from rnnbench.study import resolve_study
 
+    check_sweep_arguments({  # each refused by name before the study is built or a cell runs
+        "out": out, "spec": spec, "progress": progress, "workers": workers,
+        "cell_timeout": cell_timeout, "scheduler": scheduler, "memory_limit": memory_limit,
+        "retry_failed": retry_failed, "verbose": verbose, "in_process": in_process, "wait": wait,
+    })
     study = resolve_study(spec or None, tasks=tasks, models=models, lengths=lengths, seeds=seeds,
                           **settings)
     if dry_run:
@@ -107,7 +113,7 @@ def sweep(
 
         return pd.DataFrame([dataclasses.asdict(c) for c in study.cells()])
     if workers is None:
-        workers = int(os.environ.get("RNNBENCH_WORKERS") or default_workers())
+        workers = workers_from_env() or default_workers()
     quiet_native(Path(out).with_suffix(".log") if out else native_log_path(), verbose)
     bar: LineLog | None = progress_for() if progress or progress is None else None
     try:
@@ -147,6 +153,10 @@ class _CallableModule(types.ModuleType):
     """rnnbench.report is both the module of the report's tables and a function of it."""
 
     def __call__(self, results: Any, numbers: bool = False) -> Any:
+        from rnnbench.arguments import check_flag, check_results_argument
+
+        check_results_argument(results)
+        check_flag("numbers", numbers)
         return self.accuracy_of(results, numbers=numbers)
 
 

@@ -44,3 +44,14 @@ def select_backend(name: str) -> str:
         )
     os.environ["KERAS_BACKEND"] = name
     return name
+
+
+def check_backend_env() -> None:
+    """Refuse, before any cell runs, a KERAS_BACKEND that rnnbench does not run on (every row
+    records the backend, and each Keras cell would otherwise be an `error` row)."""
+    name = os.environ.get("KERAS_BACKEND", "").strip()
+    if name and name not in BACKENDS and "keras" not in sys.modules:
+        raise BackendError(
+            f"KERAS_BACKEND={name[:40]!r} is not a backend rnnbench runs on; allowed: "
+            f"{', '.join(BACKENDS)} (unset it, or choose one with --backend)"
+        )

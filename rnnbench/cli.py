@@ -33,6 +33,9 @@ def user_errors() -> Iterator[None]:
     except UserError as exc:
         click.echo(f"Error: {one_line(exc, 2000)}", err=True)
         sys.exit(2)
+    except BrokenPipeError:  # `rnnbench report x.csv | head`: the reader left, nothing is wrong
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second EPIPE at exit
+        sys.exit(0)
     except (MachineError, OSError, MemoryError) as exc:
         what = exc if str(exc) else type(exc).__name__
         click.echo(f"Error: {one_line(what, 2000)}", err=True)
@@ -110,6 +113,29 @@ def main() -> None:
     `rnnbench sweep`.
     """
     _handle_termination()
+    _one_line_warnings()
+
+
+def _one_line_warnings() -> None:
+    """rnnbench's own warnings (a plugin left out, ...) shown as one `rnnbench: warning:` line
+    each, not Python's two lines with a source path; other warnings as Python formats them.
+    (formatwarning, not showwarning: recording warnings, as tests do, stays untouched.)"""
+    import warnings
+
+    from rnnbench.errors import one_line
+
+    python_format = warnings.formatwarning
+    if getattr(python_format, "__name__", "") == "_rnnbench_format":
+        return
+
+    def _rnnbench_format(message: Any, category: Any, filename: str, lineno: int,
+                         line: str | None = None) -> str:
+        text = str(message)
+        if text.startswith("rnnbench "):
+            return f"rnnbench: warning: {one_line(text[len('rnnbench '):], 2000)}\n"
+        return python_format(message, category, filename, lineno, line)
+
+    warnings.formatwarning = _rnnbench_format
 
 
 @main.command("list")
@@ -127,10 +153,24 @@ def list_command() -> None:
             for e in entries:
                 mark = " *" if registry is models and traits_of(e.obj).defaults_used() else ""
                 undeclared = undeclared or bool(mark)
-                click.echo(f"  {e.name:<{width}}  {e.description}  [{e.source}]{mark}")
+                click.echo(list_line(e.name, width, e.description, e.source, mark))
         if undeclared:
             click.echo("* declares no cost or memory traits (ModelTraits): priced and sized as "
                        "a Keras LSTM")
+
+
+LIST_COLUMNS = 100
+
+
+def list_line(name: str, width: int, description: str, source: str, mark: str = "") -> str:
+    """One `rnnbench list` entry within LIST_COLUMNS columns: a long description wraps under
+    itself, the source in brackets (and any mark) at its end."""
+    import textwrap
+
+    indent = " " * min(2 + width + 2, 40)
+    text = f"  {name:<{width}}  {description}  [{source}]{mark}"
+    return textwrap.fill(text, LIST_COLUMNS, subsequent_indent=indent, break_long_words=True,
+                         break_on_hyphens=False)
 
 
 class FiniteFloat(click.ParamType):
@@ -149,7 +189,8 @@ class FiniteFloat(click.ParamType):
         except (TypeError, ValueError):
             number = math.nan
         if not (math.isfinite(number) and number > self.low):
-            self.fail(f"{value!r}: expected a finite number above {self.low:g}", param, ctx)
+            above = f" above {self.low:g}" if math.isfinite(self.low) else ""
+            self.fail(f"{value!r}: expected a finite number{above}", param, ctx)
         return number
 
 
@@ -176,15 +217,25 @@ class SettingType(click.ParamType):
             self.fail(f"{value!r} is not allowed; expected {exc}", param, ctx)
 
 
-def setting_options() -> list[Callable[[Callable[..., Any]], Callable[..., Any]]]:
-    """One option per setting of the table, named by its key (so `**settings` of a command)."""
+def setting_options(keys: tuple[str, ...] | None = None,
+                    ) -> list[Callable[[Callable[..., Any]], Callable[..., Any]]]:
+    """One option per setting of the table (or of those `keys`), named by its key (so
+    `**settings` of a command)."""
     from rnnbench.settings import SETTINGS, help_text
 
     return [
         click.option(s.flag, s.key, multiple=s.repeat, metavar=s.metavar or None,
                      type=click.STRING if s.repeat else SettingType(s), help=help_text(s))
-        for s in SETTINGS
+        for s in SETTINGS if keys is None or s.key in keys
     ]
+
+
+def _not_empty(ctx: click.Context, param: click.Parameter, value: Path | None) -> Path | None:
+    """An empty path ('', which click makes '.') or a folder is no file name."""
+    if value is not None and (not value.name.strip() or str(value).strip() in ("", ".")):
+        raise click.BadParameter("an empty path (or '.') is not a file name; give one such as "
+                                 "results/sweep.csv")
+    return value
 
 
 def sweep_options(f: Callable[..., Any]) -> Callable[..., Any]:
@@ -193,6 +244,7 @@ def sweep_options(f: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--dry-run", is_flag=True, help="Print the cells the command would run, "
                      "grouped by their settings and counted, and train nothing."),
         click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+                     callback=_not_empty,
                      help=f"Results CSV; rows are appended as cells finish and cells already "
                      f"there are skipped. Default {DEFAULT_OUT}."),
         click.option("--workers", "-j", type=click.IntRange(min=1), default=None,
@@ -257,6 +309,12 @@ def sweep(spec: Path | None, dry_run: bool, out: Path | None, workers: int | Non
     from rnnbench.terminal_table import format_tables
 
     with user_errors(), ExitStack() as stack:
+        out = out if out is not None else DEFAULT_OUT
+        # Resolved once, here: a model that changes folder (os.chdir) must not redirect rows;
+        # `out` stays as given, for the messages. Set before the study loads the plugins, whose
+        # native start-up lines go to the log beside the CSV.
+        where_out = Path(os.path.abspath(out))
+        quiet_native(where_out.with_suffix(".log"), verbose)
         study = resolve_study(spec, **settings)
         cells = study.cells()
         if dry_run:
@@ -266,8 +324,6 @@ def sweep(spec: Path | None, dry_run: bool, out: Path | None, workers: int | Non
             return
         # Everything that can be refused is refused here, before --fresh moves anything.
         check_executor_options(scheduler, cell_timeout)
-        out = out if out is not None else DEFAULT_OUT
-        quiet_native(out.with_suffix(".log"), verbose)
         workers = workers if workers is not None else default_workers()
         in_process_ok = in_process  # only with one worker, no --cell-timeout, no --scheduler
         at_once = 1 if runs_in_process(workers, cell_timeout, scheduler, in_process) else workers
@@ -277,13 +333,21 @@ def sweep(spec: Path | None, dry_run: bool, out: Path | None, workers: int | Non
         def warn(message: str) -> None:
             click.echo(f"rnnbench: warning: {message}", err=True)
 
+        if fresh and scheduler is not None:  # refused now, or --fresh would move the CSV first
+            from rnnbench.executors import check_scheduler_reachable
+
+            check_scheduler_reachable(scheduler)
         lock = locked(out, wait=wait, on_wait=lambda holder: warn(
             f"--wait: {str(out)!r} is being written by another sweep ({holder}); waiting"))
         stack.enter_context(lock)  # held until the command ends: --fresh and every row
         if fresh:
             moved = ResultsCSV(out).move_aside()
             if moved is not None and not quiet:
-                click.echo(f"rnnbench: --fresh: moved the old results to {moved}", err=True)
+                click.echo(f"rnnbench: --fresh: moved the old results to "
+                           f"{out.with_name(moved.name)}", err=True)
+        from rnnbench import study_record
+
+        study_record.write(out, study.name, study.task_names(), fresh=fresh)  # for the report
         progress = None if quiet else progress_for()
 
         def on_start(total: int, to_run: int) -> None:
@@ -305,7 +369,7 @@ def sweep(spec: Path | None, dry_run: bool, out: Path | None, workers: int | Non
         except KeyboardInterrupt as exc:
             if progress is not None:
                 progress.close()
-            n = len(ResultsCSV(out).done() & {cell_key(c) for c in cells})
+            n = len(ResultsCSV(where_out).done() & {cell_key(c) for c in cells})
             why = f"Stopped by {exc.args[0]}" if isinstance(exc, Terminated) else "Interrupted"
             click.echo(f"\n{why}: {n} of {_plural(len(cells), 'cell')} are done and saved in "
                        f"{out}. To resume, run: {resume_command()}", err=True)
@@ -313,7 +377,7 @@ def sweep(spec: Path | None, dry_run: bool, out: Path | None, workers: int | Non
         if progress is not None:
             progress.close()
     click.echo(format_tables(df))
-    click.echo(f"\n{end_message(study.name, len(df), out)}")
+    click.echo(f"\n{end_message(study.name, len(df), out, where_out)}")
 
 
 def _plural(n: int, noun: str) -> str:
@@ -344,15 +408,29 @@ def start_message(study: str, total: int, to_run: int, out: Path, where: str) ->
     return f"{earlier}; training the other {to_run} {where} (--fresh starts over)"
 
 
-def end_message(study: str, shown: int, out: Path) -> str:
-    """The line under the final table: what it covers, and what the CSV holds."""
+def end_message(study: str, shown: int, out: Path, resolved: Path | None = None) -> str:
+    """The line under the final table: what it covers, and what the CSV holds (`out` as the
+    user gave it, read at `resolved`, its path resolved when the sweep began)."""
     from rnnbench.csvlog import ResultsCSV
 
-    held = len(ResultsCSV(out).rows())
+    held = len(ResultsCSV(resolved if resolved is not None else out).rows())
     text = f"The table covers the {_plural(shown, 'cell')} of study {study!r}"
+    where = _relative(out)
     if held != shown:
-        return f"{text}; {out} holds {_plural(held, 'row')} in all."
-    return f"{text}; their rows are in {out}."
+        return f"{text}; {where} holds {_plural(held, 'row')} in all."
+    return f"{text}; their rows are in {where}."
+
+
+def _relative(path: Path) -> str:
+    """`path` as given, or relative to the current folder when it is an absolute path inside
+    it: a sweep's closing lines are pasted into committed results (results/teaching.txt), which
+    must not name a folder of the machine that made them."""
+    if path.is_absolute():
+        try:
+            return str(path.relative_to(Path.cwd()))
+        except (ValueError, OSError):
+            return str(path)
+    return str(path)
 
 
 def resume_command(argv: list[str] | None = None) -> str:
@@ -388,11 +466,18 @@ def report(results: Path, out_dir: Path | None, plot: bool, html: bool) -> None:
     from rnnbench import report as rep
 
     with user_errors():
-        study = results.stem
+        if plot or html:  # before any file is written, not after ten of them
+            _require_matplotlib("--plot and --html" if plot and html else
+                                "--plot" if plot else "--html")
+        from rnnbench import study_record
+
+        recorded, order = study_record.read(results)  # the study as its sweep named it
+        study = recorded or results.stem
         df = rep.read_results(results)
         if df.attrs.get("unparsed"):
             click.echo(f"rnnbench: warning: {df.attrs['unparsed']}", err=True)
         built = rep.build_report(df, study=study)
+        built.task_order = tuple(order)
         click.echo(rep.format_report(built))
         folder = out_dir if out_dir is not None else results.parent
         written: list[Path] = []
@@ -421,54 +506,70 @@ def report(results: Path, out_dir: Path | None, plot: bool, html: bool) -> None:
             click.echo(f"wrote {path}", err=True)
 
 
+def gradient_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    """`rnnbench gradients`' own options (what to measure and where the norms go), then the
+    settings table's options for a cell's settings (the same flags, checks and help as a
+    sweep's), in the table's order."""
+    from rnnbench.settings import CELL_KEYS, MAX_SEED
+
+    options: list[Callable[[Any], Any]] = [
+        click.option("--task", required=True, help="Task to measure on, e.g. adding."),
+        click.option("--model", "models", multiple=True, required=True,
+                     help="Model to measure (repeatable: several share one CSV and plot)."),
+        click.option("--length", type=click.IntRange(min=1), required=True,
+                     help="Dependency length (sequence length for adding, lag for "
+                     "delayed-recall)."),
+        click.option("--seed", type=click.IntRange(0, MAX_SEED), default=0, show_default=True,
+                     help="Seed of models and data (0 to 2**32 - 1, as a sweep's seeds)."),
+        click.option("--batch", type=click.IntRange(min=1), default=256, show_default=True,
+                     help="Sequences the gradient norms are averaged over."),
+        click.option("--same-weights", is_flag=True, help="Start every model from the first "
+                     "model's initial weights (twins: numpy-rnn/keras-simplernn, "
+                     "numpy-lstm/keras-lstm, numpy-gru/keras-gru)."),
+        click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
+                     callback=_not_empty, help="Write the norms to this CSV (step, steps_back, "
+                     "norm, model, phase, ...)."),
+        click.option("--plot", type=click.Path(dir_okay=False, path_type=Path),
+                     callback=_not_empty, help="Draw log-scale norm against steps back from the "
+                     "end to this PNG."),
+        click.option("--verbose", "-v", is_flag=True, help="Show TensorFlow's native start-up "
+                     "lines; by default they go to a log file (beside --out, else in the "
+                     "temporary folder)."),
+        *setting_options(CELL_KEYS),
+    ]
+    for option in reversed(options):
+        f = option(f)
+    return f
+
+
 @main.command()
-@click.option("--task", required=True, help="Task to measure on, e.g. adding.")
-@click.option("--model", "models", multiple=True, required=True,
-              help="Model to measure (repeatable: several share one CSV and plot).")
-@click.option("--length", type=click.IntRange(min=1), required=True,
-              help="Dependency length (sequence length for adding, lag for delayed-recall).")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of models and data.")
-@click.option("--units", type=click.IntRange(min=1), help="Recurrent width. Default 32.")
-@click.option("--max-sequences", type=click.IntRange(min=1), help="Training budget, as in a "
-              "sweep cell (training stops earlier once solved). Default: the sweep's, 64000.")
-@click.option("--batch", type=click.IntRange(min=1), default=256, show_default=True,
-              help="Sequences the gradient norms are averaged over.")
-@click.option("--forget-bias", type=float, help="Initial bias of the gate that keeps the "
-              "state: the LSTM's forget gate, the GRU's update gate (Keras's convention, "
-              "h = z*h + (1-z)*h~: positive keeps it). Default: each model's, as Keras (1; GRU 0).")
-@click.option("--same-weights", is_flag=True, help="Start every model from the first model's "
-              "initial weights (twins: numpy-rnn/keras-simplernn, numpy-lstm/keras-lstm, "
-              "numpy-gru/keras-gru).")
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write the norms to this CSV (step, steps_back, norm, model, phase, ...).")
-@click.option("--plot", type=click.Path(dir_okay=False, path_type=Path),
-              help="Draw log-scale norm against steps back from the end to this PNG.")
-@click.option("--verbose", "-v", is_flag=True, help="Show TensorFlow's native start-up lines; "
-              "by default they go to a log file (beside --out, else in the temporary folder).")
-def gradients(task, models, length, seed, units, max_sequences, batch, forget_bias,
-              same_weights, out, plot, verbose) -> None:
+@gradient_options
+def gradients(task: str, models: tuple[str, ...], length: int, seed: int, batch: int,
+              same_weights: bool, out: Path | None, plot: Path | None, verbose: bool,
+              **settings: Any) -> None:
     """Measure how much of the error signal at the last step reaches each earlier step.
 
     For each model, at initialisation and after training on the task (the sweep's training loop
     and budget), prints and saves the norm of dLoss/dh_t for every step t, averaged over a batch.
-    A tanh RNN's norms shrink step by step going back in time: the vanishing gradient.
+    A tanh RNN's norms shrink step by step going back in time: the vanishing gradient. The
+    training settings are a sweep cell's, with the same options and defaults.
     """
-    from rnnbench.gradients import diagnose, summary_lines, write_csv
+    from rnnbench import memory
+    from rnnbench.gradients import diagnose_cells, gradient_cells, summary_lines, write_csv
     from rnnbench.quiet import native_log_path, quiet_native
 
     with user_errors():
+        cells = gradient_cells(task, models, length, seed, **settings)
         quiet_native(out.with_suffix(".log") if out is not None else native_log_path(), verbose)
         if plot is not None:
             _require_matplotlib()
         for option, path in (("--out", out), ("--plot", plot)):
             if path is not None:
                 _check_writable_file(option, path)
-        _check_gradients_memory(task, models, length, seed, units, batch)
+        memory.check_cells(cells, memory.Limit.parse(None), at_once=1, batch=batch)
         click.echo(f"rnnbench: gradients of {', '.join(models)} on {task} length {length}, "
                    "at init and after training", err=True)
-        rows = diagnose(task, models, length, seed=seed, units=units,
-                        max_sequences=max_sequences, batch=batch, same_weights=same_weights,
-                        forget_bias=forget_bias)
+        rows = diagnose_cells(cells, batch=batch, same_weights=same_weights)
         for line in summary_lines(rows):
             click.echo(line)
         if out is not None:
@@ -495,28 +596,14 @@ def _check_writable_file(option: str, path: Path) -> None:
         raise UserError(f"{option} {str(path)!r}: cannot write there (permission denied)")
 
 
-def _check_gradients_memory(task: str, models: tuple[str, ...], length: int, seed: int,
-                            units: int | None, batch: int) -> None:
-    from dataclasses import replace
-
-    from rnnbench import memory
-    from rnnbench.registry import models as model_registry
-    from rnnbench.schema import SweepCell
-
-    for name in models:
-        model_registry.entry(name)  # unknown names: one line, with the known ones
-    cells = [SweepCell(task=task, model=m, length=length, seed=seed) for m in models]
-    if units is not None:
-        cells = [replace(c, units=units) for c in cells]
-    memory.check_cells(cells, memory.Limit.parse(None), at_once=1, batch=batch)
-
-
-def _require_matplotlib() -> None:
-    """--plot needs matplotlib: say so in one line (exit 2) before any training."""
+def _require_matplotlib(option: str = "--plot") -> None:
+    """Figures need matplotlib (an install requirement; a broken or removed install is still
+    possible): say so in one line (exit 2) before any training or any file is written."""
     try:
         import matplotlib  # noqa: F401
     except ImportError:
-        click.echo("Error: --plot needs matplotlib: pip install 'rnnbench[plot]'", err=True)
+        click.echo(f"Error: {option} needs matplotlib, which is not importable here: "
+                   "pip install matplotlib (nothing was written)", err=True)
         sys.exit(2)
 
 

@@ -74,7 +74,12 @@ def rows_to_csv_text(
 
 
 def config_key(row: Mapping[str, Any]) -> tuple[str, ...]:
-    return tuple(cell_text(row.get(c)) for c in CELL_COLUMNS)
+    """A row's cell, as `runner.cell_key` gives a SweepCell's: a setting the row does not record
+    (written before the setting existed, in a file not yet rewritten) at its default."""
+    return tuple(cell_text(row[c] if c in row else _CELL_DEFAULTS.get(c)) for c in CELL_COLUMNS)
+
+
+_CELL_DEFAULTS = {f.name: f.default for f in fields(SweepCell)}
 
 
 # -- reading: rows that parse, and the lines that do not ---------------------------------------
@@ -96,22 +101,47 @@ def _column_kinds() -> dict[str, str]:
     return kinds
 
 
-_INT = re.compile(r"-?\d+")
+_INT = re.compile(r"[-+]?\d+")
 _NUMPY_REPR = re.compile(r"np\.float(?:16|32|64)\((.*)\)")
 
 
-def _value_problem(kind: str, value: str) -> bool:
-    if kind == "int":
-        return _INT.fullmatch(value) is None
-    if kind == "int?":
-        return value != "" and _INT.fullmatch(value) is None
-    if kind == "float" and value != "":
-        legacy = _NUMPY_REPR.fullmatch(value)  # "np.float64(0.5)": an old rnnbench wrote these
+def canonical_value(kind: str, value: str) -> str | None:
+    """`value` as rnnbench writes it (cell_text), or None when it is not of `kind`.
+
+    Numbers are numbers, whoever wrote them: a CSV re-saved by pandas or a spreadsheet holds
+    `2048.0` in an integer column (pandas reads an integer column with an empty cell as floats)
+    and `1e-05` or `0.0030` for floats; each reads as the number it is, written the one way
+    rnnbench writes it, so resume matches its cell and `report` counts its row. An integer column
+    refuses a fraction (`2048.5`): that is not a count of sequences, nor a seed.
+    """
+    if kind == "str":
+        return value
+    value = value.strip()
+    if kind in ("int", "int?"):
+        if value == "":
+            return "" if kind == "int?" else None
+        if _INT.fullmatch(value):
+            return str(int(value))
         try:
-            float(legacy.group(1) if legacy else value)
+            number = float(value)
         except ValueError:
-            return True
-    return False
+            return None
+        return str(int(number)) if math.isfinite(number) and number.is_integer() else None
+    if value == "":
+        return ""  # a float column's NaN
+    legacy = _NUMPY_REPR.fullmatch(value)  # "np.float64(0.5)": an old rnnbench wrote these
+    try:
+        return cell_text(float(legacy.group(1) if legacy else value))
+    except ValueError:
+        return None
+
+
+def _is_float(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 @dataclass
@@ -120,6 +150,7 @@ class ParsedRows:
     rows: list[dict[str, str]] = field(default_factory=list)
     values: list[list[str]] = field(default_factory=list)  # the same rows as lists of fields
     bad: list[str] = field(default_factory=list)  # "line N: why", one per unparseable line
+    bad_lines: list[bytes] = field(default_factory=list)  # those lines as they are in the file
 
     def warning(self, path: str | Path) -> str | None:
         """One line counting the rows skipped, with the first reasons; None when all parsed."""
@@ -167,22 +198,29 @@ def parse_rows(data: bytes) -> ParsedRows:
         elif len(values) != len(header):
             why = f"{len(values)} fields, expected {len(header)}"
         else:
-            wrong = [name for i, name, kind in typed if _value_problem(kind, values[i].strip())]
-            if wrong:
-                why = f"{wrong[0]} = {values[header.index(wrong[0])][:40]!r} is not a number"
+            for i, name, kind in typed:
+                canonical = canonical_value(kind, values[i])
+                if canonical is None:
+                    what = "a whole number" if kind.startswith("int") and _is_float(values[i]) \
+                        else "a number"
+                    why = f"{name} = {values[i][:40]!r} is not {what}"
+                    break
+                values[i] = canonical
         if why is None and values is not None:
             parsed.rows.append(dict(zip(header, values, strict=True)))
             parsed.values.append(values)
         else:
             parsed.bad.append(f"line {number}: {why or 'not CSV'}")
+            parsed.bad_lines.append(raw)
     if torn:
         parsed.bad.append(f"line {len(lines) + 1}: cut short (no line end)")
+        parsed.bad_lines.append(torn)
     return parsed
 
 
 # -- one writer: the lock ---------------------------------------------------------------------
 
-_held: dict[str, list[Any]] = {}  # real path of a CSV -> [its FileLock, depth] in this process
+_held: dict[str, list[Any]] = {}  # real path of a CSV -> [FileLock, depth, inode-locked fds]
 
 
 def lock_path(path: str | Path) -> Path:
@@ -202,16 +240,84 @@ def _holder(path: str | Path) -> str:
     return " ".join(text.split())[:200] or "holder unknown"
 
 
-def check_regular_file(path: str | Path) -> None:
+def check_regular_file(path: str | Path, shown: str | None = None) -> None:
     """Refuse a results path that is a folder, a device, a pipe: a CSV must be a regular file."""
+    shown = str(path) if shown is None else shown
     path = Path(path)
+    if shown.strip() == "":
+        raise OutputError("--out '': the results path is empty; give a file name such as "
+                          "results/sweep.csv")
     if path.is_dir():
-        raise OutputError(f"cannot write results to {str(path)!r}: it is a folder")
+        raise OutputError(f"cannot write results to {shown!r}: it is a folder")
     if path.exists() and not path.is_file():
         raise OutputError(
-            f"cannot write results to {str(path)!r}: not a regular file (a device or a pipe "
+            f"cannot write results to {shown!r}: not a regular file (a device or a pipe "
             "cannot hold a results CSV that a sweep resumes from); give a file path"
         )
+
+
+def _open_to_lock(real: Path, shown: str, where: Path) -> int:
+    """Open (creating) the CSV and its lock file, so that any reason they cannot be written is
+    one OutputError now, not a lock that can never be taken (`/proc/version`: 'held', or with
+    --wait a wait forever). Returns a descriptor of the CSV for its inode lock, or -1 when the
+    CSV does not exist yet (no other name can point at it then)."""
+    try:
+        real.parent.mkdir(parents=True, exist_ok=True)
+        os.close(os.open(where, os.O_RDWR | os.O_CREAT, 0o644))
+    except OSError as exc:
+        raise OutputError(
+            f"cannot write results to {shown!r}: cannot create its lock file "
+            f"{str(where)!r}: {exc.strerror or exc}"
+        ) from None
+    try:  # not created here: a refused sweep leaves no file (prepare creates it, then relock)
+        fd = os.open(real, os.O_WRONLY | os.O_APPEND)
+    except FileNotFoundError:
+        return -1
+    except OSError as exc:
+        raise OutputError(f"cannot write results to {shown!r}: {exc.strerror or exc}") from None
+    check_regular_file(real, shown)
+    return fd
+
+
+def _lock_inode(fd: int, block: bool) -> bool:
+    """An flock on the CSV itself: every name of the file (a hard link, a symlink, a relative or
+    absolute path) meets it, because the kernel keys it on the inode, and it goes when its
+    process dies, so it is never stale. Chosen over a lock folder keyed by (st_dev, st_ino),
+    which needs a folder every user can write and outlives its process. False: held elsewhere."""
+    try:
+        import fcntl
+    except ImportError:  # not POSIX: the path lock alone
+        return True
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | (0 if block else fcntl.LOCK_NB))
+    except BlockingIOError:
+        return False
+    except OSError:  # a file system without flock: the path lock alone
+        return True
+    return True
+
+
+def relock(path: str | Path) -> None:
+    """After the CSV was replaced by a new file (--retry-failed rewrites it), lock the new inode
+    too, when this process holds the CSV's lock."""
+    entry = _held.get(os.path.realpath(path))
+    if entry is None:
+        return
+    with contextlib.suppress(OSError):
+        now = os.stat(os.path.realpath(path))
+        for fd in entry[2]:  # two flocks of one process on one inode would refuse each other
+            held = os.fstat(fd)
+            if (held.st_dev, held.st_ino) == (now.st_dev, now.st_ino):
+                return
+        fd = os.open(os.path.realpath(path), os.O_WRONLY | os.O_APPEND)
+        entry[2].append(fd)
+        _lock_inode(fd, block=False)
+
+
+def _close(fd: int) -> None:
+    if fd >= 0:
+        with contextlib.suppress(OSError):
+            os.close(fd)
 
 
 @contextlib.contextmanager
@@ -220,12 +326,17 @@ def locked(
 ) -> Iterator[None]:
     """Hold the lock of the results CSV at `path` (re-entrant within this process).
 
-    Another process holding it: LockedError naming the holder, or with `wait`, `on_wait(holder)`
-    is called once and this blocks until the lock is free.
+    Two locks, both taken before anything is written: the path lock (`filelock` on `.NAME.lock`
+    beside the file's real path; its holder file names pid and host for the message) and an
+    flock on the CSV's inode (`_lock_inode`), which a hard link under another name cannot pass.
+    The paths are resolved once, here: a model that changes folder changes nothing.
+    Another process holding either: LockedError naming the holder, or with `wait`,
+    `on_wait(holder)` is called once and this blocks until both are free.
     """
     from filelock import FileLock, Timeout
 
-    check_regular_file(path)
+    shown = str(path)
+    check_regular_file(path, shown)
     key = os.path.realpath(path)
     if key in _held:
         _held[key][1] += 1
@@ -234,46 +345,83 @@ def locked(
         finally:
             _held[key][1] -= 1
         return
-    where = lock_path(path)
+    where = lock_path(key)
+    holder_path = _holder_path(key)
+    fd = _open_to_lock(Path(key), shown, where)
+    lock = FileLock(str(where))
     try:
-        where.parent.mkdir(parents=True, exist_ok=True)
-        lock = FileLock(str(where))
         try:
             lock.acquire(timeout=0)
         except Timeout:
-            holder = _holder(path)
+            holder = _holder(key)
             if not wait:
                 raise LockedError(
-                    f"{str(path)!r} is being written by another rnnbench sweep ({holder}); "
+                    f"{shown!r} is being written by another rnnbench sweep ({holder}); "
                     "wait for it to finish, choose another --out, or add --wait to queue behind "
                     "it"
                 ) from None
             if on_wait is not None:
                 on_wait(holder)
             lock.acquire()
+        if fd >= 0 and not _lock_inode(fd, block=False):
+            if not wait:
+                lock.release()
+                raise LockedError(
+                    f"{shown!r} is being written by another rnnbench sweep under another name "
+                    "of the same file (a hard link); wait for it to finish, choose another "
+                    "--out, or add --wait to queue behind it"
+                )
+            if on_wait is not None:
+                on_wait("under another name of the same file, a hard link")
+            _lock_inode(fd, block=True)
     except OSError as exc:
+        _close(fd)
         raise OutputError(
-            f"cannot write results to {str(path)!r}: cannot create its lock file "
-            f"{str(where)!r}: {exc.strerror or exc}"
+            f"cannot write results to {shown!r}: cannot lock {str(where)!r}: "
+            f"{exc.strerror or exc}"
         ) from None
-    _held[key] = [lock, 1]
+    except BaseException:
+        _close(fd)
+        raise
+    _held[key] = [lock, 1, [fd] if fd >= 0 else []]
     try:
         with contextlib.suppress(OSError):
-            _holder_path(path).write_text(
+            holder_path.write_text(
                 f"pid {os.getpid()} on {socket.gethostname()}, since "
                 f"{time.strftime('%Y-%m-%d %H:%M:%S')}\n", encoding="utf-8")
         yield
     finally:
-        del _held[key]
+        fds = _held.pop(key)[2]
         with contextlib.suppress(OSError):
-            _holder_path(path).unlink()
+            holder_path.unlink()
+        for held_fd in fds:
+            with contextlib.suppress(OSError):
+                os.close(held_fd)
         lock.release()
 
 
 # -- the file ---------------------------------------------------------------------------------
 
 
-def _write_fault(path: Path, exc: OSError, kept: str) -> Exception:
+def set_aside_path(path: Path) -> Path:
+    """Where lines rnnbench takes out of a results CSV go: `NAME.set-aside.txt` beside it."""
+    return path.with_name(f"{path.stem}.set-aside.txt")
+
+
+def _set_aside(path: Path, lines: list[bytes]) -> Path:
+    """Append `lines` to the CSV's side file (fsynced), before the CSV loses them: rnnbench never
+    deletes a line a user has; a line it cannot use as a row is moved, and the message says where.
+    """
+    side = set_aside_path(path)
+    with open(side, "ab") as f:
+        for line in lines:
+            f.write(line.rstrip(b"\r\n") + b"\n")
+        f.flush()
+        os.fsync(f.fileno())
+    return side
+
+
+def _write_fault(path: str, exc: OSError, kept: str) -> Exception:
     reason = exc.strerror or str(exc)
     if is_machine_fault(exc):
         return MachineError(
@@ -297,22 +445,26 @@ def padded_header(header: list[str]) -> list[str] | None:
 
 class ResultsCSV:
     def __init__(self, path: str | Path) -> None:
-        self.path = Path(path)
+        # Resolved once: a model that changes the working folder (os.chdir) mid-sweep must not
+        # send the rows elsewhere; messages name the path as the user gave it.
+        self.path = Path(os.path.abspath(path))
+        self.shown = str(path)
         self.unparsed: ParsedRows | None = None  # the last read, for its warning
+        self.moved: tuple[Path, int] | None = None  # lines the last change set aside: where, count
         self.columns: list[str] = list(COLUMNS)  # the file's own order, once prepared
         self.added_columns: list[str] = []  # columns `prepare` added to an older file
 
     def prepare(self) -> None:
         """Create the folder, check the file can be appended to and has rnnbench's columns."""
-        check_regular_file(self.path)
+        check_regular_file(self.path, self.shown)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             with open(self.path, "a", encoding="utf-8"):
                 pass
         except OSError as exc:
             reason = exc.strerror or str(exc)
-            raise OutputError(f"cannot write results to {str(self.path)!r}: {reason}") from None
-        check_regular_file(self.path)
+            raise OutputError(f"cannot write results to {self.shown!r}: {reason}") from None
+        check_regular_file(self.path, self.shown)
         header = self._header()
         if header is not None:
             columns = padded_header(header)
@@ -321,13 +473,14 @@ class ResultsCSV:
                 why = (f"no column {', '.join(missing)}" if missing
                        else "a column is named twice")
                 raise OutputError(
-                    f"{str(self.path)!r} is not a results CSV of this rnnbench ({why}); "
+                    f"{self.shown!r} is not a results CSV of this rnnbench ({why}); "
                     "choose another --out or start over with --fresh"
                 )
             self._drop_torn_last_row()
             if columns != header:
                 self._add_columns(header, columns)
             self.columns = columns
+        relock(self.path)  # a file --fresh or an added column made anew, under this sweep's lock
 
     def _add_columns(self, header: list[str], columns: list[str]) -> None:
         """Rewrite an older results CSV with `columns` (its header and new ones at the end): each
@@ -359,7 +512,7 @@ class ResultsCSV:
         except OSError as exc:
             with contextlib.suppress(OSError):
                 tmp.unlink()
-            raise _write_fault(self.path, exc, "the file was left as it was") from None
+            raise _write_fault(self.shown, exc, "the file was left as it was") from None
         self.added_columns = new
 
     def _header(self) -> list[str] | None:
@@ -371,7 +524,7 @@ class ResultsCSV:
             return next(csv.reader([first.rstrip(b"\r\n").decode("utf-8-sig")]), None)
         except (UnicodeDecodeError, csv.Error):
             raise OutputError(
-                f"{str(self.path)!r} is not a results CSV (its first line is not CSV text); "
+                f"{self.shown!r} is not a results CSV (its first line is not CSV text); "
                 "choose another --out or start over with --fresh"
             ) from None
 
@@ -379,12 +532,15 @@ class ResultsCSV:
         if not self.path.exists() or self.path.stat().st_size == 0:
             return
         data = self.path.read_bytes()
-        if not data.endswith(b"\n"):  # a row cut short by a kill mid-write
+        if not data.endswith(b"\n"):  # a row cut short by a kill mid-write, or a user's edit
+            start = data.rfind(b"\n") + 1
             try:
+                side = _set_aside(self.path, [data[start:]])
                 with open(self.path, "r+b") as f:
-                    f.truncate(data.rfind(b"\n") + 1)
+                    f.truncate(start)
             except OSError as exc:
-                raise _write_fault(self.path, exc, "nothing was changed") from None
+                raise _write_fault(self.shown, exc, "nothing was changed") from None
+            self.moved = (side, 1)
 
     def parsed(self) -> ParsedRows:
         """The file's rows that parse, and the lines that do not (see `parse_rows`)."""
@@ -394,7 +550,7 @@ class ResultsCSV:
             try:
                 self.unparsed = parse_rows(self.path.read_bytes())
             except OutputError as exc:
-                raise OutputError(f"{str(self.path)!r}: {exc}") from None
+                raise OutputError(f"{self.shown!r}: {exc}") from None
         return self.unparsed
 
     def rows(self) -> list[dict[str, str]]:
@@ -402,7 +558,7 @@ class ResultsCSV:
 
     def warning(self) -> str | None:
         """The warning of the last read: how many rows did not parse, or None."""
-        return self.unparsed.warning(self.path) if self.unparsed is not None else None
+        return self.unparsed.warning(self.shown) if self.unparsed is not None else None
 
     def done(self, statuses: Iterable[str] | None = None) -> set[tuple[str, ...]]:
         """Config keys of the rows already written (optionally only rows with these statuses)."""
@@ -420,7 +576,7 @@ class ResultsCSV:
         try:
             fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         except OSError as exc:
-            raise _write_fault(self.path, exc, "no row was written") from None
+            raise _write_fault(self.shown, exc, "no row was written") from None
         try:
             start = os.fstat(fd).st_size
             line = rows_to_csv_text([row], header=start == 0, columns=self.columns)
@@ -436,7 +592,7 @@ class ResultsCSV:
                         os.fsync(fd)
                 if isinstance(exc, OSError):
                     raise _write_fault(
-                        self.path, exc, "the row was taken back; the rows before it are kept"
+                        self.shown, exc, "the row was taken back; the rows before it are kept"
                     ) from None
                 raise
         finally:
@@ -446,7 +602,9 @@ class ResultsCSV:
         """Remove the rows of these cells (for --retry-failed); return how many went.
 
         The file is rewritten next to itself and swapped in with one rename, so a kill leaves
-        either the old file or the new one, never a mix. Lines that do not parse go too.
+        either the old file or the new one, never a mix. Lines that do not parse cannot be
+        rewritten as rows: they are appended to the side file (`set_aside_path`) first, and
+        `self.moved` says where and how many, for the message.
         """
         unwanted = set(keys)
         parsed = self.parsed()
@@ -454,6 +612,11 @@ class ResultsCSV:
         kept = [r for r in rows if config_key(r) not in unwanted]
         if len(kept) == len(rows):
             return 0
+        if parsed.bad_lines:
+            try:
+                self.moved = (_set_aside(self.path, parsed.bad_lines), len(parsed.bad_lines))
+            except OSError as exc:
+                raise _write_fault(self.shown, exc, "the file was left as it was") from None
         tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
         try:
             with open(tmp, "w", encoding="utf-8", newline="") as f:
@@ -461,10 +624,11 @@ class ResultsCSV:
                 f.flush()
                 os.fsync(f.fileno())
             os.replace(tmp, self.path)
+            relock(self.path)
         except OSError as exc:
             with contextlib.suppress(OSError):
                 tmp.unlink()
-            raise _write_fault(self.path, exc, "the file was left as it was") from None
+            raise _write_fault(self.shown, exc, "the file was left as it was") from None
         return len(rows) - len(kept)
 
     def move_aside(self) -> Path | None:
@@ -472,9 +636,9 @@ class ResultsCSV:
 
         Returns the new path, or None when there was nothing to move.
         """
-        if not self.path.exists():
-            return None
-        check_regular_file(self.path)
+        if not self.path.exists() or self.path.stat().st_size == 0:
+            return None  # nothing to keep: an empty file stays, to become the new CSV
+        check_regular_file(self.path, self.shown)
         stamp = time.strftime("%Y%m%d-%H%M%S")
         target = self.path.with_name(f"{self.path.stem}.{stamp}{self.path.suffix}")
         n = 1
@@ -485,7 +649,7 @@ class ResultsCSV:
             os.rename(self.path, target)
         except OSError as exc:
             raise OutputError(
-                f"--fresh: cannot move {str(self.path)!r} aside to {target.name!r}: "
+                f"--fresh: cannot move {self.shown!r} aside to {target.name!r}: "
                 f"{exc.strerror or exc}"
             ) from None
         return target

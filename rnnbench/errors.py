@@ -15,6 +15,8 @@ older per-module ValueErrors keeps working; the CLI never catches bare ValueErro
 from __future__ import annotations
 
 import errno
+import math
+import os
 
 
 class UserError(ValueError):
@@ -42,3 +44,19 @@ def one_line(text: object, limit: int = 500) -> str:
     """`text` with every run of whitespace (newlines included) as one space, capped."""
     line = " ".join(str(text).split())
     return line if len(line) <= limit else line[: limit - 3] + "..."
+
+
+def env_seconds(name: str, default: float) -> float:
+    """A positive, finite number of seconds from the environment variable `name` (unset or
+    empty: `default`); anything else is a UserError naming the variable and what it allows."""
+    text = os.environ.get(name, "").strip()
+    if not text:
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise UserError(f"{name}={text[:40]!r}: expected a positive number of seconds, e.g. "
+                        f"{default:g}")
+    return value

@@ -35,7 +35,7 @@ from rnnbench.models.base import (
 )
 from rnnbench.registry import models, tasks
 from rnnbench.schema import CellResult, SweepCell
-from rnnbench.tasks.base import Task
+from rnnbench.tasks.base import Task, mask_args
 from rnnbench.tasks.rules import OnlineRule, PeriodicTestRule, RuleTracker
 from rnnbench.validation import check_mask, check_predictions, check_score, check_task_output
 
@@ -211,13 +211,7 @@ def held_out_accuracy(
     (`probabilities`), over the scored steps `mask` of a per-step task: the one scoring path, so
     a 1997 task's "all outputs within 0.25" means the same under the held-out rule as under the
     paper's."""
-    return float(task.accuracy(y_true, probabilities(task, model, y_pred), *masked(mask)))
-
-
-def masked(mask: np.ndarray | None) -> tuple[np.ndarray, ...]:
-    """The mask as the extra argument of a task's errors / correct / accuracy, or nothing for a
-    last-step task (so a plugin task written before masks, taking two arguments, still works)."""
-    return () if mask is None else (mask,)
+    return float(task.accuracy(y_true, probabilities(task, model, y_pred), *mask_args(mask)))
 
 
 def _train_to_paper_rule(
@@ -254,8 +248,8 @@ def _train_to_paper_rule(
         checked = check_predictions(task, trained.outputs, n, cell.model)
         outputs = probabilities(task, model, checked)
         before = tracker.sequences
-        tracker.feed(task.errors(ordered_y, outputs, *masked(ordered_mask)),
-                     task.correct(ordered_y, outputs, *masked(ordered_mask)))
+        tracker.feed(task.errors(ordered_y, outputs, *mask_args(ordered_mask)),
+                     task.correct(ordered_y, outputs, *mask_args(ordered_mask)))
         result.sequences_seen += n
         if tracker.solved_at is not None:
             result.sequences_to_solve = tracker.solved_at
@@ -287,8 +281,8 @@ def _judge(
         judged = probabilities(task, model, check_predictions(task, outputs, len(xb), cell.model))
         target = task.criterion_target(xb, yb)
         mask = scored_steps(task, xb, target)
-        errors.append(np.asarray(task.errors(target, judged, *masked(mask))))
-        correct.append(np.asarray(task.correct(target, judged, *masked(mask)), bool))
+        errors.append(np.asarray(task.errors(target, judged, *mask_args(mask))))
+        correct.append(np.asarray(task.correct(target, judged, *mask_args(mask)), bool))
     return np.concatenate(errors), np.concatenate(correct)
 
 

@@ -18,7 +18,8 @@
     the process        what the model declares (`ModelTraits.process_bytes`): ~0.15 GB for a
                        NumPy model, ~1.2 GB with TensorFlow
 
-with steps = length + 2 (the built-in tasks use length or length + 2 steps). A model that declares
+with steps = length + 2 (the built-in tasks use length or length + 2 steps; a task scored at every
+step counts them on one sequence it draws: copy memory has length + 20). A model that declares
 nothing is sized as the dearest built-in (models.base.DEFAULT_STATE_ARRAYS, DEFAULT_PROCESS_BYTES).
 It is meant to be an upper bound: tests/test_memory_bound.py measures the peak RSS of child
 processes running cells (batch 1 to 64, every built-in model, lengths that make the states
@@ -145,7 +146,7 @@ def estimate_parts(cell: SweepCell, batch: int | None = None) -> dict[str, float
     if getattr(task, "variable_length", False):  # the 1997 tasks: up to T + T/10 (2c: q + k +
         T = int(cell.length * 1.1) + 100  # 3, k geometric with mean 9): padded to the longest
     per_step = getattr(task, "steps_scored", "last") == "every"
-    if per_step:  # targets and outputs at every step: the task's own step count (copy: T + 20)
+    if per_step:  # the task's own step count, counted on one sequence (copy memory: T + 20)
         T = max(T, _steps(task, cell))
     H, B = int(cell.units), int(batch or cell.batch_size)
     E, C = int(cell.eval_size), int(cell.chunk_size)
@@ -156,7 +157,7 @@ def estimate_parts(cell: SweepCell, batch: int | None = None) -> dict[str, float
     G = GRAD_RATIO_BATCH
     # floats of one sequence's targets, and of a model's outputs for it: one per step for a task
     # scored at every step (issue 16's `steps_scored = "every"`), else one
-    Y = T * O if getattr(task, "steps_scored", "last") == "every" else O
+    Y = T * O if per_step else O
     data = {
         "held-out set": E * T * (3 * D + 2) * FLOAT + 3 * E * Y * FLOAT,
         "training chunk": C * T * (D + 2) * FLOAT + 3 * C * Y * FLOAT,

@@ -39,6 +39,7 @@ from typing import Any
 
 from rnnbench import survival
 from rnnbench.registry import tasks
+from rnnbench.settings import DEFAULT_OPTIMIZER
 
 COLUMNS = ["experiment", "task", "length", "paper", "paper success", "model", "regime",
            "solved", "solved 95% CI", "median (KM)", "median 95% CI", "mean (solved)",
@@ -78,7 +79,7 @@ def median_over_all(values: list[float], budget: float) -> str:
 
 def regime_text(row: Any) -> str:
     """How a model was trained, e.g. "sgd online, lr 0.5" or "adam, batch 64"."""
-    optimizer = str(row.get("optimizer", "") or "adam")
+    optimizer = str(row.get("optimizer", "") or DEFAULT_OPTIMIZER)  # rows from before it
     try:
         batch = int(float(row.get("batch_size", "")))
     except (TypeError, ValueError):
@@ -233,4 +234,145 @@ def _record(reference: Any, paper_row: Any, task_name: str, length: int, label: 
         "error level at": median_over_all(level, budget) if any(v == v for v in level) else "",
         "longest correct run (unsolved)": "" if not runs_unsolved else (
             f"{median_over_all(runs_unsolved, math.inf)} (max {_number(runs_unsolved[-1])})"),
+    }
+
+
+# ---------------------------------------------------------------------------------------------
+# Published rows after 1997 (rnnbench.tasks.literature): a loss after a number of updates
+
+LITERATURE_COLUMNS = ["source", "task, T", "model", "paper's setup", "paper", "paper reads",
+                      "run here", "updates", "loss here", "held-out accuracy", "reads",
+                      "agrees"]
+LITERATURE_TITLE = "Published rows after 1997 vs rnnbench"
+LITERATURE_CAPTION = (
+    "each published loss (a printed table's, or read off a plot, with its reading tolerance) "
+    "beside the loss here: the mean training loss over the last chunk of the cell's budget, "
+    "each batch scored before the update that uses it (each seed's, in seed order). Both are "
+    "read against the memoryless level of the task and length (1/6 MSE for adding, 10 ln 8/(T+20) "
+    "for copy): near 0 (below a tenth of it), below it, or at or above it (0.9 of it or "
+    "more); a cell that met the held-out criterion (95% of held-out sequences within 0.04 for "
+    "adding, of recalled symbols right for copy) reads near 0 by it, since its last chunk's "
+    "mean spans the updates before; agrees: the same reading; not within budget: a different "
+    "reading after fewer updates than the paper's figure stands at (updates: run here / the "
+    "paper's, and how many the loss here is the mean over)"
+)
+
+
+def loss_reading(loss: float, memoryless: float) -> str:
+    """How a loss reads against the memoryless level: near 0, below it, or at it."""
+    ratio = loss / memoryless
+    if ratio < 0.1:
+        return "near 0"
+    if ratio >= 0.9:
+        return "at or above memoryless"
+    return "below memoryless"
+
+
+def _setting_matches(runs: Any, key: str, value: Any) -> Any:
+    import pandas as pd
+
+    if key not in runs.columns:
+        return pd.Series(False, index=runs.index)
+    numbers = pd.to_numeric(runs[key], errors="coerce")
+    return (numbers - float(value)).abs() <= 1e-9 * max(1.0, abs(float(value)))
+
+
+def literature_table(df: Any) -> Any:
+    """The published rows after 1997 beside the cells run with their setup (rnnbench.report's
+    prepared rows `df`): one row per published figure whose task the results have.
+
+    A row stands in the table when the results have its task at its length; its cells are those
+    of its rnnbench model run with the settings the row names (`PublishedRow.run`), "not run"
+    when none is; error rows are left out (the report's notes count them). Returns a DataFrame
+    with LITERATURE_COLUMNS (empty when no published row's task and length are in df).
+    """
+    import pandas as pd
+
+    from rnnbench.tasks.literature import PUBLISHED
+
+    records = []
+    present = set(zip(df["task"], df["length"], strict=True)) if len(df) else set()
+    for row in PUBLISHED:
+        if (row.task, row.length) not in present:
+            continue
+        runs = df[(df["task"] == row.task) & (df["length"] == row.length)
+                  & (df["model"] == row.ours) & df["counted"]]
+        for key, value in row.run:
+            runs = runs[_setting_matches(runs, key, value)]
+        records.append(_literature_record(row, runs))
+    if not records:
+        return pd.DataFrame(columns=LITERATURE_COLUMNS)
+    return pd.DataFrame.from_records(records, columns=LITERATURE_COLUMNS)
+
+
+def _median(values: list[float]) -> float:
+    finite = sorted(v for v in values if v == v)
+    if not finite:
+        return math.nan
+    n = len(finite)
+    return (finite[(n - 1) // 2] + finite[n // 2]) / 2
+
+
+def _literature_record(row: Any, runs: Any) -> dict[str, Any]:
+    figure = row.figure
+    paper_reads = loss_reading(figure.value, row.memoryless)
+    record = {
+        "source": row.source,
+        "task, T": f"{row.task}, {row.length}",
+        "model": f"{row.model} ({row.ours})",
+        "paper's setup": f"{row.size}; {row.regime}",
+        "paper": figure.text() + (f" after {figure.updates:,} updates" if figure.updates
+                                  else ""),
+        "paper reads": paper_reads,
+    }
+    if runs.empty:
+        return {**record, "run here": "not run", "updates": "", "loss here": "",
+                "held-out accuracy": "", "reads": "", "agrees": "not run"}
+    first = runs.iloc[0]
+    params = _median(_numbers(runs, "num_params"))
+    fb = _numbers(runs, "forget_bias")[0]
+    run_here = ", ".join(p for p in (
+        f"{int(float(first['units']))} units",
+        f"{params:,.0f} parameters" if params == params else "",
+        regime_text(first),
+        f"gate bias {fb:g}" if fb == fb else "",
+        f"{len(runs)} seed" + ("s" if len(runs) > 1 else ""),
+    ) if p)
+    updates = _median(_numbers(runs, "updates_seen"))
+    accuracy = _median(_numbers(runs, "accuracy"))
+    solved = [v for v in _numbers(runs, "updates_to_solve") if v == v]
+    # the last chunk's updates, which final_loss is the mean over
+    batch = _median(_numbers(runs, "batch_size"))
+    chunk = _median(_numbers(runs, "chunk_size"))
+    last = min(updates, math.ceil(chunk / batch)) if chunk == chunk and batch == batch else None
+    # each seed read on its own (a held-out criterion met reads near 0), in seed order
+    runs = runs.sort_values("seed")
+    losses = _numbers(runs, "final_loss")
+    met = [v == v for v in _numbers(runs, "updates_to_solve")]
+    readings = [("near 0 (held-out criterion met)" if ok else
+                 loss_reading(v, row.memoryless) if v == v else "no loss")
+                for v, ok in zip(losses, met, strict=True)]
+    matching = sum(r.split(" (")[0] == paper_reads for r in readings)
+    n = len(readings)
+    counts = {r: readings.count(r) for r in dict.fromkeys(readings)}
+    ours_reads = "; ".join(r if c == n else f"{r} in {c} of {n}" for r, c in counts.items())
+    if matching == n:
+        agrees = "yes"
+    elif matching:
+        agrees = f"in {matching} of {n} seeds"
+    elif figure.updates and updates < figure.updates:
+        agrees = "not within budget"
+    else:
+        agrees = "no"
+    paper_updates = f"{figure.updates:,}" if figure.updates else "not stated"
+    return {
+        **record,
+        "run here": run_here,
+        "updates": f"{updates:,.0f} / {paper_updates}" + (
+            f" (loss over the last {last:,.0f})" if last else ""),
+        "loss here": ", ".join(f"{v:.3g}" for v in losses if v == v),
+        "held-out accuracy": (f"{accuracy:.2f}" if accuracy == accuracy else "") + (
+            f" (0.95 at {min(solved):,.0f} updates)" if solved else ""),
+        "reads": ours_reads,
+        "agrees": agrees,
     }

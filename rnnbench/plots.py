@@ -35,6 +35,13 @@ def _matplotlib() -> Any:
     return Figure
 
 
+# Sized for a phone as much as a projector: the page shows a figure at the screen's width, about
+# 362 CSS px on a 390 px phone, so a font of f pt in a figure W inches wide shows at
+# f * 362 / (72 * W) CSS px: 4.2 inches and MIN_FONT_PT 10 give 12 px (11 px is the floor the
+# page promises; tests/test_webpage.py measures it in Chromium). The dpi sets sharpness only.
+FIGURE_INCHES = (4.2, 4.4)
+FIGURE_DPI = 150
+MIN_FONT_PT = 10.0
 def judged_by_paper(report: Report, task: str) -> bool:
     summary = report.summary.xs(task, level="task")
     return bool(len(summary)) and bool(summary["paper_rule"].all())
@@ -62,12 +69,19 @@ def solved_curves(report: Report, task: str) -> dict[tuple[str, int], survival.S
 
 
 def solved_figure_png(report: Report, task: str) -> bytes:
+    """The PNG of `solved_figure`."""
+    buffer = io.BytesIO()
+    solved_figure(report, task).savefig(buffer, format="png")
+    return buffer.getvalue()
+
+
+def solved_figure(report: Report, task: str) -> Any:
     """Fraction of seeds solved against training sequences: what a paper's rule decided."""
     Figure = _matplotlib()
     from matplotlib.ticker import LogLocator, NullFormatter
 
     summary = report.summary.xs(task, level="task")
-    fig = Figure(figsize=(7.5, 4.8), dpi=110, layout="constrained")
+    fig = Figure(figsize=FIGURE_INCHES, dpi=FIGURE_DPI, layout="constrained")
     ax = fig.add_subplot()
     lengths = sorted({int(n) for n in summary.index.get_level_values("length")})
     styles = ["-", "--", "-.", ":"]
@@ -96,26 +110,34 @@ def solved_figure_png(report: Report, task: str) -> bytes:
     ax.xaxis.set_minor_formatter(NullFormatter())
     ax.set_xlim(left=start)
     ax.set_ylim(-0.02, 1.02)
-    ax.set_xlabel("training sequences (as the paper counts them)")
-    ax.set_ylabel("fraction of seeds solved")
-    ax.set_title(f"{report.study}: {task}\nseeds that met the paper's rule and kept its test "
-                 "bound (Kaplan-Meier)", fontsize=11)
+    ax.set_xlabel("training sequences (as the paper counts them)", fontsize=MIN_FONT_PT + 1)
+    ax.set_ylabel("fraction of seeds solved", fontsize=MIN_FONT_PT + 1)
+    ax.tick_params(labelsize=MIN_FONT_PT)
+    ax.set_title(f"{report.study}: {task}\nseeds that met the paper's rule and kept\nits test "
+                 "bound (Kaplan-Meier)", fontsize=MIN_FONT_PT + 1)
     ax.grid(True, alpha=0.3)
-    ax.legend(fontsize=8, loc="best", framealpha=0.9)
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png")
-    return buffer.getvalue()
+    fig.legend(*ax.get_legend_handles_labels(), loc="outside lower center", ncols=1,
+               fontsize=MIN_FONT_PT, frameon=False)  # below the axes: see FIGURE_INCHES
+    return fig
 
 
 def figure_png(report: Report, task: str) -> bytes:
     """The PNG of one task's figure."""
+    buffer = io.BytesIO()
+    task_figure(report, task).savefig(buffer, format="png")
+    return buffer.getvalue()
+
+
+def task_figure(report: Report, task: str) -> Any:
+    """One task's matplotlib Figure: seeds solved against sequences where a paper's rule judged
+    it (`solved_figure`), else accuracy against length, a line and band per model."""
     from matplotlib.ticker import FixedLocator, NullLocator
 
     if judged_by_paper(report, task):
-        return solved_figure_png(report, task)
+        return solved_figure(report, task)
     Figure = _matplotlib()
     summary = report.summary.xs(task, level="task")
-    fig = Figure(figsize=(7.5, 4.8), dpi=110, layout="constrained")
+    fig = Figure(figsize=FIGURE_INCHES, dpi=FIGURE_DPI, layout="constrained")
     ax = fig.add_subplot()
     lengths = sorted({int(n) for n in summary.index.get_level_values("length")})
 
@@ -147,22 +169,22 @@ def figure_png(report: Report, task: str) -> bytes:
     if len(lengths) == 1:
         ax.set_xlim(lengths[0] / 1.5, lengths[0] * 1.5)
     ax.set_ylim(-0.02, 1.02)
-    ax.set_xlabel("dependency length (log scale)")
-    ax.set_ylabel("held-out accuracy")
-    ax.set_title(f"{report.study}: {task}\nline: mean over seeds, band: worst to best seed",
-                 fontsize=11)
+    ax.set_xlabel("dependency length (log scale)", fontsize=MIN_FONT_PT + 1)
+    ax.set_ylabel("held-out accuracy", fontsize=MIN_FONT_PT + 1)
+    ax.tick_params(labelsize=MIN_FONT_PT)
+    ax.set_title(f"{report.study}: {task}\nline: mean over seeds; band: worst to best seed",
+                 fontsize=MIN_FONT_PT + 1)
     ax.grid(True, alpha=0.3)
-    ax.legend(fontsize=9, loc="best", framealpha=0.9)
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png")
-    return buffer.getvalue()
+    # Below the axes, not on them: at this size a legend inside would hide the lines.
+    fig.legend(*ax.get_legend_handles_labels(), loc="outside lower center", ncols=2,
+               fontsize=MIN_FONT_PT, frameon=False)
+    return fig
 
 
 def task_figures(report: Report) -> dict[str, bytes]:
     """Task name -> PNG bytes, for every task with at least one measured cell."""
     _matplotlib()
-    tasks = report.summary.index.get_level_values("task").unique()
-    return {task: figure_png(report, task) for task in sorted(tasks)}
+    return {task: figure_png(report, task) for task in report.tasks()}
 
 
 def figure_name(study: str, task: str) -> str:

@@ -18,15 +18,14 @@ from __future__ import annotations
 import contextlib
 import importlib.metadata
 import os
-import sys
 import threading
-import time
 import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from rnnbench.errors import UserError
+from rnnbench.errors import UserError, env_seconds
+from rnnbench.quiet import native_stderr_to_log
 
 # A model factory, kept at its own type by `register_model` (rnnbench.models.base's typed
 # register_model bounds it by the Model protocol, which the registry, below the models, cannot
@@ -36,7 +35,11 @@ FactoryT = TypeVar("FactoryT", bound=Callable[..., Any])
 ENTRY_POINT_GROUP = "rnnbench.plugins"
 NO_PLUGINS_ENV = "RNNBENCH_NO_PLUGINS"
 SKIP_PLUGINS_ENV = "RNNBENCH_SKIP_PLUGINS"
-SLOW_PLUGIN_SECONDS = float(os.environ.get("RNNBENCH_SLOW_PLUGIN_SECONDS", "3"))
+SLOW_PLUGIN_ENV = "RNNBENCH_SLOW_PLUGIN_SECONDS"
+SLOW_PLUGIN_SECONDS = 3.0  # unless SLOW_PLUGIN_ENV says otherwise (read when plugins load)
+# Set once a slow plugin was named, so the worker processes (which inherit it) do not repeat it.
+SLOW_NOTICE_SHOWN_ENV = "RNNBENCH_SLOW_PLUGIN_NAMED"
+NOTICE_COLUMNS = 100
 MAX_NAME_LENGTH = 100
 BUILTIN_SOURCE = "built-in"
 
@@ -161,33 +164,55 @@ def _load_entry_point(ep: importlib.metadata.EntryPoint, source: str) -> None:
         ep.load()
 
 
-def _load_watched(ep: importlib.metadata.EntryPoint, source: str) -> None:
+def slow_notice(name: str, seconds: float) -> str:
+    """The notice naming a plugin still importing: one line within NOTICE_COLUMNS columns for a
+    name of up to 10 characters, wrapped (never cut: --skip-plugin needs the whole name) after."""
+    import textwrap
+
+    text = (f"rnnbench: still importing plugin {name!r} after {seconds:g}s; "
+            f"to leave it out: --skip-plugin {name}")
+    return textwrap.fill(text, NOTICE_COLUMNS, subsequent_indent="  ", break_long_words=False,
+                         break_on_hyphens=False)
+
+
+def _load_watched(ep: importlib.metadata.EntryPoint, source: str, patience: float) -> None:
     """Load a plugin, saying on stderr (while it still loads) when it takes long.
 
-    An import cannot be stopped from outside, so a plugin that hangs is named, with the ways to
-    leave it out, after SLOW_PLUGIN_SECONDS and again every minute; Ctrl-C still works.
+    An import cannot be stopped from outside, so a plugin that hangs is named once, with the way
+    to leave it out, after `patience` seconds (not again in this process or its workers);
+    Ctrl-C still works.
     """
     done = threading.Event()
-    started = time.monotonic()
+    try:  # the terminal, kept while fd 2 goes to the native log during the import
+        terminal = os.dup(2)
+    except OSError:
+        terminal = -1
 
     def watch() -> None:
-        wait = SLOW_PLUGIN_SECONDS
-        while not done.wait(wait):
-            print(
-                f"rnnbench: still importing plugin {ep.name!r} ({ep.value}, from {source}) after "
-                f"{time.monotonic() - started:.0f}s; to leave it out: --skip-plugin {ep.name} "
-                f"(or {SKIP_PLUGINS_ENV}={ep.name}, or {NO_PLUGINS_ENV}=1 for none)",
-                file=sys.stderr,
-                flush=True,
-            )
-            wait = 60.0
+        if done.wait(patience) or os.environ.get(SLOW_NOTICE_SHOWN_ENV) or terminal < 0:
+            return
+        os.environ[SLOW_NOTICE_SHOWN_ENV] = ep.name
+        with contextlib.suppress(OSError):
+            os.write(terminal, (slow_notice(ep.name, patience) + "\n").encode())
 
     watcher = threading.Thread(target=watch, name="rnnbench-plugin-watch", daemon=True)
     watcher.start()
     try:
-        _load_entry_point(ep, source)
+        # A plugin importing Keras at its top (the README's pattern) starts TensorFlow, whose
+        # native start-up lines go to the log as the built-in models' do (rnnbench.quiet).
+        with native_stderr_to_log():
+            _load_entry_point(ep, source)
     finally:
         done.set()
+        if terminal >= 0:
+            watcher.join(1.0)
+            with contextlib.suppress(OSError):
+                os.close(terminal)
+
+
+def _registered_by(source: str) -> list[tuple[Registry, str]]:
+    return [(reg, e.name) for reg in (tasks, models) for e in list(reg._entries.values())
+            if e.source == source]
 
 
 def skipped_plugins() -> set[str]:
@@ -202,8 +227,8 @@ def _installed_entry_points() -> list[importlib.metadata.EntryPoint]:
 def load_plugins(force: bool = False) -> list[str]:
     """Import the built-ins and every installed plugin once; return the names that failed.
 
-    A plugin that raises on import is reported as a warning naming it, and the others still load.
-    A name registered twice is not a plugin failure but an error: it raises RegistryError.
+    A plugin that raises on import, or registers a name that is not allowed or already taken,
+    is left out with one warning naming it and `--skip-plugin`; the others still load.
     """
     global _loaded
     if _loaded and not force:
@@ -215,20 +240,27 @@ def load_plugins(force: bool = False) -> list[str]:
     if os.environ.get(NO_PLUGINS_ENV, "") not in ("", "0"):
         return failed
     skip = skipped_plugins()
+    patience = env_seconds(SLOW_PLUGIN_ENV, SLOW_PLUGIN_SECONDS)
     for ep in _installed_entry_points():
         source = _source_of(ep)
         if skip & {ep.name, source, ep.value, ep.value.split(":")[0]}:
             continue
+        before = set(_registered_by(source))
         try:
-            _load_watched(ep, source)
-        except (RegistryError, KeyboardInterrupt):
+            _load_watched(ep, source, patience)
+        except KeyboardInterrupt:
             raise
         except BaseException as exc:  # noqa: BLE001 - even sys.exit() in a plugin's import
+            # A plugin that fails, a bad name it registers included, is left out whole (what it
+            # registered before failing goes too) and named once; the others and the command go on.
+            for reg, name in set(_registered_by(source)) - before:
+                reg.unregister(name)
             failed.append(ep.name)
             first_line = (str(exc).strip().splitlines() or [""])[0][:300]
             warnings.warn(
-                f"rnnbench plugin {ep.name!r} ({ep.value}, from {source}) failed to load: "
-                f"{type(exc).__name__}: {first_line}",
+                f"rnnbench plugin {ep.name!r} ({ep.value}, from {source}) failed to load and "
+                f"is left out: {type(exc).__name__}: {first_line}; to skip it without this "
+                f"warning: --skip-plugin {ep.name}",
                 RuntimeWarning,
                 stacklevel=2,
             )

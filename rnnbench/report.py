@@ -79,6 +79,7 @@ TABLES = {
         "counted as the paper counts them",
     ),
     "paper": (paper_table.TITLE, paper_table.CAPTION),
+    "literature": (paper_table.LITERATURE_TITLE, paper_table.LITERATURE_CAPTION),
     "cost": (
         "Cost",
         "trainable parameters, cells run, median and total wall seconds per cell",
@@ -343,7 +344,7 @@ def _missing_cells(df: Any) -> list[str]:
 SUMMARY_COLUMNS = ["n", "solved", "failed_test", "solved_low", "solved_high", "mean", "sd", "min",
                    "max", "median_sequences_to_solve", "median_low", "median_high",
                    "expected_running_time", "budget", "observed", "chance",
-                   "median_grad_ratio_init", "median_loss_to_chance", "paper_rule"]
+                   "median_grad_ratio_init", "paper_rule", "median_loss_to_chance"]
 
 
 def _survival_of(group: Any) -> dict[str, Any]:
@@ -407,8 +408,8 @@ def summary_table(rows: Rows) -> Any:
         observed=("observed", "max"),
         chance=("chance", "median"),
         median_grad_ratio_init=("grad_ratio", "median"),
-        paper_rule=("paper_rule", "all"),
         median_loss_to_chance=("loss_to_chance", "median"),
+        paper_rule=("paper_rule", "all"),
     )
     censored = pd.DataFrame.from_records(
         [_survival_of(group) for _, group in grouped], index=summary.index)
@@ -473,6 +474,11 @@ def _ratio_cell(r: Any) -> str:
     return "n/a" if ratio != ratio else f"{ratio:.2g}"
 
 
+def _loss_cell(r: Any) -> str:
+    ratio = r["median_loss_to_chance"]
+    return "n/a" if ratio != ratio else f"{ratio:.2f}"
+
+
 def sample_efficiency_table(summary: Any) -> Any:
     """Per (task, model, length): solved k/n with its Wilson interval, the Kaplan-Meier median of
     sequences to solve with its 95% interval, and the expected running time (COCO's ERT)."""
@@ -515,11 +521,6 @@ def critical_lengths(summary: Any) -> dict[tuple[str, str], tuple[int, int, int]
                 best = (int(n), int(r["solved"]), int(r["n"]))
         found[(str(task), str(label))] = best
     return found
-
-
-def _loss_cell(r: Any) -> str:
-    ratio = r["median_loss_to_chance"]
-    return "n/a" if ratio != ratio else f"{ratio:.2f}"
 
 
 def critical_length_table(summary: Any) -> Any:
@@ -579,10 +580,19 @@ class Report:
     rows: Rows
     summary: Any  # numbers, one row per (task, model, length)
     tables: dict[str, Any]  # name -> table of text, keys as in TABLES
+    task_order: tuple[str, ...] = ()  # the study's order of its tasks, when the sweep recorded it
 
     @property
     def notes(self) -> list[str]:
         return self.rows.notes
+
+    def tasks(self) -> list[str]:
+        """The measured tasks: in the study's order where it is known, then the rest sorted."""
+        if self.summary.empty:
+            return []
+        measured = set(self.summary.index.get_level_values("task").unique())
+        first = [t for t in dict.fromkeys(self.task_order) if t in measured]
+        return first + sorted(measured - set(first))
 
 
 def build_report(df: Any, study: str = "results") -> Report:
@@ -605,6 +615,9 @@ def build_report(df: Any, study: str = "results") -> Report:
     paper = paper_table.paper_table(rows.df)
     if not paper.empty:
         tables["paper"] = paper
+    literature = paper_table.literature_table(rows.df)
+    if not literature.empty:
+        tables["literature"] = literature
     return Report(study=study, rows=rows, summary=summary, tables=tables)
 
 
@@ -632,9 +645,46 @@ def _to_string(table: Any) -> str:
 
     if table.empty:
         return "(no rows)"
-    with pd.option_context("display.width", 250, "display.max_columns", 100,
+    # At most TERMINAL_COLUMNS wide: a wider table goes on in blocks of columns below (pandas
+    # repeats the row labels), so a terminal or a pasted text file never wraps a row mid-cell.
+    with pd.option_context("display.width", TERMINAL_COLUMNS, "display.max_columns", 100,
                            "display.max_colwidth", 80):
-        return table.to_string()
+        text = table.to_string(line_width=TERMINAL_COLUMNS)
+    if max(len(line) for line in text.splitlines()) <= TERMINAL_COLUMNS:
+        return text
+    return _stacked(table)
+
+
+def _stacked(table: Any) -> str:
+    """A table whose one column is already too wide beside its row labels, as a list: each row's
+    labels on a line, then one wrapped line per non-empty cell, `column: value`."""
+    import textwrap
+
+    flat = table.reset_index()
+    labels = list(flat.columns[: table.index.nlevels])
+    name = f"{table.columns.name} " if table.columns.name else ""
+    lines = []
+    for row in flat.itertuples(index=False):
+        values = dict(zip(flat.columns, row, strict=True))
+        lines.append("  ".join(str(values[c]) for c in labels))
+        for column in flat.columns[len(labels):]:
+            value = str(values[column]).strip()
+            if value and value != "nan":
+                lines.append(textwrap.fill(f"{name}{column}: {value}", TERMINAL_COLUMNS,
+                                           initial_indent="    ", subsequent_indent="      "))
+    return "\n".join(lines)
+
+
+TERMINAL_COLUMNS = 100
+
+
+def _wrapped(text: str) -> str:
+    """Prose (a caption, a note) wrapped to TERMINAL_COLUMNS, lines kept where they break."""
+    import textwrap
+
+    return "\n".join(textwrap.fill(line, TERMINAL_COLUMNS, break_long_words=False,
+                                    break_on_hyphens=False) if line.strip() else line
+                      for line in text.splitlines())
 
 
 def format_notes(notes: list[str]) -> str:
@@ -653,9 +703,9 @@ def format_report(report: Report) -> str:
     parts = [f"rnnbench report: {report.study} ({_count(len(report.rows.df), 'row')})"]
     for name, table in report.tables.items():
         title, caption = TABLES[name]
-        parts.append(f"\n{title}\n({caption})\n{_to_string(table)}")
+        parts.append(f"\n{_wrapped(title)}\n{_wrapped(f'({caption})')}\n{_to_string(table)}")
     if report.notes:
-        parts.append("\n" + format_notes(report.notes))
+        parts.append("\n" + _wrapped(format_notes(report.notes)))
     return "\n".join(parts)
 
 

@@ -120,6 +120,7 @@ def _run(
     done_rows: dict[tuple[str, ...], dict[str, Any]] = {}
     if log is not None:
         log.prepare()
+        _say_moved(log, warn)
         if log.added_columns and warn is not None:
             added = ", ".join(log.added_columns)
             warn(f"{str(out)!r} was written by an earlier rnnbench: added its missing columns "
@@ -130,6 +131,7 @@ def _run(
         if retry_failed:
             failed = [k for k in wanted if k in done_rows and done_rows[k].get("status") != "ok"]
             log.drop(failed)
+            _say_moved(log, warn)
             for k in failed:
                 del done_rows[k]
     # The most expensive cells first, so the sweep does not end on one long cell (rnnbench.cost).
@@ -162,3 +164,13 @@ def _run(
     rows = [new_rows.get(k) or done_rows[k] for k in wanted if k in new_rows or k in done_rows]
     return pd.read_csv(io.StringIO(rows_to_csv_text(rows)), dtype=column_dtypes(),
                        keep_default_na=False, na_values=[""])
+
+
+def _say_moved(log: ResultsCSV, warn: Callable[[str], None] | None) -> None:
+    """Name the side file that lines taken out of the CSV went to, and how many (never deleted)."""
+    if log.moved is not None and warn is not None:
+        side, n = log.moved
+        lines = "line" if n == 1 else "lines"
+        warn(f"{n} {lines} of {log.shown!r} that cannot be read as rows (cut short or edited) "
+             f"moved to {str(Path(log.shown).with_name(side.name))!r}, kept there as they were")
+    log.moved = None

@@ -29,6 +29,11 @@ OPTIMIZERS = ("adam", "sgd")  # sgd: plain gradient descent, the 1997 paper's
 # paper's), else held-out accuracy against solve_threshold; "held-out" always the latter.
 RULES = ("task", "held-out")
 PAPER = "paper"  # learning_rate = "paper": each task's reference learning rate
+# The gate bias a model starts with when a study gives none (the table's default, (), means "not
+# given"), as Keras starts it: the LSTM's forget gate at 1 (`unit_forget_bias=True`), the GRU's
+# update gate, like every GRU bias, at 0. A model's factory names its own as its keyword default.
+DEFAULT_FORGET_BIAS = 1.0
+DEFAULT_GRU_FORGET_BIAS = 0.0
 ALWAYS, WHEN_SET = "always", "when-set"  # how a setting reaches a model factory (Setting.hparam)
 
 
@@ -110,12 +115,19 @@ def study_name(v: Any) -> str:
     return v
 
 
+MAX_SEED = 2**32 - 1  # keras.utils.set_random_seed's bound; a larger seed fails inside a cell
+
+
 def seeds(v: Any) -> int | list[int]:
-    if isinstance(v, (list, tuple)):
-        if any(s < 0 for s in int_list(v)):
-            raise NotAllowedError("a count, or a list of non-negative integers")
-        return list(v)
-    return positive_int(v)
+    allowed = f"a positive count, or a list of integers from 0 to {MAX_SEED} (2**32 - 1)"
+    try:
+        if isinstance(v, (list, tuple)):
+            if any(not 0 <= s <= MAX_SEED for s in int_list(v)):
+                raise NotAllowedError(allowed)
+            return list(dict.fromkeys(v))  # a seed named twice runs once
+        return positive_int(v)
+    except NotAllowedError:
+        raise NotAllowedError(allowed) from None
 
 
 def learning_rate(v: Any) -> float | str:
@@ -143,6 +155,11 @@ def comma_ints(text: str) -> list[int]:
 
 def comma_floats(text: str) -> list[float]:
     return [float(v) for v in text.split(",") if v.strip()]
+
+
+def count_or_ints(text: str) -> int | list[int]:
+    """`5` is a count; `0,3,7` (or `3,` for one seed) the integers themselves."""
+    return comma_ints(text) if "," in text else int(text)
 
 
 def number_or_word(text: str) -> float | str:
@@ -190,8 +207,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("lengths", (5, 10, 20), per_task(int_list), "Dependency lengths, e.g. 5,10,20 "
             "(sequence length for adding, lag for delayed-recall); a spec may give a table per "
             "task.", "--lengths", regime=True, cell=False, parse=comma_ints, metavar="N,N,..."),
-    Setting("seeds", 3, seeds, "Number of seeds per cell (seeds 0..N-1); a spec may give a "
-            "list of seeds.", "--seeds", cell=False, metavar="N"),
+    Setting("seeds", 3, seeds, "Seeds per cell: a count N runs seeds 0..N-1, a list the seeds "
+            "it names (e.g. 0,3,7; one seed alone: 7,).", "--seeds", cell=False,
+            parse=count_or_ints, metavar="N|S,S,..."),
     # One width, optimizer and batch for every built-in model, so comparisons are fair.
     Setting("units", 32, positive_int, "Recurrent width of every model.", "--units",
             regime=True, metavar="N"),
@@ -208,7 +226,7 @@ SETTINGS: tuple[Setting, ...] = (
             "the LSTM's forget gate, the GRU's update gate (positive keeps it); several values "
             "run each.", "--forget-bias", regime=True, parse=comma_floats,
             metavar="B,B,...", shown_default="the spec's (the teaching study runs 1,4), else "
-            "Keras's (1; GRU 0)", hparam=ALWAYS),
+            f"Keras's ({DEFAULT_FORGET_BIAS:g}; GRU {DEFAULT_GRU_FORGET_BIAS:g})", hparam=ALWAYS),
     Setting("chunk_size", 2048, positive_int, "Training sequences between two held-out "
             "evaluations.", "--chunk-size", regime=True, metavar="N"),
     Setting("eval_size", 1000, positive_int, "Held-out sequences each evaluation scores.",

@@ -23,17 +23,26 @@ from __future__ import annotations
 
 import inspect
 import itertools
+import os
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rnnbench.backends import current_backend, select_backend
-from rnnbench.models.base import DEFAULT_FORGET_BIAS, hparam_refusal, per_step_refusal
+from rnnbench.backends import check_backend_env, current_backend, select_backend
+from rnnbench.models.base import hparam_refusal, per_step_refusal
 from rnnbench.registry import BUILTIN_SOURCE, models, tasks
 from rnnbench.schema import SweepCell
-from rnnbench.settings import BY_KEY, CELL_KEYS, PAPER, REGIME_KEYS, SpecError, check
+from rnnbench.settings import (
+    BY_KEY,
+    CELL_KEYS,
+    DEFAULT_FORGET_BIAS,
+    PAPER,
+    REGIME_KEYS,
+    SpecError,
+    check,
+)
 
 __all__ = ["MAX_CELLS", "PAPER", "REGIME_KEYS", "TEACHING", "SpecError", "StudySpec",
            "forget_biases_for", "resolve_study", "takes_forget_bias"]
@@ -103,14 +112,14 @@ class StudySpec:
     @classmethod
     def from_toml(cls, path: str | Path) -> StudySpec:
         path = Path(path)
-        try:
-            text = path.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise SpecError(f"cannot read spec file {str(path)!r}: {exc.strerror}") from None
+        text = read_spec_text(path)
         try:
             data = _toml_loads(text)
         except ValueError as exc:
             raise SpecError(f"{path}: not valid TOML: {exc}") from None
+        except RecursionError:  # arrays or tables nested thousands deep
+            raise SpecError(f"{path}: not a study: its values are nested too deep "
+                            f"(a study's are at most {MAX_SPEC_DEPTH} deep)") from None
         return cls.from_mapping({"name": path.stem, **data}, where=str(path))
 
     def with_overrides(self, **overrides: Any) -> StudySpec:
@@ -311,6 +320,8 @@ def resolve_study(spec: str | Path | None = None, **overrides: Any) -> StudySpec
     study = study.with_overrides(**overrides)
     if study.backend:
         select_backend(study.backend)
+    else:
+        check_backend_env()
     return study
 
 
@@ -331,6 +342,38 @@ def forget_biases_for(model: str, values: Sequence[float]) -> list[float | None]
 
 def takes_forget_bias(factory: Callable[..., Any]) -> bool:
     return "forget_bias" in inspect.signature(factory).parameters
+
+
+MAX_SPEC_BYTES = 1_000_000  # a study file is a few hundred bytes; the teaching one is 1.5 kB
+MAX_SPEC_DEPTH = 4  # a key's value: a table of lists at most (regimes = [{lengths = {t = [..]}}])
+
+
+def read_spec_text(path: Path) -> str:
+    """The text of a study file, or one SpecError: a device, a pipe or a folder is refused
+    without reading it (`/dev/zero` would be read until memory ran out), as is a file over
+    MAX_SPEC_BYTES or one that is not UTF-8 text."""
+    import stat
+
+    try:  # O_NONBLOCK: opening a named pipe must not wait for a writer
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except OSError as exc:
+        raise SpecError(f"cannot read spec file {str(path)!r}: {exc.strerror or exc}") from None
+    with os.fdopen(fd, "rb") as f:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise SpecError(f"spec {str(path)!r} is not a regular file (a device, a pipe or a "
+                            "folder); give a TOML study file such as tasks/smoke.toml")
+        try:
+            data = f.read(MAX_SPEC_BYTES + 1)
+        except OSError as exc:
+            raise SpecError(f"cannot read spec file {str(path)!r}: {exc.strerror}") from None
+    if len(data) > MAX_SPEC_BYTES:
+        raise SpecError(f"spec {str(path)!r} is over {MAX_SPEC_BYTES:,} bytes: not a study file "
+                        "(a study is a few lines of TOML)")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise SpecError(f"spec {str(path)!r} is not UTF-8 text (byte {exc.start}); TOML study "
+                        "files are UTF-8") from None
 
 
 def _toml_loads(text: str) -> dict[str, Any]:

@@ -42,11 +42,28 @@ def _as_array(value: Any, what: str) -> np.ndarray:
         array = np.asarray(value)
     except Exception as exc:  # noqa: BLE001 - ragged lists, objects that refuse conversion
         raise ContractError(f"{what} is {_describe(value)}, not an array ({exc})") from None
-    if array.dtype == object or not (
-        np.issubdtype(array.dtype, np.number) or array.dtype == np.bool_
-    ) or np.iscomplexobj(array):
+    if array.dtype.kind not in REAL_KINDS:  # timedelta64 counts as a NumPy integer: not here
         raise ContractError(f"{what} has dtype {array.dtype}; expected real numbers")
     return array
+
+
+# NumPy dtype kinds of real numbers: bool, signed and unsigned integers, floats. Not complex
+# ("c"), timedelta ("m"), datetime ("M"), strings, bytes or objects.
+REAL_KINDS = frozenset("biuf")
+
+
+def _real(value: Any, what: str) -> float:
+    """`value` as a float when it is one real number (a Python or NumPy int, float or bool, or
+    a one-element array of one); a str such as "0.5", a timedelta or a complex is not."""
+    if isinstance(value, (str, bytes)):
+        raise ContractError(f"{what} is {_describe(value)}, not a number")
+    try:
+        array = np.asarray(value)
+    except Exception:  # noqa: BLE001 - objects that refuse conversion
+        array = np.asarray(None)
+    if array.dtype.kind not in REAL_KINDS or array.size != 1:
+        raise ContractError(f"{what} is {_describe(value)}, not a number")
+    return float(array.reshape(()))
 
 
 def _count_bad(array: np.ndarray, what: str) -> None:
@@ -170,10 +187,7 @@ def check_predictions(task: Any, y_pred: Any, n: int, model: str = "") -> np.nda
 
 def check_score(value: Any, what: str) -> float:
     """A fraction in [0, 1] (accuracy, chance accuracy), or ContractError."""
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise ContractError(f"{what} is {_describe(value)}, not a number") from None
+    number = _real(value, what)
     if not (math.isfinite(number) and 0.0 <= number <= 1.0):
         raise ContractError(f"{what} is {number!r}; expected a fraction in [0, 1]")
     return number
@@ -181,7 +195,4 @@ def check_score(value: Any, what: str) -> float:
 
 def check_loss(value: Any, what: str = "train") -> float:
     """The loss `model.train` returned as a float (NaN/inf allowed: that is divergence)."""
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        raise ContractError(f"{what} returned {_describe(value)}, not a loss number") from None
+    return _real(value, f"{what} returned a loss that")

@@ -2,9 +2,11 @@
 summary from the data, the figure, then that task's table; the other tables after.
 
 Meant to be opened or projected by a teacher, or read on a phone: no scripts, no network, figures
-as base64 PNG, a viewport tag, and nothing wider than a 390 px screen (a table too wide for it
-scrolls inside its own box). Accuracy cells are shaded from the task's chance level (white) to
-the solve threshold (dark blue): a lightness ramp, so the shading also reads printed in grey.
+as base64 PNG, a viewport tag, and nothing wider than a 390 px screen: on a narrow screen every
+table stacks (a card per row, a line per cell labelled with its column), and figures are drawn
+so their text shows at 11 CSS px or more there (rnnbench.plots). Accuracy cells are shaded from
+the task's chance level (white) to the solve threshold (dark blue): a lightness ramp, so the
+shading also reads printed in grey.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import Any
 
 from rnnbench import survival
 from rnnbench.report import TABLES, Report, censored_runs, critical_lengths, solved_text
+from rnnbench.settings import DEFAULT_SOLVE_THRESHOLD
 
 STYLE = """
 * { box-sizing: border-box; }
@@ -26,9 +29,23 @@ h1 { font-size: 1.5em; } h2 { font-size: 1.25em; margin-top: 1.6em; }
 .lesson { font-size: 1.05em; margin: 0.3em 0 0.6em; }
 .scroll { overflow-x: auto; max-width: 100%; }
 table { border-collapse: collapse; margin: 0.4em 0 0.3em; font-size: 0.85em; }
-th, td { border: 1px solid #ccc; padding: 0.2em 0.4em; text-align: right; white-space: nowrap; }
+th, td { border: 1px solid #ccc; padding: 0.2em 0.4em; text-align: right;
+         overflow-wrap: anywhere; }
+table.accuracy td { white-space: nowrap; }
 th { background: #f3f3f3; }
 th.label, td.label { text-align: left; white-space: normal; min-width: 6em; }
+/* A phone: every table stacks, a card per row and a line per cell named by its column (the
+   data-label), so no number hides behind sideways scrolling. */
+@media (max-width: 40em) {
+  .scroll table, .scroll tbody, .scroll tr, .scroll td { display: block; width: 100%; }
+  .scroll thead { display: none; }
+  .scroll tr { border: 1px solid #ccc; margin: 0 0 0.6em; }
+  .scroll td, table.accuracy td { border: none; border-bottom: 1px solid #eee;
+    display: flex; justify-content: space-between; gap: 1em; text-align: right;
+    white-space: normal; }
+  .scroll td::before { content: attr(data-label); opacity: 0.8; text-align: left; }
+  .scroll td.label { font-weight: 600; }
+}
 .caption { color: #555; font-size: 0.85em; margin: 0 0 1.2em; }
 img { max-width: 100%; height: auto; border: 1px solid #ddd; display: block; }
 figure { margin: 0.5em 0 0.8em; }
@@ -55,7 +72,7 @@ def _threshold(report: Report, task: str) -> float:
         values = df.loc[df["task"] == task, "solve_threshold"].dropna().unique()
         if len(values) == 1:
             return float(values[0])
-    return 0.95
+    return DEFAULT_SOLVE_THRESHOLD
 
 
 def _models(summary: Any) -> list[str]:
@@ -162,10 +179,10 @@ def task_table(report: Report, task: str) -> str:
             + "".join(f"<th>{n}</th>" for n in lengths) + "</tr></thead><tbody>"]
     for label in _models(summary):
         own = summary.xs(label, level="model")
-        cells = [f'<td class="label">{esc(label)}</td>']
+        cells = [f'<td class="label" data-label="model">{esc(label)}</td>']
         for n in lengths:
             if n not in own.index:
-                cells.append("<td>&ndash;</td>")
+                cells.append(f'<td data-label="length {n}">&ndash;</td>')
                 continue
             r = own.loc[n]
             mean, sd, k, total = r["mean"], r["sd"], int(r["solved"]), int(r["n"])
@@ -175,7 +192,8 @@ def task_table(report: Report, task: str) -> str:
             # a paper's rule decided these cells: shade what it decided, the fraction solved
             shade = (_shade(k / total if total else math.nan, 0.0, 1.0) if r["paper_rule"]
                      else _shade(mean, r["chance"], threshold))
-            cells.append(f'<td title="{esc(full)}"{shade}>{shown} {k}/{total}</td>')
+            cells.append(f'<td title="{esc(full)}"{shade} data-label="length {n}">'
+                         f"{shown} {k}/{total}</td>")
         rows.append("<tr>" + "".join(cells) + "</tr>")
     rows.append("</tbody></table></div>")
     if judged_by_paper(report, task):
@@ -194,9 +212,11 @@ def flat_table(table: Any) -> str:
     """Any report table as HTML: index levels as leading columns, one header row."""
     esc = html.escape
     flat = table.reset_index()
-    head = "".join(f"<th>{esc(str(c))}</th>" for c in flat.columns)
+    names = [esc(str(c)) for c in flat.columns]
+    head = "".join(f"<th>{c}</th>" for c in names)
     body = "".join(
-        "<tr>" + "".join(f"<td>{esc(str(v))}</td>" for v in row) + "</tr>"
+        "<tr>" + "".join(f'<td data-label="{c}">{esc(str(v))}</td>'
+                         for c, v in zip(names, row, strict=True)) + "</tr>"
         for row in flat.itertuples(index=False)
     )
     return f'<div class="scroll"><table><thead><tr>{head}</tr></thead><tbody>{body}' \
@@ -226,9 +246,7 @@ def page(report: Report, figures: dict[str, bytes]) -> str:
         "grows, and which seeds solved (one verdict per row, shared by every table, figure "
         "and sentence below).</p>",
     ]
-    tasks = [] if report.summary.empty else sorted(
-        report.summary.index.get_level_values("task").unique())
-    for task in tasks:
+    for task in report.tasks():
         parts.append(f'<section id="task-{esc(task)}"><h2>{esc(task)}</h2>')
         parts.append(f'<p class="lesson">{esc(lesson(report, task))}</p>')
         png = figures.get(task)

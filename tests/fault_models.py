@@ -45,18 +45,34 @@ BAD_PREDICTIONS = {
     "test-pred-strings": lambda x: np.array(["a"] * len(x)),
     "test-pred-ragged": lambda x: [[1.0], [1.0, 2.0]] * (len(x) // 2),
     "test-pred-scalar": lambda x: 0.5,
+    # Right shape, not real numbers (issue 20): NumPy counts timedelta64 as an integer type.
+    "test-pred-timedelta": lambda x: np.zeros(len(x), "m8[s]"),
+    "test-pred-datetime": lambda x: np.zeros(len(x), "M8[s]"),
+    "test-pred-complex": lambda x: np.zeros(len(x), np.complex64),
 }
 EXITS = {
     "test-sysexit": lambda x: sys.exit(3),
     "test-osexit": lambda x: os._exit(7),
 }
-BAD_LOSS = {"test-loss-none": lambda x: None, "test-loss-text": lambda x: "low"}
+BAD_LOSS = {"test-loss-none": lambda x: None, "test-loss-text": lambda x: "low",
+            "test-loss-numeric-text": lambda x: "0.5",
+            "test-loss-timedelta": lambda x: np.timedelta64(1)}
+
+
+def _interrupt(x):
+    raise KeyboardInterrupt("raised by the model")
+
+
+# Run only in worker processes (in-process, a model's KeyboardInterrupt is Ctrl-C's).
+INTERRUPTS = {"test-interrupt": _interrupt}
 
 for name, fn in BAD_PREDICTIONS.items():
     register_model(name)(_model(predict=fn))
 for name, fn in EXITS.items():
     register_model(name)(_model(train=fn))
 for name, fn in BAD_LOSS.items():
+    register_model(name)(_model(train=fn))
+for name, fn in INTERRUPTS.items():
     register_model(name)(_model(train=fn))
 
 
@@ -77,7 +93,7 @@ BAD_TASKS = {
 for name, fn in BAD_TASKS.items():
     register_task(name)(type(name, (_BadAdding,), {"spoil": staticmethod(fn)}))
 
-NAMES = (*BAD_PREDICTIONS, *EXITS, *BAD_LOSS)
+NAMES = (*BAD_PREDICTIONS, *EXITS, *BAD_LOSS, *INTERRUPTS)
 TASK_NAMES = tuple(BAD_TASKS)
 
 

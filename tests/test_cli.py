@@ -142,7 +142,8 @@ def test_unknown_task_lists_known(tmp_path):
     out = tmp_path / "x.csv"
     result = run("sweep", SMOKE_SPEC, "--task", "nope", "--lengths", "3", "--out", out)
     one_line_error(result, "unknown task 'nope'",
-                   "adding, adding-1997, copy-memory, delayed-recall")
+                   "adding, adding-1997, adding-bai2018, copy-memory, copy-memory-bai2018, "
+                   "delayed-recall")
     assert not out.exists()
 
 
@@ -160,7 +161,7 @@ def test_length_below_task_minimum(tmp_path):
 @pytest.mark.parametrize(
     ("text", "fragments"),
     [
-        ('seeds = "three"\n', ["seeds = 'three'", "positive integer"]),
+        ('seeds = "three"\n', ["seeds = 'three'", "a positive count, or a list"]),
         ("epochs = 3\n", ["unknown key 'epochs'", "allowed keys"]),
         ("lengths = [5, -\n", ["not valid TOML"]),
         ("max_sequences = {adding = 0}\n", ["max_sequences", "positive integer"]),
@@ -213,3 +214,15 @@ def test_csv_values_are_plain_numbers_whatever_their_numpy_type():
     assert cell_text(np.float32(0.5)) == "0.5"
     assert cell_text(np.int64(7)) == "7"
     assert cell_text(float("nan")) == "" and cell_text(None) == ""
+
+
+def test_a_reader_that_leaves_the_pipe_early_is_no_error():
+    """`rnnbench report x.csv | head -1`: the reader closes the pipe while rnnbench still writes
+    (here before it writes at all), and rnnbench stops quietly (no 'Error: Broken pipe', exit 0)."""
+    csv = Path(__file__).resolve().parents[1] / "results" / "hochreiter1997.csv"
+    proc = subprocess.Popen([sys.executable, "-c", "from rnnbench.cli import main; main()",
+                             "report", str(csv)], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout is not None
+    proc.stdout.close()  # the reader leaves: every write rnnbench makes meets a closed pipe
+    _, err = proc.communicate(timeout=300)
+    assert proc.returncode == 0 and b"Broken pipe" not in err, err.decode()

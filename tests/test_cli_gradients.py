@@ -61,7 +61,8 @@ def test_unknown_names_list_the_known_ones_with_exit_code_2():
     bad_task = CliRunner().invoke(main, ["gradients", "--task", "copy", "--model", "numpy-rnn",
                                          "--length", "5"])
     assert bad_task.exit_code == 2
-    known = "unknown task 'copy'; known: adding, adding-1997, copy-memory, delayed-recall"
+    known = ("unknown task 'copy'; known: adding, adding-1997, adding-bai2018, copy-memory, "
+             "copy-memory-bai2018, delayed-recall")
     assert known in bad_task.output
     bad_length = CliRunner().invoke(main, ["gradients", "--task", "adding", "--model",
                                            "numpy-rnn", "--length", "1"])
@@ -88,3 +89,25 @@ def test_help_does_not_import_tensorflow_or_matplotlib():
     out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True,
                          timeout=60, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_several_forget_biases_are_measured_each_as_a_sweep_runs_them(tmp_path):
+    """--forget-bias is the sweep's (the settings table's): each value is a cell of its own,
+    labelled as the sweep's tables label it; the bias is an initial weight, so --same-weights
+    with several is refused rather than silently giving both the first's."""
+    out = tmp_path / "g.csv"
+    result = CliRunner().invoke(main, ["gradients", "--task", "adding", "--model", "numpy-lstm",
+                                       *SMALL, "--forget-bias", "1,4", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    df = pd.read_csv(out)
+    assert sorted(set(df["forget_bias"])) == [1.0, 4.0]
+    assert len(df) == 2 * 2 * 5  # biases x phases x steps
+    init = df[df["phase"] == "init"].pivot(index="step", columns="forget_bias", values="norm")
+    # an open forget gate (bias 4) carries more of the last step's error back to the first
+    assert init[4.0].iloc[0] / init[4.0].iloc[-1] > init[1.0].iloc[0] / init[1.0].iloc[-1]
+    assert re.search(r"numpy-lstm \(fb=1\) +init", result.output)
+    assert re.search(r"numpy-lstm \(fb=4\) +trained", result.output)
+    refused = CliRunner().invoke(main, ["gradients", "--task", "adding", "--model", "numpy-lstm",
+                                        *SMALL, "--forget-bias", "1,4", "--same-weights"])
+    assert refused.exit_code == 2
+    assert "give one --forget-bias" in refused.output

@@ -89,7 +89,7 @@ def test_every_option_the_docs_give_a_command_is_one_it_has():
 
 def test_the_report_page_names_every_table_the_report_prints():
     page = (REPO / "docs" / "report.md").read_text(encoding="utf-8")
-    numbers = {3: "three", 4: "four", 5: "five", 6: "six", 7: "seven"}
+    numbers = {3: "three", 4: "four", 5: "five", 6: "six", 7: "seven", 8: "eight"}
     assert f"It prints {numbers[len(TABLES)]} tables" in page
     titles = [title for title, _ in TABLES.values()]
     assert re.findall(r"^- \*\*(.+?)\*\*", page, flags=re.M)[: len(titles)] == titles
@@ -120,3 +120,51 @@ def test_the_reports_paper_table_is_the_results_csv():
     written = [line for line in PAPER_TABLE.read_text(encoding="utf-8").splitlines()
                if line.startswith("|")]
     assert to_markdown(built.tables["paper"]).splitlines() == written
+
+
+LITERATURE_TABLE = REPO / "results" / "literature" / "literature_literature.md"
+
+
+def test_the_readmes_literature_table_is_the_reports_table():
+    """README's table of published rows after 1997 is the one `rnnbench report` wrote from
+    results/literature.csv, between its markers, line for line."""
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    start, end = "<!-- literature-table: begin -->", "<!-- literature-table: end -->"
+    assert start in readme and end in readme
+    quoted = readme.split(start, 1)[1].split(end, 1)[0]
+    table = [line for line in quoted.splitlines() if line.startswith("|")]
+    written = [line for line in LITERATURE_TABLE.read_text(encoding="utf-8").splitlines()
+               if line.startswith("|")]
+    assert table == written and len(written) > 2
+
+
+def test_the_reports_literature_table_is_the_results_csv():
+    """results/literature's table is what `rnnbench report` makes of the CSV today."""
+    from rnnbench.report import build_report, read_results, to_markdown
+
+    built = build_report(read_results(REPO / "results" / "literature.csv"))
+    written = [line for line in LITERATURE_TABLE.read_text(encoding="utf-8").splitlines()
+               if line.startswith("|")]
+    assert to_markdown(built.tables["literature"]).splitlines() == written
+
+
+def test_committed_results_name_no_folder_of_the_machine_that_made_them():
+    """results/ is read on other machines: a path in it is relative to the repository (issue 20:
+    teaching.txt's closing line named the absolute path of the CSV it was made from)."""
+    absolute = re.compile(r"(?<![\w.~-])/(?:work|home|root|tmp|Users|mnt|var|private)/")
+    found = [f"{p.relative_to(REPO)}: {m.group(0)}"
+             for p in sorted((REPO / "results").rglob("*")) if p.is_file()
+             and p.suffix in (".txt", ".md", ".csv", ".html", ".json")
+             for m in absolute.finditer(p.read_text(encoding="utf-8", errors="replace"))]
+    assert not found, found
+
+
+def test_the_closing_line_names_the_csv_relative_to_the_current_folder(tmp_path, monkeypatch):
+    from rnnbench.cli import end_message
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "results").mkdir()
+    out = tmp_path / "results" / "teaching.csv"
+    assert end_message("teaching", 0, out).endswith("their rows are in results/teaching.csv.")
+    elsewhere = Path("/") / "elsewhere" / "x.csv"
+    assert str(elsewhere) in end_message("teaching", 0, elsewhere)

@@ -116,3 +116,23 @@ def test_every_setting_has_a_default_an_old_row_can_read_as():
     identity = {"task", "model", "length", "seed"}
     assert {f.name for f in fields(SweepCell) if f.default is MISSING} == identity
     assert identity < set(CELL_COLUMNS)
+
+
+def test_an_old_files_rows_are_their_cells_before_the_file_is_rewritten(tmp_path: Path):
+    """Read without resuming (`report`, a study compared with its committed rows), a row of a
+    file written before a setting existed is the cell at that setting's default, as after the
+    rewrite a resume does: so adding a setting leaves committed rows matching their studies."""
+    from rnnbench.csvlog import ResultsCSV, config_key, rows_to_csv_text
+    from rnnbench.runner import cell_key, result_row
+    from rnnbench.schema import CellResult
+
+    cells = [tiny(0), tiny(1, rule="held-out")]
+    text = rows_to_csv_text([result_row(c, CellResult()) for c in cells], columns=COLUMNS)
+    path = tmp_path / "old.csv"
+    path.write_text(without(text, ["optimizer", "rule"]), encoding="utf-8")
+    rows = ResultsCSV(path).rows()
+    assert "rule" not in rows[0]  # read as written
+    assert config_key(rows[0]) == cell_key(cells[0])  # the defaults: adam, rule task
+    assert config_key(rows[1]) != cell_key(cells[1])  # held-out was not the default
+    assert config_key(rows[1]) == cell_key(tiny(1))
+    assert result_row(cells[0], CellResult())["rule"] == "task"

@@ -14,7 +14,7 @@ from click.testing import CliRunner
 
 from rnnbench.cli import main
 from rnnbench.schema import SweepCell
-from rnnbench.settings import BY_KEY, CELL_KEYS, SETTINGS
+from rnnbench.settings import BY_KEY, CELL_KEYS, SETTINGS, help_text
 from rnnbench.study import SpecError, StudySpec
 
 REPO = Path(__file__).resolve().parent.parent
@@ -25,20 +25,46 @@ RUN_OPTIONS = {"--dry-run", "--out", "--workers", "--fresh", "--retry-failed", "
                "--help"}
 
 
+# `rnnbench gradients`' own options: what to measure (one task, length and seed; the models)
+# and where the norms go. Every other option is a cell setting of the table.
+GRADIENT_OPTIONS = {"--task", "--model", "--length", "--seed", "--batch", "--same-weights",
+                    "--out", "--plot", "--verbose", "--help"}
+
+
+def command(name: str) -> click.Command:
+    found = main.get_command(click.Context(main), name)
+    assert found is not None
+    return found
+
+
 def sweep_command() -> click.Command:
-    command = main.get_command(click.Context(main), "sweep")
-    assert command is not None
-    return command
+    return command("sweep")
 
 
-def test_every_setting_is_one_sweep_option_and_every_other_option_is_about_running():
-    options = {p.opts[0]: p for p in sweep_command().params if isinstance(p, click.Option)}
-    assert {s.flag for s in SETTINGS} == set(options) - RUN_OPTIONS
-    for setting in SETTINGS:
+def options_of(name: str) -> dict[str, click.Option]:
+    return {p.opts[0]: p for p in command(name).params if isinstance(p, click.Option)}
+
+
+@pytest.mark.parametrize(("name", "own", "keys"), [
+    ("sweep", RUN_OPTIONS, [s.key for s in SETTINGS]),
+    ("gradients", GRADIENT_OPTIONS, list(CELL_KEYS)),
+])
+def test_every_setting_is_one_option_and_every_other_option_is_the_commands_own(name, own, keys):
+    """The sweep takes every setting of the table, the gradients command every cell setting
+    (what a cell trains with): each as the table's flag, landing on its key, with its help and
+    default, read and checked by the table (so refused in the same words)."""
+    from rnnbench.cli import SettingType
+
+    options = options_of(name)
+    assert {BY_KEY[k].flag for k in keys} == set(options) - own
+    for setting in (BY_KEY[k] for k in keys):
         option = options[setting.flag]
         assert option.name == setting.key, setting  # the option lands on the study key
         assert option.multiple == setting.repeat, setting
+        assert option.help == help_text(setting), setting
         assert f"Default: {setting.shown_default or ''}" in (option.help or ""), setting
+        if not setting.repeat:
+            assert isinstance(option.type, SettingType) and option.type.setting is setting
 
 
 def test_the_study_file_accepts_exactly_the_table_and_regimes_its_regime_keys():
@@ -52,12 +78,15 @@ def test_the_study_file_accepts_exactly_the_table_and_regimes_its_regime_keys():
     assert regime_keys == [s.key for s in SETTINGS if s.regime]
 
 
-def test_the_command_reference_lists_every_settings_flag_with_its_help():
+@pytest.mark.parametrize(("name", "keys"), [("sweep", [s.key for s in SETTINGS]),
+                                           ("gradients", list(CELL_KEYS))])
+def test_the_command_reference_lists_every_settings_flag_with_its_help(name, keys):
     page = (REPO / "docs" / "cli.md").read_text(encoding="utf-8")
-    sweep = page[page.index("## `rnnbench sweep`"):]
-    flat = " ".join(sweep.split())
-    for setting in SETTINGS:
-        assert re.search(rf"^\s+{re.escape(setting.flag)} ", sweep, re.M), setting.flag
+    section = page[page.index(f"## `rnnbench {name}`"):]
+    section = section[:section.index("\n## ", 1)] if "\n## " in section[1:] else section
+    flat = " ".join(section.split())
+    for setting in (BY_KEY[k] for k in keys):
+        assert re.search(rf"^\s+{re.escape(setting.flag)} ", section, re.M), setting.flag
         first_words = " ".join(setting.help.split()[:4])
         assert first_words in flat, (setting.flag, first_words)
 
@@ -87,6 +116,47 @@ def test_each_bad_value_is_refused_alike_by_study_file_and_option(setting, tmp_p
     result = CliRunner().invoke(main, ["sweep", setting.flag, text, "--dry-run"])
     assert result.exit_code == 2, result.output
     assert setting.flag in result.output and allowed in result.output, result.output
+    if setting.cell:  # the gradients command refuses it alike, before anything is built
+        result = CliRunner().invoke(main, ["gradients", "--task", "adding", "--model",
+                                           "numpy-rnn", "--length", "5", setting.flag, text])
+        assert result.exit_code == 2, result.output
+        assert setting.flag in result.output and allowed in result.output, result.output
+
+
+def test_seeds_are_a_count_or_a_list_on_the_command_line_as_in_a_study_file():
+    base = ["--model", "numpy-rnn", "--task", "delayed-recall", "--lengths", "5"]
+    assert cells_of(dry_run(*base, "--seeds", "2"))[0][3] == "0, 1"
+    assert cells_of(dry_run(*base, "--seeds", "0,3,7"))[0][3] == "0, 3, 7"
+    assert cells_of(dry_run(*base, "--seeds", "7,"))[0][3] == "7"
+    assert cells_of(dry_run(*base, "--seeds", "3,3,1"))[0][3] == "3, 1"  # each seed once
+    assert StudySpec.from_mapping({"seeds": [0, 3, 7]}).seed_list() == [0, 3, 7]
+    for bad in ("0", "-1,2", "1,x", "4294967296,"):
+        result = CliRunner().invoke(main, ["sweep", *base, "--seeds", bad, "--dry-run"])
+        assert result.exit_code == 2
+        allowed = "expected a positive count, or a list of integers from 0 to 4294967295"
+        assert allowed in result.output
+
+
+def test_the_gradients_command_measures_the_cells_a_sweep_with_its_settings_would_run():
+    """Same settings, same cells: the paper's rate resolved per task, the forget-gate biases
+    per model (one cell each), a setting a model cannot take refused in the sweep's words."""
+    import rnnbench
+    from rnnbench.gradients import gradient_cells
+
+    given = {"optimizer": "sgd", "batch_size": 1, "learning_rate": "paper",
+             "max_sequences": 500, "forget_bias": [1.0, 4.0], "rule": "held-out"}
+    cells = gradient_cells("adding-1997", ["numpy-lstm1997", "numpy-lstm"], 20, 3, **given)
+    swept = rnnbench.sweep(tasks="adding-1997", models=["numpy-lstm1997", "numpy-lstm"],
+                           lengths=[20], seeds=[3], dry_run=True, **given)
+    import pandas as pd
+
+    pd.testing.assert_frame_equal(pd.DataFrame([dataclasses.asdict(c) for c in cells]), swept)
+    assert [(c.model, c.forget_bias, c.learning_rate) for c in cells] == [
+        ("numpy-lstm1997", None, 0.5), ("numpy-lstm", 1.0, 0.5), ("numpy-lstm", 4.0, 0.5)]
+    with pytest.raises(SpecError, match="unknown setting 'seeds'; allowed: units, "):
+        gradient_cells("adding", ["numpy-rnn"], 5, seeds=2)
+    with pytest.raises(SpecError, match="lengths: .*1"):
+        gradient_cells("adding", ["numpy-rnn"], 1)
 
 
 def dry_run(*args: str) -> str:
@@ -247,7 +317,7 @@ def test_a_plugin_factory_hears_the_hyper_parameters_of_the_public_contract(regi
         assert heard.pop() == expected
 
 
-@pytest.mark.parametrize("study", ["teaching", "hochreiter1997"])
+@pytest.mark.parametrize("study", ["teaching", "hochreiter1997", "literature"])
 def test_the_studies_expand_to_exactly_the_cells_of_their_committed_rows(study, monkeypatch):
     """The reference results were run before the settings table existed; the studies as written
     still list every one of their cells (config by config), so rerunning them resumes, not redoes.
@@ -264,3 +334,18 @@ def test_the_studies_expand_to_exactly_the_cells_of_their_committed_rows(study, 
     # the studies gained cells this round (issue 16's experiments, issue 18's GRU) that the next
     # run of each adds
     assert {config_key(r) for r in rows} <= {cell_key(c) for c in cells}
+
+
+def test_the_readmes_prose_states_the_tables_defaults():
+    """The README describes the shared footing in words; its numbers are the table's defaults,
+    so a changed default cannot leave the README describing the old one."""
+    flat = " ".join((REPO / "README.md").read_text(encoding="utf-8").split())
+    footing = re.search(r"share one width \((\d+) units\), one optimizer \((\w+), learning rate "
+                        r"([\d.e-]+),.*?\), batch (\d+)", flat)
+    assert footing is not None
+    units, optimizer, rate, batch = footing.groups()
+    assert int(units) == BY_KEY["units"].default and int(batch) == BY_KEY["batch_size"].default
+    assert optimizer.lower() == BY_KEY["optimizer"].default
+    assert float(rate) == BY_KEY["learning_rate"].default
+    threshold = re.search(r"reaches `solve_threshold` \(([\d.]+)\)", flat)
+    assert threshold is not None and float(threshold[1]) == BY_KEY["solve_threshold"].default

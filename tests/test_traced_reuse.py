@@ -83,3 +83,68 @@ def test_a_model_compiled_for_another_optimizer_is_not_reused(reuse):
     sgd = make_model(replace(adam, optimizer="sgd", seed=1), task)
     assert sgd.model is not first.model
     assert make_model(replace(adam, seed=2), task).model is first.model
+
+
+def test_a_second_cell_of_the_same_architecture_neither_retraces_nor_clears_kernels(
+        reuse, monkeypatch):
+    """A worker's second keras-lstm cell reuses the traced train and predict functions, and keeps
+    TensorFlow's instantiated kernels: `tf.random.set_seed` (inside `keras.utils.set_random_seed`)
+    used to clear them every cell, and each cell re-instantiated both functions on its first call
+    (benchmarks/fixed_cost.py)."""
+    pytest.importorskip("tensorflow")
+    import keras
+    from tensorflow.python.eager import context
+
+    from rnnbench.executors.hygiene import run_cell_in_worker
+
+    assert run_cell_in_worker(_cell("keras-lstm", 0, 4.0)).status == "ok"  # traces
+    counts = {"train_step": 0, "predict_step": 0, "clear": 0}
+
+    def counting(name, fn):
+        def wrapper(*args, **kwargs):
+            counts[name] += 1
+            return fn(*args, **kwargs)
+        return wrapper
+
+    # Python runs a train or predict step only while tracing it: these count the traces.
+    for step in ("train_step", "predict_step"):
+        monkeypatch.setattr(keras.Model, step, counting(step, getattr(keras.Model, step)))
+    monkeypatch.setattr(context.pywrap_tfe, "TFE_ContextClearCaches",
+                        counting("clear", context.pywrap_tfe.TFE_ContextClearCaches))
+    result = run_cell_in_worker(_cell("keras-lstm", 1, 1.0))
+    assert result.status == "ok"
+    assert counts == {"train_step": 0, "predict_step": 0, "clear": 0}
+
+    # The counters see a trace when there is one: a new input width traces a new model.
+    adding = SweepCell(task="adding", model="keras-lstm", length=4, seed=2, max_sequences=128,
+                       chunk_size=128, eval_size=64, forget_bias=1.0)
+    assert run_cell_in_worker(adding).status == "ok"
+    assert counts["train_step"] >= 1 and counts["predict_step"] >= 1
+
+
+def test_seed_random_draws_as_keras_set_random_seed(reuse):
+    """What a model build draws after `seed_random(s)` (Python's, NumPy's and Keras's generators,
+    an initializer without a seed) equals what it draws after `keras.utils.set_random_seed(s)`;
+    in a process that reuses traced models it takes its own path, without clearing TensorFlow's
+    kernels."""
+    pytest.importorskip("tensorflow")
+    import random
+
+    import keras
+
+    assert reuse._tensorflow_eager_context() is not None  # its own path is the one tested
+
+    def draws():
+        init = keras.initializers.GlorotUniform()  # seeded from Python's generator
+        return (random.random(), np.random.random(),  # noqa: NPY002 - the legacy generator
+                np.asarray(keras.random.uniform((3,))), np.asarray(init((2, 3))))
+
+    for seed in (0, 7):
+        keras.utils.set_random_seed(seed)
+        expected = draws()
+        reuse.seed_random(seed)
+        for a, b in zip(draws(), expected, strict=True):
+            np.testing.assert_array_equal(a, b)
+    from tensorflow.python.eager import context
+
+    assert context.global_seed() == 7

@@ -13,6 +13,7 @@ from rnnbench.executors.dask import (
     DaskExecutor,
     SchedulerError,
     check_scheduler_address,
+    check_scheduler_reachable,
     run_dask,
 )
 from rnnbench.executors.hygiene import default_workers, limit_threads, run_cell_in_worker
@@ -49,6 +50,7 @@ __all__ = [
     "OnResult",
     "SchedulerError",
     "check_scheduler_address",
+    "check_scheduler_reachable",
     "choose",
     "default_workers",
     "limit_threads",

@@ -3,13 +3,12 @@ contract of rnnbench.executors.base; `run_dask` for callers of the function)."""
 
 from __future__ import annotations
 
-import os
 import re
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
-from rnnbench.errors import UserError, one_line
+from rnnbench.errors import UserError, env_seconds, one_line
 from rnnbench.executors.base import DEFAULT_DASK_RETRIES, ExecutorKind, ExecutorOptions
 from rnnbench.executors.hygiene import (
     import_plugin_modules,
@@ -22,8 +21,10 @@ from rnnbench.schema import CellResult, SweepCell
 
 OnResult = Callable[[SweepCell, CellResult], None]
 
-# Seconds to reach the scheduler and hear it answer as one (RNNBENCH_DASK_CONNECT_TIMEOUT).
-CONNECT_TIMEOUT = float(os.environ.get("RNNBENCH_DASK_CONNECT_TIMEOUT", "10"))
+# Seconds to reach the scheduler and hear it answer as one (RNNBENCH_DASK_CONNECT_TIMEOUT),
+# read when a scheduler is used: a bad value refuses that use, not every command.
+CONNECT_TIMEOUT_ENV = "RNNBENCH_DASK_CONNECT_TIMEOUT"
+CONNECT_TIMEOUT = 10.0
 
 # scheme://host:port (or host:port): the addresses a Dask client connects to.
 _ADDRESS = re.compile(r"(?:(?:tcp|tls|ws|wss|ucx)://)?(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.\-]+):(\d{1,5})")
@@ -33,8 +34,16 @@ class SchedulerError(UserError):
     """A --scheduler that is malformed, unreachable, or not a Dask scheduler."""
 
 
+def connect_timeout() -> float:
+    """Seconds to reach a scheduler: RNNBENCH_DASK_CONNECT_TIMEOUT, else CONNECT_TIMEOUT; a value
+    that is not a positive number is refused (UserError naming the variable)."""
+    return env_seconds(CONNECT_TIMEOUT_ENV, CONNECT_TIMEOUT)
+
+
 def check_scheduler_address(address: str) -> None:
-    """Refuse, before anything runs, an address that no Dask scheduler can have."""
+    """Refuse, before anything runs, an address that no Dask scheduler can have, or a bad
+    RNNBENCH_DASK_CONNECT_TIMEOUT to reach it with."""
+    connect_timeout()
     match = _ADDRESS.fullmatch(address) if isinstance(address, str) else None
     if match is None or not 0 < int(match.group(2)) < 65536:
         raise SchedulerError(
@@ -53,7 +62,8 @@ def connect(address: str, timeout: float | None = None) -> Any:
     """
     import asyncio
 
-    timeout = CONNECT_TIMEOUT if timeout is None else timeout
+    if timeout is None:
+        timeout = connect_timeout()
     check_scheduler_address(address)
     outcome: list[Any] = []
 
@@ -99,6 +109,12 @@ def connect(address: str, timeout: float | None = None) -> Any:
         raise SchedulerError(
             f"cannot reach the Dask scheduler at {address!r}: {one_line(exc, 300)}"
         ) from None
+
+
+def check_scheduler_reachable(address: str) -> None:
+    """Refuse now (one line) a scheduler that cannot be reached or is not one, before anything
+    is moved or written (--fresh moves the old CSV aside only after this)."""
+    connect(address).close()
 
 
 def run_cell_on_dask(cell: SweepCell, modules: list[str]) -> CellResult:

@@ -39,7 +39,7 @@ from rnnbench.executors.hygiene import (
     plugin_modules,
     run_cell_in_worker,
 )
-from rnnbench.harness import run_cell
+from rnnbench.harness import error_text, run_cell
 from rnnbench.registry import models, tasks
 from rnnbench.schema import CellResult, SweepCell
 
@@ -102,9 +102,19 @@ def _worker_main(conn: Any, modules: list[str], threads: int, parent: int | None
         index, cell = message
         try:
             conn.send(("start", index))  # the time limit counts from here, not from spawning
-            conn.send(("done", run_cell_in_worker(cell)))
+            try:
+                result = run_cell_in_worker(cell)
+            except KeyboardInterrupt as exc:  # a worker ignores SIGINT: the model raised it
+                result = _interrupted_by_the_cell(exc)
+            conn.send(("done", result))
         except OSError:  # the parent is gone
             return
+
+
+def _interrupted_by_the_cell(exc: KeyboardInterrupt) -> CellResult:
+    """A KeyboardInterrupt inside a worker's cell: the cell's own doing (Ctrl-C is the parent's),
+    so its row says so, `crashed`, with no traceback on the terminal; the worker goes on."""
+    return CellResult(status="crashed", error=error_text(exc, prefix="the cell raised "))
 
 
 @contextlib.contextmanager

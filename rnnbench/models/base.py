@@ -37,8 +37,6 @@ DEFAULT_CLIPNORM = 1.0  # per-variable gradient norm clip, as Keras's `clipnorm`
 ADAM_BETA_1 = 0.9
 ADAM_BETA_2 = 0.999
 ADAM_EPSILON = 1e-7  # Keras's default, so the NumPy Adam matches keras.optimizers.Adam
-DEFAULT_FORGET_BIAS = 1.0  # Keras's own `unit_forget_bias=True`
-DEFAULT_GRU_FORGET_BIAS = 0.0  # Keras's GRU starts every bias at zero
 
 
 class TaskSpec(Protocol):
@@ -116,6 +114,9 @@ class HasStateGradients(Protocol):
 
     def state_gradients(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
         """dLoss/dh_t of the batch-mean loss on (x, y), for t = 1..T.
+
+        A per-step model's hook also takes `mask=` (B, T), the scored steps, and is called with
+        it for a task scored at every step.
 
         Args:
             x: float32 (B, T, input_dim) sequences.

@@ -11,8 +11,6 @@ from typing import Any
 
 from rnnbench.models import keras_models, lstm1997
 from rnnbench.models.base import (
-    DEFAULT_FORGET_BIAS,
-    DEFAULT_GRU_FORGET_BIAS,
     ModelTraits,
     TaskSpec,
     register_model,
@@ -25,6 +23,7 @@ from rnnbench.models.numpy_indrnn import NumpyIndRNN
 from rnnbench.models.numpy_lstm import NumpyLSTM
 from rnnbench.models.numpy_mingru import NumpyMinGRU
 from rnnbench.models.numpy_rnn import NumpyRNN
+from rnnbench.settings import DEFAULT_FORGET_BIAS, DEFAULT_GRU_FORGET_BIAS
 
 MB = 2**20
 # Step costs: benchmarks/README.md (32 units, length 100: numpy-rnn 7.7 ms a step, keras-simplernn
@@ -127,9 +126,15 @@ def numpy_lstm1997(
     tasks/hochreiter1997.toml does, and the row records what ran.
     """  # noqa: E501 - the first line is `rnnbench list`'s description
     net = Net1997.from_task(task)
+    every_step = scores_every_step(task)
+    # The paper's online regime with errors at every step changes the weights at every step
+    # ("time t's contribution to w_lm's update", App. A.1 eq. 17): with batch 1, plain SGD and
+    # the truncated gradient, an every-step task trains so (docs/hochreiter1997.md measures
+    # it against one change per sequence); otherwise once per sequence (mini-batch).
+    online = optimizer == "sgd" and batch_size == 1 and gradient == "truncated"
     return NumpyLSTM1997(
         net, task.kind, seed, learning_rate, batch_size, optimizer, gradient,
-        every_step=scores_every_step(task),
+        every_step=every_step, update="step" if every_step and online else "sequence",
     )  # fmt: skip
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import random
 import sys
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -18,8 +19,6 @@ from rnnbench import registry
 from rnnbench.models.base import (
     DEFAULT_BATCH_SIZE,
     DEFAULT_CLIPNORM,
-    DEFAULT_FORGET_BIAS,
-    DEFAULT_GRU_FORGET_BIAS,
     DEFAULT_LEARNING_RATE,
     TRAITS_ATTRIBUTE,
     ModelTraits,
@@ -31,6 +30,7 @@ from rnnbench.models.base import (
 )
 from rnnbench.quiet import import_framework
 from rnnbench.schema import DEFAULT_OPTIMIZER, OPTIMIZERS
+from rnnbench.settings import DEFAULT_FORGET_BIAS, DEFAULT_GRU_FORGET_BIAS
 
 
 def import_keras() -> Any:
@@ -269,6 +269,52 @@ def worker_cell_scope() -> Iterator[None]:
 registry.register_cell_scope(worker_cell_scope)
 
 
+def seed_random(seed: int) -> None:
+    """Seed what a model build draws from, as `keras.utils.set_random_seed` does.
+
+    That seeds Python's and NumPy's generators, Keras's global seed and TensorFlow's; but
+    TensorFlow's `tf.random.set_seed` also clears the eager context's kernel cache (so that a
+    cached stateful random op restarts from the new seed), which throws away the instantiated
+    train and predict functions of every model a worker keeps: each cell then paid their
+    re-instantiation on its first train step and its first predict (about 0.17 s of CPU a cell
+    for keras-lstm, more than its 512 sequences' training; benchmarks/fixed_cost.py). So in a
+    process that reuses traced models on TensorFlow, TensorFlow's eager seed is set as
+    `tf.random.set_seed` sets it, minus the clearing. Nothing in a kept model needs the clearing:
+    a layer with dropout is never kept (`_reuse_key`), and Keras 3 draws its random numbers from
+    stateless ops seeded by its own seed, not from TensorFlow's stateful kernels.
+    """
+    keras = import_keras()
+    context = _tensorflow_eager_context() if _reuse_on else None
+    if context is None:
+        keras.utils.set_random_seed(seed)
+        return
+    global_state = sys.modules["keras.src.backend.common.global_state"]
+    seed_generator = sys.modules["keras.src.random.seed_generator"]
+    rng_utils = sys.modules["keras.src.utils.rng_utils"]
+    global_state.set_global_attribute(rng_utils.GLOBAL_RANDOM_SEED, seed)
+    global_state.set_global_attribute(seed_generator.GLOBAL_SEED_GENERATOR, None)
+    random.seed(seed)
+    np.random.seed(seed)  # noqa: NPY002 - the legacy global generator, as Keras seeds it
+    context._seed = seed  # what context.set_global_seed sets, but for TFE_ContextClearCaches
+    context._rng = random.Random(seed)
+
+
+def _tensorflow_eager_context() -> Any:
+    """TensorFlow's eager context, if Keras runs on TensorFlow and its seed can be set as
+    `seed_random` sets it (the private names checked); else None."""
+    keras = import_keras()
+    if keras.backend.backend() != "tensorflow":
+        return None
+    needed = ("keras.src.backend.common.global_state", "keras.src.random.seed_generator",
+              "keras.src.utils.rng_utils", "tensorflow.python.eager.context")
+    if any(name not in sys.modules for name in needed):
+        return None
+    context = sys.modules["tensorflow.python.eager.context"].context()
+    if not (hasattr(context, "_seed") and hasattr(context, "_rng")):
+        return None
+    return context
+
+
 def _architecture(config: Any) -> Any:
     """A layer config without what only sets initial values (initializers, seeds, names)."""
     if isinstance(config, dict):
@@ -329,7 +375,7 @@ def simple_rnn(task: TaskSpec, units: int, seed: int, **hparams: Any) -> KerasMo
     """keras.layers.SimpleRNN (tanh) + Dense read-out"""
     keras = import_keras()
 
-    keras.utils.set_random_seed(seed)
+    seed_random(seed)
     layer = keras.layers.SimpleRNN(
         units,
         kernel_initializer=keras.initializers.GlorotUniform(seed=seed),
@@ -345,7 +391,7 @@ def lstm(
     """keras.layers.LSTM + Dense read-out; forget_bias sets the forget gate's initial bias"""
     keras = import_keras()
 
-    keras.utils.set_random_seed(seed)
+    seed_random(seed)
     layer = keras.layers.LSTM(
         units,
         kernel_initializer=keras.initializers.GlorotUniform(seed=seed),
@@ -369,7 +415,7 @@ def gru(
     """keras.layers.GRU (reset_after) + Dense read-out; forget_bias sets the update gate's initial bias (0 as Keras)"""  # noqa: E501 - `rnnbench list`'s line
     keras = import_keras()
 
-    keras.utils.set_random_seed(seed)
+    seed_random(seed)
     layer = keras.layers.GRU(
         units,
         kernel_initializer=keras.initializers.GlorotUniform(seed=seed),
@@ -408,7 +454,7 @@ def cell_model_factory(cell_cls: type) -> Callable[..., KerasModel]:
     def factory(task: TaskSpec, units: int, seed: int, **hparams: Any) -> KerasModel:
         keras = import_keras()
 
-        keras.utils.set_random_seed(seed)
+        seed_random(seed)
         layer = keras.layers.RNN(cell_cls(units), return_sequences=scores_every_step(task))
         return build_keras_model(task, layer, seed, **hparams)
 

@@ -544,7 +544,17 @@ class NumpyLSTM1997:
         gradient: str = "truncated",
         use_compiled: bool | None = None,
         every_step: bool = False,
+        update: str = "sequence",
     ) -> None:
+        if update not in ("sequence", "step"):
+            raise ValueError(f"update {update!r}; allowed: 'sequence', 'step'")
+        if update == "step" and (optimizer != "sgd" or batch_size != 1 or gradient != "truncated"
+                                 or use_compiled is False):
+            raise ValueError(
+                "update 'step' (a weight change after every scored step) is built in the "
+                "compiled online kernel only: optimizer 'sgd', batch_size 1, gradient "
+                "'truncated', use_compiled not False"
+            )
         if kind not in ("regression", "classification"):
             raise ValueError(f"kind {kind!r}; allowed: 'regression', 'classification'")
         if optimizer not in ("sgd", "adam"):
@@ -565,6 +575,12 @@ class NumpyLSTM1997:
         # outputs and errors at every step (a task with steps_scored = "every"): train takes
         # targets (n, T, K) (regression (n, T)) and a mask (n, T); predict gives (n, T, K)
         self.every_step = bool(every_step)
+        # When the weights change: "sequence" (once, by the sum of its scored steps' gradients;
+        # the default) or "step" (after every scored step by that step's contribution, the
+        # traces of eqs. 25/27 carried on across the change, as online RTRL does). The paper
+        # says "each weight's total update is the sum of the contributions of all time steps"
+        # (App. A.1) and "on-line learning" (Sec. 5); docs/hochreiter1997.md has both measured.
+        self.update_when = update
         self.masks = net.masks()
         self.full_masks = self.masks  # the whole net's connections (`num_params`)
         self.params = net.initial_params(np.random.default_rng(seed))
@@ -630,7 +646,7 @@ class NumpyLSTM1997:
         from rnnbench.models import lstm1997_compiled
 
         kernel = lstm1997_compiled.kernel()
-        if kernel is None and self.use_compiled:
+        if kernel is None and (self.use_compiled or self.update_when == "step"):
             raise RuntimeError("use_compiled=True but numba is not installed (pip install numba)")
         return kernel
 
@@ -714,7 +730,7 @@ class NumpyLSTM1997:
 
             errors, y_k = lstm1997_compiled.train_online(
                 kernel, self.params, self.masks, self.net, x, lengths, d, self.learning_rate,
-                scored,
+                scored, self.update_when == "step",
             )  # fmt: skip
         else:
             errors = np.empty(n)

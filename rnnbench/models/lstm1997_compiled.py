@@ -16,6 +16,15 @@ and at each scored step (the sequence's last, or every scored step of a per-step
 them by that step's internal state errors (eqs. 23, 24, 26, 28); output gates, hidden units and
 output units get their ordinary backprop errors of that step (eqs. 19-22). The step's
 contributions are summed over the sequence and the weights change once, at its end.
+
+With errors at every step that product would cost 2 x cells x sources at every step on top of
+carrying the traces; instead the kernel keeps each step's sources u_tau and the two local factors
+and sums once, backward along the CEC, after the sequence (the same sum reordered):
+
+    sum_t e_s(t) sum_{tau <= t} a(tau) u_tau  =  sum_tau a(tau) u_tau sum_{t >= tau} e_s(t)
+
+(cells + blocks) x sources per step and no traces, so errors at every step cost well under
+twice the final-step path for the small nets (benchmarks/lstm1997_every_step.py).
 lstm1997.py computes the same gradient backward in time; the tests hold both equal.
 
 numba is imported inside `kernel()`, so importing this module (and `rnnbench --help`) stays light;
@@ -53,6 +62,7 @@ def train_online(
     d: np.ndarray,
     learning_rate: float,
     scored: np.ndarray | None = None,
+    step_updates: bool = False,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Online truncated SGD over x (n, T, D), updating params in place.
 
@@ -90,13 +100,14 @@ def train_online(
         net.connectivity == "B",
         errors,
         y_k,
+        bool(step_updates),
     )
     return errors, (y_k if every else y_k[:, 0])
 
 
 def train_online_truncated(
     x, lengths, d, scored, every, W, W_k, mask_W, mask_Wk, D, NB, S, H, lr, logistic_out,
-    has_out_gate, g_is_f, h_is_identity, inputs_to_out, errors, y_k,
+    has_out_gate, g_is_f, h_is_identity, inputs_to_out, errors, y_k, step_updates,
 ):  # pragma: no cover - runs compiled (the tests compare it with the NumPy loop)
     """Plain Python, compiled by `kernel()`; the layout is lstm1997's (W (M, R), W_k (Z, K)).
     f, g and h are written out with lstm1997's formulas: 1/2 (1 + tanh(z/2)), 2 tanh(z/2) (or f,
@@ -108,7 +119,9 @@ def train_online_truncated(
     Targets `d` (n, Td, K) and `scored` (n, Td): with `every`, Td = T and step t is scored where
     scored[q, t] > 0; else Td = 1 and the last real step is scored, with slot 0's target.
 
-    Updates W and W_k in place, once per sequence by the sum of its scored steps' gradients;
+    Updates W and W_k in place, once per sequence by the sum of its scored steps' gradients
+    (or, `step_updates`, after every scored step by that step's contribution, the traces carried
+    on across the change as in online RTRL; the backward sweep is then not used);
     writes each sequence's squared error E (summed over its scored steps) and its output units
     (before its update) into `errors` (n,) and `y_k` (n, Td, K).
     """
@@ -125,8 +138,19 @@ def train_online_truncated(
     s = np.empty(C)  # internal states
     dS_c = np.empty((C, M))  # ds_c / dw_{c m}
     dS_in = np.empty((C, M))  # ds_c / dw_{in_j m}, j the block of c
+    # With errors at every step the traces are not carried: each step keeps its sources and the
+    # two local factors of eqs. 25 and 27, and one backward sweep along the CEC sums them,
+    # weighted by the internal state errors of that step and all later ones (see the docstring).
+    sweep = every and not step_updates  # per-step updates need the forward traces (RTRL)
+    Tx = x.shape[1] if sweep else 1
+    U = np.empty((Tx, M))  # u_t
+    A = np.empty((Tx, C))  # y_in(t) g'(net_c(t))                                     (eq. 27)
+    Bf = np.empty((Tx, C))  # g(net_c(t)) f'(net_in(t))                               (eq. 25)
+    Es = np.empty((Tx, C))  # e_s(t), the internal state errors of step t (0 if unscored)
+    later = np.empty(C)  # the sweep's sum of e_s over steps >= t
     z = np.empty(Z)  # output layer's sources [x_t ("B"), y_c, y_h, 1]
     e_k = np.empty(K)
+    net_k = np.empty(K)
     dy = np.empty(Z)  # dL/dz
     nonzero = np.empty(Z, np.int64)  # indices of z's nonzero entries
     gW = np.empty((M, R))  # the sequence's summed gradient dE/dW
@@ -146,6 +170,11 @@ def train_online_truncated(
                 u[m] = x[q, t, m]
             for r in range(R):
                 u[D + r] = y[r]
+            if sweep:
+                for m in range(M):
+                    U[t, m] = u[m]
+                for c in range(C):
+                    Es[t, c] = 0.0
             for r in range(R):  # net_t = u_t W
                 acc = 0.0
                 for m in range(M):
@@ -171,9 +200,13 @@ def train_online_truncated(
                     y[c] = y_out * h_s  # y_out h(s_c)
                     a = y_in * dg  # y_in g'(net_c)                                (eq. 27)
                     b = g_c * y_in * (1.0 - y_in)  # g(net_c) f'(net_in)           (eq. 25)
-                    for m in range(M):
-                        dS_c[c, m] += a * u[m]
-                        dS_in[c, m] += b * u[m]
+                    if sweep:
+                        A[t, c] = a
+                        Bf[t, c] = b
+                    else:
+                        for m in range(M):
+                            dS_c[c, m] += a * u[m]
+                            dS_in[c, m] += b * u[m]
             for i in range(H):
                 y[h0 + i] = 0.5 * (1.0 + np.tanh(0.5 * net[h0 + i]))
             if every:
@@ -199,9 +232,14 @@ def train_online_truncated(
                     nonzero[nz] = m
                     nz += 1
             for k in range(K):
-                acc = 0.0
-                for i in range(nz):
-                    acc += z[nonzero[i]] * W_k[nonzero[i], k]
+                net_k[k] = 0.0
+            for i in range(nz):  # row by row: W_k's rows are contiguous (Exp. 2a: 101 outputs)
+                m = nonzero[i]
+                z_m = z[m]
+                for k in range(K):
+                    net_k[k] += z_m * W_k[m, k]
+            for k in range(K):
+                acc = net_k[k]
                 yk = 0.5 * (1.0 + np.tanh(0.5 * acc)) if logistic_out else acc
                 y_k[q, slot, k] = yk
                 err = yk - d[q, slot, k]
@@ -228,9 +266,12 @@ def train_online_truncated(
                         dh = 0.5 * (1.0 - h_s * h_s)
                     dnet_out += dy[z0 + c] * h_s
                     ds = dy[z0 + c] * y_out * dh  # e_s: y_out h'(s) W_k e_k          (eq. 23)
-                    for m in range(M):
-                        gW[m, c] += ds * dS_c[c, m]  # (eq. 28)
-                        gW[m, in0 + j] += ds * dS_in[c, m]  # (eq. 26)
+                    if sweep:
+                        Es[t, c] = ds  # summed into eqs. 26 and 28 by the sweep below
+                    else:
+                        for m in range(M):
+                            gW[m, c] += ds * dS_c[c, m]  # (eq. 28)
+                            gW[m, in0 + j] += ds * dS_in[c, m]  # (eq. 26)
                 if has_out_gate:
                     dnet_out *= y_out * (1.0 - y_out)  # (eq. 21)
                     for m in range(M):
@@ -240,6 +281,34 @@ def train_online_truncated(
                 dnet_h = dy[z0 + C + i] * y_h * (1.0 - y_h)
                 for m in range(M):
                     gW[m, h0 + i] += dnet_h * u[m]
+            if step_updates:  # Appendix A.1's "time t's contribution" applied at time t
+                for i in range(nz):  # only this step's nonzero sources' rows have a gradient
+                    m = nonzero[i]
+                    for k in range(K):
+                        W_k[m, k] -= lr * mask_Wk[m, k] * gW_k[m, k]
+                        gW_k[m, k] = 0.0
+                for m in range(M):
+                    for r in range(R):
+                        W[m, r] -= lr * mask_W[m, r] * gW[m, r]
+                        gW[m, r] = 0.0
+        if sweep:  # eqs. 26 and 28 summed over the scored steps t, the traces unrolled:
+            # sum_t e_s(t) sum_{tau <= t} a(tau) u_tau = sum_tau a(tau) u_tau sum_{t >= tau} e_s(t)
+            for c in range(C):
+                later[c] = 0.0
+            for t in range(lengths[q] - 1, -1, -1):
+                for j in range(NB):
+                    coef_in = 0.0
+                    for v in range(S):
+                        c = j * S + v
+                        later[c] += Es[t, c]
+                        coef_in += later[c] * Bf[t, c]
+                        coef_c = later[c] * A[t, c]
+                        if coef_c != 0.0:
+                            for m in range(M):
+                                gW[m, c] += coef_c * U[t, m]
+                    if coef_in != 0.0:
+                        for m in range(M):
+                            gW[m, in0 + j] += coef_in * U[t, m]
         # apply the sequence's summed gradient: W -= lr dE/dw (eq. 17), absent weights stay 0
         for m in range(Z):
             for k in range(K):

@@ -31,7 +31,6 @@ import numpy as np
 from rnnbench.models.base import (
     DEFAULT_BATCH_SIZE,
     DEFAULT_CLIPNORM,
-    DEFAULT_GRU_FORGET_BIAS,
     DEFAULT_LEARNING_RATE,
     initial_gru_bias,
 )
@@ -43,6 +42,7 @@ from rnnbench.models.numpy_common import (
 )
 from rnnbench.models.numpy_lstm import with_ones
 from rnnbench.schema import DEFAULT_OPTIMIZER
+from rnnbench.settings import DEFAULT_GRU_FORGET_BIAS
 
 
 def per_gate(W: np.ndarray) -> np.ndarray:

@@ -29,7 +29,6 @@ import numpy as np
 from rnnbench.models.base import (
     DEFAULT_BATCH_SIZE,
     DEFAULT_CLIPNORM,
-    DEFAULT_FORGET_BIAS,
     DEFAULT_LEARNING_RATE,
     initial_lstm_bias,
 )
@@ -40,6 +39,7 @@ from rnnbench.models.numpy_common import (
     orthogonal,
 )
 from rnnbench.schema import DEFAULT_OPTIMIZER
+from rnnbench.settings import DEFAULT_FORGET_BIAS
 
 
 def sigmoid(z: np.ndarray) -> np.ndarray:

@@ -6,7 +6,7 @@ A task that reproduces a paper's experiment also carries the paper's numbers (`r
 its stopping rule (`solve_rule`), so a measured figure is put beside a published one measured the
 same way.
 
-Which steps are scored (issue 16's per-step contract): a task with `steps_scored = "last"`
+Which steps are scored (docs/design.md, "Per-step outputs"): a task with `steps_scored = "last"`
 (the default) has one target per sequence, read at its last real step; one with "every" has a
 target at every step, and `score_mask(x, y)` says which steps carry loss (by default every real
 step). One scoring path serves both: the harness turns a model's outputs into what the criterion
@@ -219,7 +219,7 @@ class Task:
             (a paper's) override it.
         """
         if self.kind == "regression":
-            return self.errors(y_true, y_prob, *_masked(mask)) < self.tolerance
+            return self.errors(y_true, y_prob, *mask_args(mask)) < self.tolerance
         if self.kind != "classification":
             raise ValueError(
                 f"task {self.name!r} has kind {self.kind!r}; allowed: {', '.join(KINDS)}")
@@ -245,7 +245,7 @@ class Task:
             memory: the share of recalled symbols right); its `chance_accuracy` is in the same
             unit.
         """
-        right = self.correct(y_true, y_prob, *_masked(mask))
+        right = self.correct(y_true, y_prob, *mask_args(mask))
         return float(np.mean(np.asarray(right, dtype=bool)))
 
     def chance_loss(self, length: int) -> float | None:
@@ -321,7 +321,7 @@ class Task:
         return f"<Task {self.name!r} ({self.kind})>"
 
 
-def _masked(mask: np.ndarray | None) -> tuple[np.ndarray, ...]:
+def mask_args(mask: np.ndarray | None) -> tuple[np.ndarray, ...]:
     """The mask as an extra argument, or none for a last-step task: a subclass written before
     masks overrides `errors` or `correct` with two arguments, and still works."""
     return () if mask is None else (mask,)

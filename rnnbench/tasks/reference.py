@@ -1,7 +1,15 @@
-"""Published results a task reproduces, as data (`PaperReference`, one `ReferenceRow` per length).
+"""Published results, as data: what a paper reports, where, for which task form, model and setup.
 
-Reference numbers live here, on the task, not copied into prose by hand: a report reads them and
-puts a measured figure beside the paper's, measured the same way (the task's `solve_rule`).
+Two shapes of row, one kind of figure:
+- `PaperReference` / `ReferenceRow`: a paper's table for the experiment one task reproduces (the
+  1997 tasks carry theirs, `Task.reference`): sequences to the paper's criterion, per length.
+- `PublishedRow`: one published figure after 1997 (rnnbench.tasks.literature holds them): its
+  source (paper, table or figure), the task form (the rnnbench task that poses it), the model,
+  its size and training regime, and the `Figure`.
+A `Figure` says what kind of number it is: training sequences to a criterion (as 1997 reports),
+or a loss after a stated number of updates (as the later papers do); one read off a plot is
+marked so, with its reading tolerance. Reference numbers live here, not copied into prose by
+hand: a report reads them and puts a measured figure beside the paper's, measured the same way.
 Pure data; nothing here imports from the rest of rnnbench.
 """
 
@@ -10,7 +18,56 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any
+from typing import Any, Final, Literal
+
+SEQUENCES_TO_CRITERION: Final = "sequences to criterion"
+LOSS_AFTER_UPDATES: Final = "loss after updates"
+FigureKind = Literal["sequences to criterion", "loss after updates"]
+Relation = Literal["=", "<", "~"]
+FIGURE_KINDS: tuple[str, ...] = (SEQUENCES_TO_CRITERION, LOSS_AFTER_UPDATES)
+
+
+@dataclass(frozen=True)
+class Figure:
+    """One published number and what it is.
+
+    Attributes:
+        kind: SEQUENCES_TO_CRITERION (training sequences until the paper's criterion, as 1997
+            reports) or LOSS_AFTER_UPDATES (a loss after `updates` optimizer updates).
+        value: The number: sequences, or the loss.
+        statistic: What the number is, as the paper says: "mean of 10 trials", "test MSE".
+        updates: For a loss, the updates it was reached after (the end of the paper's curve or
+            training, or the point of the curve the text names); None when the paper says not.
+        relation: "=" the value as printed; "<" below it; "~" about it (a curve's level).
+        read_from_plot: True when the value was read off a published figure, not printed.
+        tolerance: The reading tolerance of a value read off a plot, in its own units (the
+            value is `value` +- `tolerance`); 0 for a printed number.
+    """
+
+    kind: FigureKind
+    value: float
+    statistic: str
+    updates: int | None = None
+    relation: Relation = "="
+    read_from_plot: bool = False
+    tolerance: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.kind not in FIGURE_KINDS:
+            raise ValueError(f"Figure kind {self.kind!r}; allowed: {', '.join(FIGURE_KINDS)}")
+        if self.read_from_plot != (self.tolerance > 0):
+            raise ValueError("a figure read off a plot states its reading tolerance (> 0), and "
+                             "only such a figure has one")
+
+    def text(self) -> str:
+        """e.g. "0.164 (test MSE)", "~0.145 +-0.017 (read from a figure)", "74,000 (mean ...)"."""
+        if self.kind == SEQUENCES_TO_CRITERION:
+            number = f"{self.value:,.0f}"
+        else:
+            number = f"{self.value:.3g}"
+        relation = "" if self.relation == "=" else self.relation
+        read = f" +-{self.tolerance:.2g}, read from a figure" if self.read_from_plot else ""
+        return f"{relation}{number} ({self.statistic}{read})"
 
 
 @dataclass(frozen=True)
@@ -46,6 +103,55 @@ class ReferenceRow:
     test_mse: float | None = None
     weights: int | None = None
     settings: tuple[tuple[str, Any], ...] = ()
+
+    def figure(self) -> Figure | None:
+        """The row's figure in the general form (sequences to the paper's criterion)."""
+        if self.sequences_to_solve is None:
+            return None
+        return Figure(SEQUENCES_TO_CRITERION, float(self.sequences_to_solve), self.statistic)
+
+
+@dataclass(frozen=True)
+class PublishedRow:
+    """One published figure after 1997, with what it was measured on.
+
+    Attributes:
+        paper: "Bai, Kolter & Koltun (2018)".
+        where: The table or figure it is in, e.g. "Table 1", "Fig. 2".
+        task: The rnnbench task that poses the paper's task form (its name says whose form,
+            e.g. "adding-bai2018": marks anywhere; "adding": one mark per half).
+        length: The dependency length T, in the task's length units.
+        model: The model as the paper names it: "GRU".
+        ours: The rnnbench model that stands in for it: "numpy-gru".
+        size: The paper's model size: "about 70k parameters", "128 units, 2 layers".
+        regime: The paper's training regime: optimizer, rate, batch, clipping, budget.
+        figure: The figure itself.
+        memoryless: The loss of the predictor that remembers nothing, on this task and length
+            (1/6 MSE for adding; 10 ln 8 / (T + 20) for copy): what a row's loss is read against.
+        run: The settings the literature study runs this row's cells with (its group's units,
+            batch_size, learning_rate): the cells that stand beside the row are picked by them.
+        checked: How the row was checked against its source.
+        notes: Anything needed to read the row right.
+    """
+
+    paper: str
+    where: str
+    task: str
+    length: int
+    model: str
+    ours: str
+    size: str
+    regime: str
+    figure: Figure
+    memoryless: float
+    run: tuple[tuple[str, Any], ...] = ()
+    checked: str = ""
+    notes: str = ""
+
+    @property
+    def source(self) -> str:
+        """"Bai, Kolter & Koltun (2018), Table 1"."""
+        return f"{self.paper}, {self.where}"
 
 
 @dataclass(frozen=True)
