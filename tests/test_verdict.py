@@ -215,7 +215,7 @@ def test_error_crashed_and_diverged_seeds_count_in_every_view(with_failures):
                 if ln.startswith(label + " "))
     assert line.split()[-1] == "2/5", line
     table = webpage.task_table(report, task)
-    row_html = table[table.index(f'<td class="label">{label}</td>'):]
+    row_html = table[table.index(f'<td class="label" data-label="model">{label}</td>'):]
     assert re.search(r'<td title="[^"]*"[^>]*>[^<]* 2/5</td>', row_html)
     curve = plots.solved_curves(report, task)[(label, length)]
     assert curve.n == 5 and curve.solved[-1] == pytest.approx(2 / 5)
