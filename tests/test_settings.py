@@ -317,23 +317,19 @@ def test_a_plugin_factory_hears_the_hyper_parameters_of_the_public_contract(regi
         assert heard.pop() == expected
 
 
-@pytest.mark.parametrize("study", ["teaching", "hochreiter1997", "literature"])
+@pytest.mark.parametrize("study", ["teaching", "hochreiter1997", "literature", "copy-memory-short"])
 def test_the_studies_expand_to_exactly_the_cells_of_their_committed_rows(study, monkeypatch):
-    """The reference results were run before the settings table existed; the studies as written
-    still list every one of their cells (config by config), so rerunning them resumes, not redoes.
-    The only cells not yet run are those of models added to a study since its rows were written
-    (keras-gru in the teaching study, issue 18), never another config of a model that ran."""
+    """Each committed results CSV is exactly its study as written (config by config): rerunning
+    the study resumes and trains nothing, and no row comes from a config the study no longer has
+    (a setting's default moved by the settings table would show here)."""
     from rnnbench.csvlog import ResultsCSV, config_key
     from rnnbench.runner import cell_key
 
     monkeypatch.delenv("KERAS_BACKEND", raising=False)  # the rows ran on tensorflow
     cells = StudySpec.from_toml(REPO / "tasks" / f"{study}.toml").cells()
     rows = ResultsCSV(REPO / "results" / f"{study}.csv").rows()
-    assert len(rows) == len({config_key(r) for r in rows})  # one row per cell
-    # every committed row is a cell of the study as written (a rerun resumes it, not redoes it);
-    # the studies gained cells this round (issue 16's experiments, issue 18's GRU) that the next
-    # run of each adds
-    assert {config_key(r) for r in rows} <= {cell_key(c) for c in cells}
+    assert len(rows) == len(cells) == len({config_key(r) for r in rows})  # one row per cell
+    assert {config_key(r) for r in rows} == {cell_key(c) for c in cells}
 
 
 def test_the_readmes_prose_states_the_tables_defaults():
