@@ -20,6 +20,16 @@ os.environ.setdefault("RNNBENCH_IN_PROCESS", "1")
 
 REPO = Path(__file__).resolve().parent.parent
 SMOKE_SPEC = REPO / "tasks" / "smoke.toml"
+# A study of two numpy-rnn cells on adding at length 4 that trains in a blink (the fault tests'
+# `spec` fixture): chunks of 64 sequences, 32 held out.
+TINY_SPEC = """name = "tiny"
+models = ["numpy-rnn"]
+seeds = 2
+max_sequences = 128
+chunk_size = 64
+eval_size = 32
+lengths = {adding = [4]}
+"""
 
 
 @pytest.fixture
@@ -69,3 +79,11 @@ def _no_traced_model_reuse_between_tests():
     keras_models = sys.modules.get("rnnbench.models.keras_models")
     if keras_models is not None:
         keras_models.reuse_traced_models(False)
+
+
+@pytest.fixture
+def spec(tmp_path: Path) -> Path:
+    """The tiny study (TINY_SPEC) as a file, for tests of what a sweep does with it."""
+    path = tmp_path / "tiny.toml"
+    path.write_text(TINY_SPEC)
+    return path

@@ -34,22 +34,6 @@ pytestmark = pytest.mark.slow
 TESTS = Path(__file__).resolve().parent
 REPO = TESTS.parent
 TINY = ["--max-sequences", "128"]  # with the spec below: chunks of 64, 32 held-out sequences
-SPEC = """name = "tiny"
-models = ["numpy-rnn"]
-seeds = 2
-max_sequences = 128
-chunk_size = 64
-eval_size = 32
-lengths = {adding = [4]}
-"""
-
-
-@pytest.fixture
-def spec(tmp_path: Path) -> Path:
-    path = tmp_path / "tiny.toml"
-    path.write_text(SPEC)
-    return path
-
 
 @pytest.fixture
 def fault_models():
@@ -313,9 +297,9 @@ def test_memory_refusal_is_one_line_before_anything_runs(spec, tmp_path, args):
     assert time.monotonic() - started < 10 and not out.exists()
 
 
-def test_a_huge_eval_size_in_a_spec_is_refused(tmp_path):
+def test_a_huge_eval_size_in_a_spec_is_refused(tmp_path, spec):
     path = tmp_path / "big.toml"
-    path.write_text(SPEC.replace("eval_size = 32", "eval_size = 100000000"))
+    path.write_text(spec.read_text().replace("eval_size = 32", "eval_size = 100000000"))
     assert "estimated peak" in one_line_error(cli("sweep", path, "--out", tmp_path / "r.csv"))
 
 

@@ -26,22 +26,6 @@ from rnnbench.schema import SweepCell
 TESTS = Path(__file__).resolve().parent
 REPO = TESTS.parent
 SMOKE = REPO / "tasks" / "smoke.toml"
-SPEC = """name = "tiny"
-models = ["numpy-rnn"]
-seeds = 2
-max_sequences = 128
-chunk_size = 64
-eval_size = 32
-lengths = {adding = [4]}
-"""
-
-
-@pytest.fixture
-def spec(tmp_path: Path) -> Path:
-    path = tmp_path / "tiny.toml"
-    path.write_text(SPEC)
-    return path
-
 
 def cli(*args: object, env: dict[str, str] | None = None):
     return CliRunner().invoke(main, [str(a) for a in args], env=env)
@@ -401,8 +385,8 @@ def test_refusals_that_were_tracebacks_are_one_line(spec, tmp_path, monkeypatch,
     assert not list(tmp_path.glob("*.csv"))
 
 
-def test_seeds_beyond_32_bits_are_refused_before_a_cell_runs(tmp_path):
-    body = SPEC.replace("seeds = 2", f"seeds = [{2**128 + 1}]")
+def test_seeds_beyond_32_bits_are_refused_before_a_cell_runs(tmp_path, spec):
+    body = spec.read_text().replace("seeds = 2", f"seeds = [{2**128 + 1}]")
     (tmp_path / "s.toml").write_text(body)
     line = one_line_error(cli("sweep", tmp_path / "s.toml", "--out", tmp_path / "r.csv"))
     assert "seeds" in line and "4294967295" in line and not (tmp_path / "r.csv").exists()
